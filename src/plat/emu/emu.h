@@ -1,0 +1,142 @@
+/* Internal interface of the emulated Xen host.  A domain is a process (or a
+ * thread, in in-process tests) with a sn_emu context; the "hypervisor" code
+ * runs in the caller and reaches other domains through the registry that
+ * `stagenet host` keeps in xenstore, and through fds obtained with
+ * pidfd_getfd (which needs ptrace permission, like process_vm_readv). */
+#ifndef STAGENET_EMU_H
+#define STAGENET_EMU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "stagenet/plat.h"
+
+/* Registry layout in xenstore (written by the domain, one transaction):
+ *   /tool/stagenet/domain/<domid>/pid          decimal pid
+ *   /tool/stagenet/domain/<domid>/ram-base     hex virtual address of RAM page 0
+ *   /tool/stagenet/domain/<domid>/ram-pages    decimal
+ *   /tool/stagenet/domain/<domid>/gnttab-entries decimal
+ *   /tool/stagenet/domain/<domid>/fd/<name>    decimal fd number in that pid
+ *                                             (ram, gnttab, evtchn, ...)
+ * `stagenet host` deletes the subtree and fires @releaseDomain when the
+ * connection that created it closes, so a dead domain disappears. */
+#define SN_EMU_REG_ROOT "/tool/stagenet/domain"
+
+/* Hypervisor-private pin state, one per grant entry, kept beside the
+ * entries in the granter's grant-table memfd (Xen keeps it in its active
+ * grant table; it lives in shared memory here because the "hypervisor"
+ * runs in every caller). */
+struct sn_emu_active {
+	_Atomic uint32_t rd_pins; /* maps+copies holding it readable */
+	_Atomic uint32_t wr_pins; /* maps+copies holding it writable */
+};
+
+/* Grant-table memfd layout: entries[n] then active[n]. */
+struct sn_emu_gt_view {
+	grant_entry_v1_t *entries;
+	struct sn_emu_active *active;
+	uint32_t nr_entries;
+	size_t map_len;
+};
+
+/* What one domain knows of another (or of itself) after a registry lookup.
+ * Cached per domain; refreshed when the peer's pid changes or it is gone. */
+struct sn_emu_peer {
+	uint16_t domid;
+	bool valid;
+	pid_t pid;
+	int pidfd;
+	uintptr_t ram_base;
+	uint32_t ram_pages;
+	int ram_fd; /* our dup of the peer's RAM memfd (for map) */
+	struct sn_emu_gt_view gt;
+};
+
+struct sn_emu_evtchn_shared; /* defined by evtchn.c */
+
+struct sn_emu {
+	struct sn_plat plat; /* must be first */
+	pid_t pid;
+
+	/* Guest RAM: a memfd mapped at ram; pages handed out by shr_alloc. */
+	int ram_fd;
+	uint8_t *ram;
+	uint32_t ram_pages;
+	pthread_mutex_t ram_lock; /* protects the page allocator below */
+	uint8_t *ram_used;        /* one byte per page: 0 free, 1 used, 2 quarantined */
+	uint32_t ram_hint;
+
+	/* Our own grant table (we are the granter). */
+	int gt_fd;
+	struct sn_emu_gt_view gt;
+	pthread_mutex_t gt_lock; /* protects ref allocation */
+	uint32_t gt_next_free;
+
+	/* Our event channel table (evtchn.c owns its layout). */
+	int evt_fd;
+	struct sn_emu_evtchn_shared *evt;
+
+	/* Local map handles: addr -> (domid, ref, writable) for unmap. */
+	pthread_mutex_t map_lock;
+	struct sn_emu_map *maps;
+	uint32_t nr_maps, cap_maps;
+
+	/* Peer cache indexed by domid (lazily allocated). */
+	pthread_mutex_t peer_lock;
+	struct sn_emu_peer *peers[65536 / 1024]; /* 64 blocks of 1024 */
+};
+
+/* domain.c.  domain_init creates RAM and the grant table and registers the
+ * domain, publishing fds "ram", "gnttab" and (when e->evt_fd >= 0, set up
+ * by sn_emu_evtchn_init which runs first) "evtchn". */
+int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg);
+void sn_emu_domain_fini(struct sn_emu *e);
+/* Publish one more fd in our registry entry (before others look for it). */
+int sn_emu_publish_fd(struct sn_emu *e, const char *name, int fd);
+/* Look up (cached) a domain; -ESRCH if not registered or dead, -EPERM with
+ * a logged hint when ptrace permission is missing. */
+int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out);
+/* Drop a cached peer so the next lookup re-reads the registry. */
+void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid);
+/* Obtain our own dup of a named fd of a peer (caller closes it). */
+int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer,
+		      const char *name, int *fd);
+/* Obtain our own dup of the peer's fd number `remote_fd` (pidfd_getfd). */
+int sn_emu_peer_dupfd(struct sn_emu_peer *peer, int remote_fd, int *fd);
+
+/* gnttab.c (the hypervisor side: validate, pin, copy, map, unmap) */
+int sn_emu_gnt_copy(struct sn_plat *p, uint32_t count, sn_copy_seg *segs);
+int sn_emu_gnt_map(struct sn_plat *p, uint32_t count, const uint16_t *domids,
+		   const uint32_t *refs, bool writable, void **addrs,
+		   int16_t *status);
+int sn_emu_gnt_unmap(struct sn_plat *p, uint32_t count, void *const *addrs,
+		     int16_t *status);
+
+/* gntshr.c (the granter side) */
+int sn_emu_shr_alloc(struct sn_plat *p, uint16_t domid, uint32_t count,
+		     bool writable, uint32_t *refs, void **addr);
+int sn_emu_shr_free(struct sn_plat *p, void *addr, uint32_t count);
+int sn_emu_shr_grant(struct sn_plat *p, uint16_t domid, const void *page,
+		     bool writable, uint32_t *ref);
+int sn_emu_shr_revoke(struct sn_plat *p, uint32_t ref);
+
+/* evtchn.c */
+int sn_emu_evtchn_init(struct sn_emu *e);
+void sn_emu_evtchn_fini(struct sn_emu *e);
+int sn_emu_evt_open(struct sn_plat *p, struct sn_evtchn **out);
+void sn_emu_evt_close(struct sn_evtchn *h);
+int sn_emu_evt_fd(struct sn_evtchn *h);
+int sn_emu_evt_alloc_unbound(struct sn_evtchn *h, uint16_t remote_domid);
+int sn_emu_evt_bind_interdomain(struct sn_evtchn *h, uint16_t remote_domid,
+				sn_port_t remote_port);
+int sn_emu_evt_notify(struct sn_evtchn *h, sn_port_t port);
+int sn_emu_evt_pending(struct sn_evtchn *h);
+int sn_emu_evt_unmask(struct sn_evtchn *h, sn_port_t port);
+int sn_emu_evt_unbind(struct sn_evtchn *h, sn_port_t port);
+
+/* The one message for a missing ptrace permission (process_vm_readv and
+ * pidfd_getfd both need it). */
+void sn_emu_ptrace_hint(void);
+
+#endif

@@ -1,0 +1,21 @@
+/* Test fixture: start a private `stagenet host` in a temporary directory and
+ * point XENSTORED_PATH at it, so every test gets its own emulated host. */
+#ifndef STAGENET_TEST_HOST_FIXTURE_H
+#define STAGENET_TEST_HOST_FIXTURE_H
+
+#include <sys/types.h>
+
+struct sn_test_host {
+	pid_t pid;
+	char dir[256];  /* mkdtemp'd directory given to --dir */
+	char path[320]; /* the socket path the daemon printed */
+};
+
+/* Spawns "$SN_STAGENET host --dir <tmp>" (SN_STAGENET is set by meson to
+ * the built binary), waits for its "XENSTORED_PATH=..." line, and exports
+ * XENSTORED_PATH in this process.  Returns 0 or -errno. */
+int sn_test_host_start(struct sn_test_host *h);
+/* SIGTERM, wait (SIGKILL after 5 s), remove the directory. */
+void sn_test_host_stop(struct sn_test_host *h);
+
+#endif
