@@ -12,6 +12,11 @@ struct sn_cmd {
 
 int sn_cmd_host(int argc, char **argv);
 int sn_cmd_probe(int argc, char **argv);
+int sn_cmd_back(int argc, char **argv);
+int sn_cmd_vif_add(int argc, char **argv);
+int sn_cmd_vif_del(int argc, char **argv);
+int sn_cmd_stats(int argc, char **argv);
+int sn_cmd_front(int argc, char **argv);
 
 /* Common options: --platform emu|xen|auto, --domid N.  Returns 1 if
  * argv[*i] was consumed (advancing *i past its value), 0 if not ours,

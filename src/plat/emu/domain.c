@@ -1,11 +1,442 @@
-/* STUB: replaced by the emu-domain work. */
+/* An emulated domain: its RAM and grant table (memfds), its entry in the
+ * host's registry, and the cached view it has of other domains.  Peers'
+ * memfds are reached with pidfd_getfd, which like process_vm_readv needs
+ * ptrace permission over the peer: exactly the privilege a Xen backend
+ * domain has through the hypervisor. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "plat/emu/emu.h"
-int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg) { (void)e; (void)cfg; return -ENOSYS; }
-void sn_emu_domain_fini(struct sn_emu *e) { (void)e; }
-int sn_emu_publish_fd(struct sn_emu *e, const char *name, int fd) { (void)e; (void)name; (void)fd; return -ENOSYS; }
-int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out) { (void)e; (void)domid; (void)out; return -ENOSYS; }
-void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid) { (void)e; (void)domid; }
-int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer, const char *name, int *fd) { (void)e; (void)peer; (void)name; (void)fd; return -ENOSYS; }
-int sn_emu_peer_dupfd(struct sn_emu_peer *peer, int remote_fd, int *fd) { (void)peer; (void)remote_fd; (void)fd; return -ENOSYS; }
-void sn_emu_ptrace_hint(void) {}
+#include "plat/xs.h"
+
+#define DEFAULT_RAM_PAGES 16384u     /* 64 MiB of guest RAM */
+#define DEFAULT_GNTTAB_ENTRIES 32768u /* Xen's default max is 64 frames = 32768 v1 entries */
+#define PEER_BLOCK 1024u
+
+/* Retired peer views: a peer that restarted may still be in use by another
+ * thread of ours mid-copy, so its old mappings are only dropped at fini. */
+struct sn_emu_peer_grave {
+	struct sn_emu_peer peer;
+	struct sn_emu_peer_grave *next;
+};
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_getfd_(int pidfd, int fd)
+{
+	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+}
+
+void sn_emu_ptrace_hint(void)
+{
+	/* Process-wide diagnostic latch, not protocol state: say it once. */
+	static atomic_bool said;
+
+	if (atomic_exchange(&said, true))
+		return;
+	fprintf(stderr,
+		"stagenet: no ptrace permission over the peer domain's process.\n"
+		"  The emulated hypervisor reads and maps other domains' memory with\n"
+		"  process_vm_readv/pidfd_getfd, which need it.  Run as root, or run all\n"
+		"  stagenet processes as one user with `sysctl kernel.yama.ptrace_scope=0`.\n");
+}
+
+static size_t gt_bytes(uint32_t n)
+{
+	size_t b = (size_t)n * (sizeof(grant_entry_v1_t) + sizeof(struct sn_emu_active));
+
+	return (b + SN_PAGE_SIZE - 1) & ~(size_t)(SN_PAGE_SIZE - 1);
+}
+
+static int gt_map(int fd, uint32_t n, struct sn_emu_gt_view *v)
+{
+	void *m;
+
+	v->map_len = gt_bytes(n);
+	m = mmap(NULL, v->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	v->entries = m;
+	v->active = (struct sn_emu_active *)((uint8_t *)m + (size_t)n * sizeof(grant_entry_v1_t));
+	v->nr_entries = n;
+	return 0;
+}
+
+static void gt_unmap(struct sn_emu_gt_view *v)
+{
+	if (v->entries)
+		munmap(v->entries, v->map_len);
+	memset(v, 0, sizeof(*v));
+}
+
+static int reg_path(char *buf, size_t len, uint16_t domid, const char *leaf)
+{
+	int n = snprintf(buf, len, SN_EMU_REG_ROOT "/%u%s%s", domid, leaf ? "/" : "", leaf ? leaf : "");
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int reg_write(struct sn_emu *e, xs_transaction_t t, const char *leaf, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int reg_write(struct sn_emu *e, xs_transaction_t t, const char *leaf, const char *fmt, ...)
+{
+	char path[128], val[64];
+	va_list ap;
+	int rc;
+
+	rc = reg_path(path, sizeof(path), e->plat.domid, leaf);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	return sn_xs_write(&e->plat, t, path, val, (unsigned)strlen(val));
+}
+
+/* Registry values are written by other processes: parse strictly. */
+static int reg_read_u64(struct sn_emu *e, uint16_t domid, const char *leaf, int base, uint64_t *out)
+{
+	char path[128], *val, *end;
+	unsigned int len;
+	int rc;
+
+	rc = reg_path(path, sizeof(path), domid, leaf);
+	if (rc)
+		return rc;
+	rc = sn_xs_read(&e->plat, XBT_NULL, path, &val, &len);
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
+	errno = 0;
+	*out = strtoull(val, &end, base);
+	rc = (errno || end == val || *end) ? -EPROTO : 0;
+	free(val);
+	return rc;
+}
+
+static int register_domain(struct sn_emu *e)
+{
+	char path[128];
+	xs_transaction_t t;
+	char *old;
+	int rc, tries;
+
+	rc = reg_path(path, sizeof(path), e->plat.domid, NULL);
+	if (rc)
+		return rc;
+	/* The host ties the node's lifetime to this connection, so a domain
+	 * that dies disappears from the registry on its own. */
+	for (tries = 0; tries < 16; tries++) {
+		rc = sn_xs_txn_start(&e->plat, &t);
+		if (rc)
+			return rc;
+		if (sn_xs_read(&e->plat, t, path, &old, NULL) == 0) {
+			free(old);
+			sn_xs_txn_end(&e->plat, t, true);
+			fprintf(stderr, "stagenet: emulated domain %u is already registered by a live process\n",
+				e->plat.domid);
+			return -EEXIST;
+		}
+		rc = reg_write(e, t, "pid", "%d", (int)e->pid);
+		if (!rc)
+			rc = reg_write(e, t, "ram-base", "0x%" PRIxPTR, (uintptr_t)e->ram);
+		if (!rc)
+			rc = reg_write(e, t, "ram-pages", "%u", e->ram_pages);
+		if (!rc)
+			rc = reg_write(e, t, "gnttab-entries", "%u", e->gt.nr_entries);
+		if (!rc)
+			rc = reg_write(e, t, "fd/ram", "%d", e->ram_fd);
+		if (!rc)
+			rc = reg_write(e, t, "fd/gnttab", "%d", e->gt_fd);
+		if (!rc && e->evt_fd >= 0)
+			rc = reg_write(e, t, "fd/evtchn", "%d", e->evt_fd);
+		if (rc) {
+			sn_xs_txn_end(&e->plat, t, true);
+			return rc;
+		}
+		rc = sn_xs_txn_end(&e->plat, t, false);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
+int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg)
+{
+	uint32_t entries = cfg->gnttab_entries ? cfg->gnttab_entries : DEFAULT_GNTTAB_ENTRIES;
+	char name[32];
+	void *m;
+	int rc;
+
+	e->ram_pages = cfg->ram_pages ? cfg->ram_pages : DEFAULT_RAM_PAGES;
+	if (entries <= GNTTAB_NR_RESERVED_ENTRIES)
+		return -EINVAL;
+	pthread_mutex_init(&e->ram_lock, NULL);
+	pthread_mutex_init(&e->gt_lock, NULL);
+	pthread_mutex_init(&e->map_lock, NULL);
+	pthread_mutex_init(&e->peer_lock, NULL);
+	e->ram_fd = e->gt_fd = -1;
+
+	snprintf(name, sizeof(name), "sn-ram-%u", cfg->domid);
+	e->ram_fd = memfd_create(name, MFD_CLOEXEC);
+	if (e->ram_fd < 0)
+		return -errno;
+	if (ftruncate(e->ram_fd, (off_t)e->ram_pages * SN_PAGE_SIZE)) {
+		rc = -errno;
+		goto err_ram_fd;
+	}
+	m = mmap(NULL, (size_t)e->ram_pages * SN_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 e->ram_fd, 0);
+	if (m == MAP_FAILED) {
+		rc = -errno;
+		goto err_ram_fd;
+	}
+	e->ram = m;
+	e->ram_used = calloc(e->ram_pages, 1);
+	if (!e->ram_used) {
+		rc = -ENOMEM;
+		goto err_ram_map;
+	}
+
+	snprintf(name, sizeof(name), "sn-gnttab-%u", cfg->domid);
+	e->gt_fd = memfd_create(name, MFD_CLOEXEC);
+	if (e->gt_fd < 0) {
+		rc = -errno;
+		goto err_used;
+	}
+	if (ftruncate(e->gt_fd, (off_t)gt_bytes(entries))) {
+		rc = -errno;
+		goto err_gt_fd;
+	}
+	rc = gt_map(e->gt_fd, entries, &e->gt);
+	if (rc)
+		goto err_gt_fd;
+	e->gt_next_free = GNTTAB_NR_RESERVED_ENTRIES;
+
+	rc = register_domain(e);
+	if (rc)
+		goto err_gt_map;
+	return 0;
+
+err_gt_map:
+	gt_unmap(&e->gt);
+err_gt_fd:
+	close(e->gt_fd);
+	e->gt_fd = -1;
+err_used:
+	free(e->ram_used);
+	e->ram_used = NULL;
+err_ram_map:
+	munmap(e->ram, (size_t)e->ram_pages * SN_PAGE_SIZE);
+	e->ram = NULL;
+err_ram_fd:
+	close(e->ram_fd);
+	e->ram_fd = -1;
+	return rc;
+}
+
+static void peer_release(struct sn_emu_peer *p)
+{
+	gt_unmap(&p->gt);
+	if (p->ram_fd >= 0)
+		close(p->ram_fd);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->ram_fd = p->pidfd = -1;
+	p->valid = false;
+}
+
+void sn_emu_domain_fini(struct sn_emu *e)
+{
+	struct sn_emu_peer_grave *g, *next;
+	char path[128];
+
+	if (e->plat.xs && !reg_path(path, sizeof(path), e->plat.domid, NULL))
+		sn_xs_rm(&e->plat, XBT_NULL, path);
+	for (size_t b = 0; b < sizeof(e->peers) / sizeof(e->peers[0]); b++) {
+		if (!e->peers[b])
+			continue;
+		for (uint32_t i = 0; i < PEER_BLOCK; i++)
+			if (e->peers[b][i].valid)
+				peer_release(&e->peers[b][i]);
+		free(e->peers[b]);
+		e->peers[b] = NULL;
+	}
+	for (g = e->graves; g; g = next) {
+		next = g->next;
+		peer_release(&g->peer);
+		free(g);
+	}
+	e->graves = NULL;
+	free(e->maps);
+	e->maps = NULL;
+	gt_unmap(&e->gt);
+	if (e->gt_fd >= 0)
+		close(e->gt_fd);
+	free(e->ram_used);
+	if (e->ram)
+		munmap(e->ram, (size_t)e->ram_pages * SN_PAGE_SIZE);
+	if (e->ram_fd >= 0)
+		close(e->ram_fd);
+	e->ram = NULL;
+	e->ram_used = NULL;
+	e->gt_fd = e->ram_fd = -1;
+}
+
+int sn_emu_publish_fd(struct sn_emu *e, const char *name, int fd)
+{
+	char leaf[64];
+
+	if (snprintf(leaf, sizeof(leaf), "fd/%s", name) >= (int)sizeof(leaf))
+		return -ENAMETOOLONG;
+	return reg_write(e, XBT_NULL, leaf, "%d", fd);
+}
+
+int sn_emu_peer_dupfd(struct sn_emu_peer *peer, int remote_fd, int *fd)
+{
+	int r = pidfd_getfd_(peer->pidfd, remote_fd);
+
+	if (r < 0) {
+		if (errno == EPERM)
+			sn_emu_ptrace_hint();
+		return errno == EBADF ? -ESRCH : -errno;
+	}
+	*fd = r;
+	return 0;
+}
+
+int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer, const char *name, int *fd)
+{
+	char leaf[64];
+	uint64_t num;
+	int rc;
+
+	if (snprintf(leaf, sizeof(leaf), "fd/%s", name) >= (int)sizeof(leaf))
+		return -ENAMETOOLONG;
+	rc = reg_read_u64(e, peer->domid, leaf, 10, &num);
+	if (rc)
+		return rc;
+	if (num > INT32_MAX)
+		return -EPROTO;
+	return sn_emu_peer_dupfd(peer, (int)num, fd);
+}
+
+/* Fill *p from the registry; on failure *p holds nothing to release. */
+static int peer_load(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
+{
+	uint64_t pid, base, pages, entries;
+	int gt_fd, rc;
+
+	memset(p, 0, sizeof(*p));
+	p->domid = domid;
+	p->ram_fd = p->pidfd = -1;
+	rc = reg_read_u64(e, domid, "pid", 10, &pid);
+	if (!rc)
+		rc = reg_read_u64(e, domid, "ram-base", 16, &base);
+	if (!rc)
+		rc = reg_read_u64(e, domid, "ram-pages", 10, &pages);
+	if (!rc)
+		rc = reg_read_u64(e, domid, "gnttab-entries", 10, &entries);
+	if (rc)
+		return rc;
+	if (pid == 0 || pid > INT32_MAX || pages == 0 || pages > (1u << 24) ||
+	    entries <= GNTTAB_NR_RESERVED_ENTRIES || entries > (1u << 20) || (base & (SN_PAGE_SIZE - 1)))
+		return -EPROTO;
+	p->pid = (pid_t)pid;
+	p->ram_base = (uintptr_t)base;
+	p->ram_pages = (uint32_t)pages;
+	p->pidfd = pidfd_open_(p->pid);
+	if (p->pidfd < 0)
+		return -ESRCH;
+	rc = sn_emu_peer_getfd(e, p, "ram", &p->ram_fd);
+	if (rc)
+		goto err;
+	rc = sn_emu_peer_getfd(e, p, "gnttab", &gt_fd);
+	if (rc)
+		goto err;
+	rc = gt_map(gt_fd, (uint32_t)entries, &p->gt);
+	close(gt_fd);
+	if (rc)
+		goto err;
+	p->valid = true;
+	return 0;
+err:
+	peer_release(p);
+	return rc;
+}
+
+int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
+{
+	struct sn_emu_peer *blk, *p;
+	int rc = 0;
+
+	blk = __atomic_load_n(&e->peers[domid / PEER_BLOCK], __ATOMIC_ACQUIRE);
+	if (blk) {
+		p = &blk[domid % PEER_BLOCK];
+		/* Acquire pairs with the release store below: a thread that
+		 * sees valid also sees every field peer_load filled in. */
+		if (__atomic_load_n(&p->valid, __ATOMIC_ACQUIRE)) {
+			*out = p;
+			return 0;
+		}
+	}
+	pthread_mutex_lock(&e->peer_lock);
+	blk = e->peers[domid / PEER_BLOCK];
+	if (!blk) {
+		blk = calloc(PEER_BLOCK, sizeof(*blk));
+		if (!blk) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		__atomic_store_n(&e->peers[domid / PEER_BLOCK], blk, __ATOMIC_RELEASE);
+	}
+	p = &blk[domid % PEER_BLOCK];
+	if (!p->valid) {
+		struct sn_emu_peer tmp;
+
+		rc = peer_load(e, domid, &tmp);
+		if (rc)
+			goto out;
+		tmp.valid = false;
+		*p = tmp;
+		__atomic_store_n(&p->valid, true, __ATOMIC_RELEASE);
+	}
+	*out = p;
+out:
+	pthread_mutex_unlock(&e->peer_lock);
+	return rc;
+}
+
+void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid)
+{
+	struct sn_emu_peer_grave *g;
+	struct sn_emu_peer *blk;
+
+	pthread_mutex_lock(&e->peer_lock);
+	blk = e->peers[domid / PEER_BLOCK];
+	if (blk && blk[domid % PEER_BLOCK].valid) {
+		g = malloc(sizeof(*g));
+		if (g) {
+			/* Another thread may be mid-copy through the old view;
+			 * keep its mappings alive until fini. */
+			g->peer = blk[domid % PEER_BLOCK];
+			g->next = e->graves;
+			e->graves = g;
+		}
+		__atomic_store_n(&blk[domid % PEER_BLOCK].valid, false, __ATOMIC_RELEASE);
+		if (!g)
+			peer_release(&blk[domid % PEER_BLOCK]);
+	}
+	pthread_mutex_unlock(&e->peer_lock);
+}

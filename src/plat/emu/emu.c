@@ -13,6 +13,10 @@ static void emu_close(struct sn_plat *p)
 {
 	struct sn_emu *e = (struct sn_emu *)p;
 
+	/* Like gntdev on close: our mappings go (unpinning the granters'
+	 * pages) before the tables they point into. */
+	sn_emu_gnt_fini(e);
+	sn_emu_shr_fini(e);
 	sn_emu_evtchn_fini(e);
 	sn_emu_domain_fini(e);
 	sn_xs_disconnect(p);

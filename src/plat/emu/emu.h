@@ -28,8 +28,12 @@
  * grant table; it lives in shared memory here because the "hypervisor"
  * runs in every caller). */
 struct sn_emu_active {
-	_Atomic uint32_t rd_pins; /* maps+copies holding it readable */
-	_Atomic uint32_t wr_pins; /* maps+copies holding it writable */
+	_Atomic uint32_t rd_pins; /* read-only maps+copies holding it */
+	_Atomic uint32_t wr_pins; /* writable maps+copies holding it */
+	/* Serialises pin/unpin of this entry (Xen's act->lock): without it a
+	 * last unpin clearing GTF_reading could race a new pin and leave a
+	 * pinned entry revocable.  Only the grantee's threads take it. */
+	_Atomic uint32_t lock;
 };
 
 /* Grant-table memfd layout: entries[n] then active[n]. */
@@ -85,6 +89,11 @@ struct sn_emu {
 	/* Peer cache indexed by domid (lazily allocated). */
 	pthread_mutex_t peer_lock;
 	struct sn_emu_peer *peers[65536 / 1024]; /* 64 blocks of 1024 */
+	struct sn_emu_peer_grave *graves;        /* retired views, freed at fini */
+
+	/* gntshr.c's private allocator state (refs and page bookkeeping the
+	 * peers cannot touch); created on first use, freed by shr_fini. */
+	struct sn_emu_shr *shr;
 };
 
 /* domain.c.  domain_init creates RAM and the grant table and registers the
@@ -112,6 +121,9 @@ int sn_emu_gnt_map(struct sn_plat *p, uint32_t count, const uint16_t *domids,
 		   int16_t *status);
 int sn_emu_gnt_unmap(struct sn_plat *p, uint32_t count, void *const *addrs,
 		     int16_t *status);
+/* Unmap and unpin every grant still mapped (gntdev does this on close).
+ * Call before sn_emu_domain_fini, which drops the peer views. */
+void sn_emu_gnt_fini(struct sn_emu *e);
 
 /* gntshr.c (the granter side) */
 int sn_emu_shr_alloc(struct sn_plat *p, uint16_t domid, uint32_t count,
@@ -120,6 +132,8 @@ int sn_emu_shr_free(struct sn_plat *p, void *addr, uint32_t count);
 int sn_emu_shr_grant(struct sn_plat *p, uint16_t domid, const void *page,
 		     bool writable, uint32_t *ref);
 int sn_emu_shr_revoke(struct sn_plat *p, uint32_t ref);
+/* Free gntshr's private state (RAM and grant table stay domain.c's). */
+void sn_emu_shr_fini(struct sn_emu *e);
 
 /* evtchn.c */
 int sn_emu_evtchn_init(struct sn_emu *e);

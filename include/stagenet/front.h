@@ -1,0 +1,93 @@
+/* Netfront as a library: one NIC (a vif of this domain) with N queues, its
+ * xenstore handshake, and burst-style TX/RX.  Each queue is meant to be
+ * driven by one thread; the control calls (connect, poll_ctrl, close) may
+ * run on another thread and serialise with the queues internally. */
+#ifndef STAGENET_FRONT_H
+#define STAGENET_FRONT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stagenet/pkt.h"
+#include "stagenet/plat.h"
+#include "stagenet/stats.h"
+
+/* Most queues a NIC will ask for (Linux netback offers min(8, ncpus)). */
+#define SN_FRONT_MAX_QUEUES 16u
+
+struct sn_front;
+
+struct sn_front_cfg {
+	uint16_t devid;      /* vif device id: device/vif/<devid> of our domain */
+	uint16_t queues;     /* wanted (clamped to multi-queue-max-queues); 0 = 1 */
+	bool no_split_evtchn; /* true: one shared event-channel per queue even
+			       * when the backend offers split channels */
+	/* Counters: one sn_qstats per queue, caller-owned (e.g. from
+	 * sn_stats_queue) or NULL to use private ones. */
+	struct sn_qstats *stats[SN_FRONT_MAX_QUEUES];
+};
+
+/* Handshake states as seen from outside (xenbus numbers, io/xenbus.h). */
+enum sn_front_event {
+	SN_FRONT_EV_NONE = 0,
+	SN_FRONT_EV_RECONNECTED, /* backend came back, rings re-created */
+	SN_FRONT_EV_DOWN,        /* backend closing/gone; datapath stopped */
+};
+
+/* Read device/vif/<devid> of our domain (following its `backend` key),
+ * set our state to Initialising and watch the backend.  No rings yet. */
+int sn_front_open(struct sn_plat *p, const struct sn_front_cfg *cfg,
+		  struct sn_front **out);
+/* Wait (up to timeout_ms, <0 = forever) for the backend's InitWait, build
+ * rings/grants/event channels, write our keys in one transaction, switch
+ * to Connected and wait for the backend's Connected. */
+int sn_front_connect(struct sn_front *nic, int timeout_ms);
+/* Closing -> wait for backend Closing/Closed -> Closed, then release every
+ * ring, grant and buffer and free the NIC.  Safe on a NIC never connected. */
+void sn_front_close(struct sn_front *nic, int timeout_ms);
+
+/* Queues in use (agreed with the backend at the last connect). */
+uint16_t sn_front_num_queues(const struct sn_front *nic);
+/* Interface MTU from the toolstack's `mtu` key (1500 when absent). */
+uint32_t sn_front_mtu(const struct sn_front *nic);
+const uint8_t *sn_front_mac(const struct sn_front *nic);
+/* Per-flow queue choice (hash of L3 addresses and L4 ports); also stores
+ * the result in pkt->queue. */
+uint16_t sn_front_pick_queue(const struct sn_front *nic, struct sn_pkt *pkt);
+
+/* Copy up to n packets into the TX ring of queue q.  The caller keeps its
+ * packets.  Returns how many were queued (the rest did not fit: retry
+ * later), -EIO once the queue was declared broken, -ENOTCONN while
+ * disconnected, -EINVAL for a packet over 65535 bytes. */
+int sn_front_tx_burst(struct sn_front *nic, uint16_t q, struct sn_pkt *const *pkts,
+		      unsigned int n);
+/* Fill up to n caller-owned packets (cap >= 65535 recommended; a longer
+ * packet is dropped and counted) from the RX ring of queue q, refilling
+ * the ring.  Returns the count, -EIO when broken, -ENOTCONN when down. */
+int sn_front_rx_burst(struct sn_front *nic, uint16_t q, struct sn_pkt *const *pkts,
+		      unsigned int n);
+
+/* Pollable fd for queue q's event channel(s). */
+int sn_front_queue_fd(struct sn_front *nic, uint16_t q);
+/* Consume pending events, arm rsp_event on both rings and report whether
+ * work is waiting (1) or the caller may sleep on the fd (0).  Call before
+ * blocking so no response slips between the check and the sleep. */
+int sn_front_queue_arm(struct sn_front *nic, uint16_t q);
+/* Sleep until queue q has work or timeout_ms passes; spins poll_us
+ * microseconds on the rings first (NAPI-style) before sleeping. */
+int sn_front_queue_wait(struct sn_front *nic, uint16_t q, int timeout_ms,
+			unsigned int poll_us);
+bool sn_front_queue_broken(const struct sn_front *nic, uint16_t q);
+struct sn_qstats *sn_front_queue_stats(struct sn_front *nic, uint16_t q);
+
+/* Control path: pollable fd for xenstore watch events and the handler
+ * that follows backend state changes (reconnects after the backend went
+ * away and returned to InitWait). */
+int sn_front_ctrl_fd(struct sn_front *nic);
+int sn_front_poll_ctrl(struct sn_front *nic, enum sn_front_event *ev);
+
+/* Pages quarantined because the backend still held their grant at revoke
+ * time; never reused. */
+uint64_t sn_front_quarantined(const struct sn_front *nic);
+
+#endif

@@ -1,0 +1,90 @@
+/* Packet ends ("ports"): where packets come from and go to outside the
+ * netif rings.  One port instance per queue, so each queue thread owns its
+ * port without locks.  Burst API: no per-packet indirect calls. */
+#ifndef STAGENET_PORT_H
+#define STAGENET_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stagenet/pkt.h"
+
+struct sn_port;
+
+struct sn_port_ops {
+	const char *kind;
+	/* Packets leaving stagenet into the port's world.  The port copies
+	 * what it keeps; returns how many it took (the rest are the caller's
+	 * to drop and count), or -errno. */
+	int (*send)(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n);
+	/* Packets entering stagenet: fill up to n caller-owned packets (data
+	 * buffers of pkts[i]->cap bytes).  Returns how many were filled, 0 when
+	 * none is ready now, -errno on failure, -ENODATA at end of input
+	 * (pcap file consumed, generator count reached). */
+	int (*recv)(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n);
+	/* Pollable fd that is readable when recv may return packets; -1 when
+	 * the port is always ready (generator) or never produces (sink). */
+	int (*fd)(struct sn_port *p);
+	void (*close)(struct sn_port *p);
+};
+
+struct sn_port_stats {
+	uint64_t sent_pkts, sent_bytes;   /* taken by send */
+	uint64_t recv_pkts, recv_bytes;   /* produced by recv */
+	uint64_t drops;                   /* could not deliver (full, error) */
+	uint64_t bad_seq, bad_payload;    /* sink checks (gen/sink) */
+	uint64_t lost;                    /* sink: sequence gaps */
+};
+
+struct sn_port {
+	const struct sn_port_ops *ops;
+	struct sn_port_stats stats;
+};
+
+/* Where a port instance sits, for names and per-queue state. */
+struct sn_port_ctx {
+	uint16_t domid;   /* frontend domid of the vif */
+	uint16_t devid;   /* vif device id */
+	uint16_t queue;   /* this instance's queue */
+	uint16_t nqueues; /* queues of the vif */
+	bool backend;     /* true: netback side (tap default name vif<domid>.<devid>) */
+	uint32_t mtu;
+};
+
+/* Open a port from a spec string:
+ *   tap[:NAME]            Linux TAP with IFF_VNET_HDR (multi-queue)
+ *   pcap:in=FILE[,out=FILE] | pcap:out=FILE   libpcap files
+ *   gen[:size=N,count=N,rate=PPS,flows=N]   generator (sequence + payload pattern)
+ *   sink                  counts, checks sequence numbers and payloads
+ * Returns 0 or -errno (with a message on stderr for a bad spec).
+ *
+ * Details (src/port/):
+ *   tap: NAME defaults to vif<domid>.<devid> on the backend and is required
+ *     on the frontend.  Queue 0 brings the link up (and sets ctx->mtu when
+ *     non-zero), best effort.  send may rewrite a packet's csum_start/offset
+ *     (derived from headers when netif left them 0) and, for a GSO packet
+ *     without CSUM_PARTIAL, its L4 checksum field (pseudo-header seed).
+ *     Frames whose offloads cannot be expressed are dropped and counted in
+ *     stats.drops but reported as taken; EAGAIN/ENOBUFS stop the burst.
+ *   pcap: with nqueues > 1 every queue uses FILE.q<queue> (in and out), so
+ *     one writer per file.  Frames are written as given (a CSUM_PARTIAL frame
+ *     shows its seed); read frames carry no offload flags.  send flushes per
+ *     burst.  Records cut at capture or > 64 KiB are dropped and counted.
+ *   gen: size 60..65535 (default 60), count 0 = unlimited, rate 0 = as fast
+ *     as possible (token bucket, <= 1 ms of burst), flows 1..65535 (default
+ *     1), proto=udp (default: UDP up to 1514, larger frames TCPv4 GSO with
+ *     MSS 1448 and CSUM_PARTIAL) or proto=tcp (TCP for all sizes, size >= 70).
+ *     Frame format: src/port/genfmt.h.  send discards (counted as sent).
+ *   sink: stats.sent_* count everything; bad_payload = not a gen frame or
+ *     any byte wrong; per stream (queue, flow) a sequence gap adds to lost,
+ *     an old sequence (duplicate or late) to bad_seq.  recv: -ENODATA.
+ *   gen/pcap/sink fd() is -1. */
+int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port **out);
+
+static inline void sn_port_close(struct sn_port *p)
+{
+	if (p)
+		p->ops->close(p);
+}
+
+#endif

@@ -1,0 +1,82 @@
+/* Per-queue counters shared by netback and netfront, published in a small
+ * shared-memory file so `stagenet stats` can read a running daemon.
+ * "tx"/"rx" are always from the guest's point of view (tx = frontend to
+ * backend), on both sides, so the two sides' numbers line up. */
+#ifndef STAGENET_STATS_H
+#define STAGENET_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SN_QSTATS(X)                                                         \
+	X(tx_pkts)            /* guest-TX packets delivered */                \
+	X(tx_bytes)                                                           \
+	X(rx_pkts)            /* guest-RX packets delivered */                \
+	X(rx_bytes)                                                           \
+	X(tx_drop_malformed)  /* TX packet refused by validation (non-fatal) */ \
+	X(tx_drop_grant)      /* TX packet lost to a failed grant op */       \
+	X(tx_drop_port)       /* TX packet the port would not take */          \
+	X(rx_drop_no_slots)   /* RX packet dropped: frontend posted too few */ \
+	X(rx_drop_queue_full) /* RX packet dropped: queue bytes/pkts cap */    \
+	X(rx_drop_grant)      /* RX packet lost to a failed grant op */       \
+	X(rx_drop_port)       /* RX packet refused by the receiving port */   \
+	X(grant_copies)       /* grant copy segments */                       \
+	X(grant_copy_batches) /* grant copy calls (hypercalls) */             \
+	X(grant_maps)                                                         \
+	X(grant_unmaps)                                                       \
+	X(memcpy_bytes)       /* bytes moved by plain memcpy (staging) */     \
+	X(staged_slots)       /* ring slots served through a staged gref */   \
+	X(unstaged_slots)     /* ring slots served through grant ops */      \
+	X(notify_sent)                                                        \
+	X(notify_recv)                                                        \
+	X(spurious_events)    /* events with no work behind them */           \
+	X(fatal_errors)       /* peer declared rogue */                       \
+	X(ctrl_requests)      /* control-ring requests handled/sent */        \
+	X(ctrl_errors)        /* control-ring requests answered non-SUCCESS */
+
+enum sn_qstat {
+#define SN_QSTAT_ENUM(n) SN_QS_##n,
+	SN_QSTATS(SN_QSTAT_ENUM)
+#undef SN_QSTAT_ENUM
+	SN_QS__COUNT
+};
+
+struct sn_qstats {
+	uint64_t v[SN_QS__COUNT];
+};
+
+extern const char *const sn_qstat_names[SN_QS__COUNT];
+
+/* A published block: header + nqueues sn_qstats, in a file under the run
+ * directory ($SN_RUNDIR, default /run/stagenet or $XDG_RUNTIME_DIR/stagenet)
+ * named "<role>-<domid>-<devid>.stats".  Writers bump counters with relaxed
+ * atomics from their queue thread only; readers may see a torn snapshot
+ * across counters, never within one. */
+struct sn_stats_block;
+
+int sn_stats_publish(const char *role, uint16_t domid, uint16_t devid,
+		     uint16_t nqueues, struct sn_stats_block **out);
+struct sn_qstats *sn_stats_queue(struct sn_stats_block *b, uint16_t q);
+void sn_stats_unpublish(struct sn_stats_block *b); /* removes the file */
+/* Print one block (all queues, non-zero counters, plus totals). */
+void sn_stats_print(FILE *f, const struct sn_stats_block *b);
+
+/* Readers (stagenet stats).  sn_stats_rundir writes the directory blocks
+ * are published in (it may not exist yet); sn_stats_open maps a published
+ * file read-only after validating its header; sn_stats_close unmaps any
+ * block without removing its file. */
+int sn_stats_rundir(char *buf, size_t len);
+int sn_stats_open(const char *path, struct sn_stats_block **out);
+void sn_stats_close(struct sn_stats_block *b);
+/* Writer's pid, and whether that process still exists. */
+int sn_stats_pid(const struct sn_stats_block *b);
+int sn_stats_alive(const struct sn_stats_block *b);
+
+static inline void sn_qstat_add(struct sn_qstats *s, enum sn_qstat c, uint64_t n)
+{
+	__atomic_store_n(&s->v[c], __atomic_load_n(&s->v[c], __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+#endif

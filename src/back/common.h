@@ -1,0 +1,181 @@
+/* netback internals shared by its files: the backend, its vifs and their
+ * queues.  xenbus.c drives the state machine on the control thread; vif.c
+ * owns vif/queue lifetime and the queue threads; map.c maps rings and binds
+ * event channels; tx.c and rx.c are the two halves of the datapath. */
+#ifndef SN_BACK_COMMON_H
+#define SN_BACK_COMMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/ring.h"
+#include "stagenet/back.h"
+
+#define SN_BACK_TX_RING_SIZE __CONST_RING_SIZE(netif_tx, SN_PAGE_SIZE)
+#define SN_BACK_RX_RING_SIZE __CONST_RING_SIZE(netif_rx, SN_PAGE_SIZE)
+/* Packets fetched per TX batch: one grant-copy call (and, in linux mode,
+ * one unmap call) per batch. */
+#define SN_BACK_TX_BATCH 32u
+/* Data slots a TX packet may use (first + 18 continuation). */
+#define SN_BACK_TX_MAX_SLOTS (1u + XEN_NETIF_NR_SLOTS_MIN)
+/* RX packets placed per grant-copy call. */
+#define SN_BACK_RX_BATCH 32u
+/* Largest data slot count of one RX packet (64 KiB / 4 KiB, rounded up). */
+#define SN_BACK_RX_MAX_DATA_SLOTS 17u
+#define SN_BACK_MCAST_MAX 64u /* Linux XEN_NETBK_MCAST_MAX */
+
+/* Filled by the control thread at connect, read-only to the datapath. */
+struct sn_back_features {
+	bool sg, gso_tcpv4, gso_tcpv6, ipv6_csum, no_csum;
+	bool rx_notify;
+	bool mcast_ctrl;
+	uint64_t credit_bytes; /* 0 = unlimited */
+	uint64_t credit_usec;
+};
+
+struct sn_back_qparams {
+	uint32_t tx_ref, rx_ref;
+	uint32_t evt_tx, evt_rx; /* equal when not split */
+	bool split;
+};
+
+/* Next issue: staged grefs (GREF_MAPPING control messages).  tx.c and rx.c
+ * consult sn_back_staged() per slot; with no table every slot takes the
+ * grant path. */
+struct sn_back_gref_table;
+static inline void *sn_back_staged(const struct sn_back_gref_table *t,
+				   uint32_t gref, bool writable)
+{
+	(void)t;
+	(void)gref;
+	(void)writable;
+	return NULL;
+}
+
+struct sn_back_txstate; /* tx.c */
+struct sn_back_rxstate; /* rx.c */
+
+struct sn_back_queue {
+	struct sn_back_vif *vif;
+	struct sn_plat *plat;
+	uint16_t id;
+	uint16_t fe_domid;
+
+	/* Rings: page mapped writable through gnt_map (never a standing
+	 * mapping of guest memory beyond what the grant allows). */
+	void *tx_page, *rx_page;
+	struct netif_tx_back_ring tx;
+	struct netif_rx_back_ring rx;
+
+	struct sn_evtchn *evt;
+	int tx_port, rx_port; /* local ports; equal when not split; -1 unbound */
+	int kick_fd;          /* eventfd: wakes the thread for stop */
+
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+
+	struct sn_port *port;
+	struct sn_qstats *st;
+	struct sn_back_txstate *txs;
+	struct sn_back_rxstate *rxs;
+	struct sn_back_gref_table *grefs; /* NULL until the ctrl ring adds one */
+};
+
+struct sn_back_vif {
+	struct sn_back *back;
+	struct sn_back_vif *next;
+	uint16_t domid, devid; /* frontend domid, device id */
+	char *be_path, *fe_path;
+
+	int state;          /* the xenbus state we last wrote */
+	bool awaiting_init; /* frontend died: wait for it to write Initialising */
+	bool fe_alive_seen; /* the frontend domain existed when we connected */
+	bool connected;     /* queues mapped and running */
+	bool seen;          /* rescan mark */
+	/* Set by any queue of this vif on a fatal protocol error; the control
+	 * thread tears the datapath down (the XSA-90 lesson: never free from
+	 * inside the datapath loop). */
+	atomic_bool disabled;
+	const char *_Atomic fatal_why;
+
+	struct sn_back_features feat;
+	uint8_t mac[6];
+	uint32_t mtu;
+
+	/* Multicast filter, shared by the vif's queues (TX adds/removes,
+	 * RX reads).  The lock protects mcast[] and n_mcast. */
+	pthread_mutex_t mcast_lock;
+	uint8_t mcast[SN_BACK_MCAST_MAX][6];
+	unsigned int n_mcast;
+
+	uint16_t max_queues; /* offered: ours, capped by the toolstack's */
+	unsigned int nq; /* connected queues */
+	struct sn_back_queue *q;
+
+	struct sn_stats_block *stats_blk; /* published, or NULL */
+	struct sn_qstats *stats;          /* stats_max entries */
+	uint16_t stats_max;
+};
+
+struct sn_back {
+	struct sn_back_cfg cfg;
+	struct sn_plat *plat;
+	char *be_root; /* /local/domain/<B>/backend/vif */
+	int wake_fd;   /* eventfd: stop request or a vif was disabled */
+	atomic_bool stop;
+	bool rescan;   /* a watch fired: re-read every vif */
+	uint16_t max_queues;
+	/* Protects the vif list against introspection from other threads;
+	 * only the control thread changes it. */
+	pthread_mutex_t lock;
+	struct sn_back_vif *vifs;
+};
+
+/* vif.c */
+int sn_back_vif_new(struct sn_back *b, uint16_t domid, uint16_t devid,
+		    struct sn_back_vif **out);
+void sn_back_vif_free(struct sn_back_vif *v);
+int sn_back_vif_connect(struct sn_back_vif *v, unsigned int nq,
+			const struct sn_back_qparams *qp, char *err, size_t errlen);
+void sn_back_vif_disconnect(struct sn_back_vif *v);
+/* Datapath: declare the frontend rogue (any queue thread). */
+void sn_back_vif_fatal(struct sn_back_queue *q, const char *why);
+
+/* xenbus.c */
+void sn_back_wake(struct sn_back *b);
+void sn_back_print_vif_stats(struct sn_back_vif *v, FILE *f);
+
+/* map.c */
+int sn_back_queue_map(struct sn_back_queue *q, const struct sn_back_qparams *qp,
+		      char *err, size_t errlen);
+void sn_back_queue_unmap(struct sn_back_queue *q);
+void sn_back_notify(struct sn_back_queue *q, int port);
+
+/* tx.c: returns packets handled (>= 0) or -EPROTO when the frontend was
+ * declared rogue. */
+int sn_back_tx_init(struct sn_back_queue *q);
+void sn_back_tx_fini(struct sn_back_queue *q);
+int sn_back_tx_action(struct sn_back_queue *q, unsigned int budget);
+/* Before sleeping: re-arm TX request events; true if requests arrived
+ * meanwhile.  *timeout_ms shortened while waiting for rate credit. */
+bool sn_back_tx_rearm(struct sn_back_queue *q, int *timeout_ms);
+
+/* rx.c */
+int sn_back_rx_init(struct sn_back_queue *q);
+void sn_back_rx_fini(struct sn_back_queue *q);
+int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget);
+/* Before sleeping: true if RX has work now; *timeout_ms shortened when
+ * the head packet's drain deadline or the port needs a timed retry;
+ * *port_fd is the fd to poll for port input, or -1. */
+bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd);
+
+static inline void sn_back_count(struct sn_back_queue *q, enum sn_qstat c,
+				 uint64_t n)
+{
+	sn_qstat_add(q->st, c, n);
+}
+
+#endif

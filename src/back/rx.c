@@ -1,0 +1,476 @@
+/* Guest RX (backend -> frontend): packets from the port wait in a backlog
+ * bounded in packets and bytes, then are grant-copied, one copy call per
+ * batch, into the buffers the frontend posted; response i goes in ring slot
+ * i with the request's id.  A head packet that cannot be placed for
+ * rx_drain_ms is dropped (XSA-392: a frontend cannot pin our memory). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "back/common.h"
+#include "proto/extra.h"
+#include "proto/slots.h"
+
+#define RX_MAX_SEGS (SN_BACK_RX_BATCH * SN_BACK_RX_MAX_DATA_SLOTS)
+/* Ports without an fd that produced nothing are retried with a backoff
+ * up to this (a rate-limited generator, or a sink that never produces). */
+#define RX_IDLE_RETRY_MAX_MS 64
+/* Without feature-rx-notify the frontend never kicks us for new buffers:
+ * poll for them (Linux netback polls every 30 ms). */
+#define RX_NO_NOTIFY_POLL_MS 30
+#define RX_SCRATCH 8
+
+/* Where one placed packet's responses go. */
+struct rx_placed {
+	uint32_t bl;        /* backlog index of the packet */
+	RING_IDX first_idx; /* ring index of its first slot */
+	uint16_t nslots;    /* data slots */
+	bool gso;           /* a GSO extra follows the first slot */
+	uint16_t id[SN_BACK_RX_MAX_DATA_SLOTS];
+	uint16_t len[SN_BACK_RX_MAX_DATA_SLOTS];
+	int16_t seg[SN_BACK_RX_MAX_DATA_SLOTS]; /* copy segment, -1 = staged */
+};
+
+struct sn_back_rxstate {
+	/* Backlog: a ring of packets with buffers, head..tail. */
+	struct sn_pkt *bl;
+	uint8_t *bufs;
+	uint32_t cap_pkts;
+	uint64_t cap_bytes;
+	uint32_t head, tail; /* free-running */
+	uint64_t bytes;
+	struct sn_pkt *recvv[SN_BACK_RX_BATCH];
+
+	struct sn_pkt scratch[RX_SCRATCH];
+	struct sn_pkt *scratchv[RX_SCRATCH];
+	uint8_t *scratch_buf;
+
+	sn_copy_seg seg[RX_MAX_SEGS];
+	unsigned int nseg;
+	struct rx_placed placed[SN_BACK_RX_BATCH];
+	unsigned int nplaced;
+
+	bool port_eof;
+	int idle_retry_ms;
+	uint64_t head_wait_since; /* 0 = head not waiting */
+	unsigned int head_need;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int sn_back_rx_init(struct sn_back_queue *q)
+{
+	const struct sn_back_cfg *cfg = &q->vif->back->cfg;
+	struct sn_back_rxstate *s;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cap_pkts = cfg->rx_queue_pkts ? cfg->rx_queue_pkts : 64;
+	s->cap_bytes = cfg->rx_queue_bytes ? cfg->rx_queue_bytes : 1u << 20;
+	s->bl = calloc(s->cap_pkts, sizeof(*s->bl));
+	/* Lazily backed: untouched buffer pages cost nothing. */
+	s->bufs = calloc(s->cap_pkts, SN_PKT_BUF_SIZE);
+	s->scratch_buf = calloc(RX_SCRATCH, SN_PKT_BUF_SIZE);
+	if (!s->bl || !s->bufs || !s->scratch_buf) {
+		free(s->bl);
+		free(s->bufs);
+		free(s->scratch_buf);
+		free(s);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < s->cap_pkts; i++) {
+		s->bl[i].data = s->bufs + (size_t)i * SN_PKT_BUF_SIZE;
+		s->bl[i].cap = SN_PKT_BUF_SIZE;
+	}
+	for (unsigned int i = 0; i < RX_SCRATCH; i++) {
+		s->scratch[i].data = s->scratch_buf + (size_t)i * SN_PKT_BUF_SIZE;
+		s->scratch[i].cap = SN_PKT_BUF_SIZE;
+		s->scratchv[i] = &s->scratch[i];
+	}
+	s->idle_retry_ms = 1;
+	q->rxs = s;
+	return 0;
+}
+
+void sn_back_rx_fini(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+
+	if (!s)
+		return;
+	free(s->bl);
+	free(s->bufs);
+	free(s->scratch_buf);
+	free(s);
+	q->rxs = NULL;
+}
+
+static inline struct sn_pkt *bl_at(struct sn_back_rxstate *s, uint32_t i)
+{
+	return &s->bl[i % s->cap_pkts];
+}
+
+static void bl_pop(struct sn_back_rxstate *s)
+{
+	s->bytes -= bl_at(s, s->head)->len;
+	s->head++;
+	s->head_wait_since = 0;
+}
+
+/* Multicast filter (request-multicast-control): a multicast frame whose
+ * address the frontend did not ask for is not delivered. */
+static bool mcast_filtered(struct sn_back_queue *q, const struct sn_pkt *pkt)
+{
+	struct sn_back_vif *v = q->vif;
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	bool hit = false;
+
+	if (!v->feat.mcast_ctrl || pkt->len < 6 || !(pkt->data[0] & 1) ||
+	    !memcmp(pkt->data, bcast, 6))
+		return false;
+	pthread_mutex_lock(&v->mcast_lock);
+	for (unsigned int i = 0; i < v->n_mcast && !hit; i++)
+		hit = !memcmp(v->mcast[i], pkt->data, 6);
+	pthread_mutex_unlock(&v->mcast_lock);
+	return !hit;
+}
+
+/* Pull packets from the port into the backlog.  Returns packets taken. */
+static int rx_fill(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	uint32_t used = s->tail - s->head, room, n, i;
+	int r, fd;
+
+	if (s->port_eof)
+		return 0;
+	room = s->cap_pkts - used;
+	if (!room || s->bytes >= s->cap_bytes) {
+		/* Full.  A port with an fd (tap, pcap) is the network side
+		 * that cannot be back-pressured: take and drop, counted, as
+		 * Linux netback's start_xmit does.  A generator simply waits. */
+		fd = q->port->ops->fd(q->port);
+		if (fd < 0)
+			return 0;
+		r = q->port->ops->recv(q->port, s->scratchv, RX_SCRATCH);
+		if (r > 0)
+			sn_back_count(q, SN_QS_rx_drop_queue_full, (uint64_t)r);
+		else if (r == -ENODATA)
+			s->port_eof = true;
+		return 0;
+	}
+	/* Contiguous entries only, so recvv maps onto the ring directly. */
+	n = room;
+	if (n > SN_BACK_RX_BATCH)
+		n = SN_BACK_RX_BATCH;
+	if (n > s->cap_pkts - s->tail % s->cap_pkts)
+		n = s->cap_pkts - s->tail % s->cap_pkts;
+	for (i = 0; i < n; i++) {
+		struct sn_pkt *p = bl_at(s, s->tail + i);
+
+		p->cap = SN_PKT_BUF_SIZE;
+		p->len = 0;
+		p->flags = 0;
+		p->csum_start = p->csum_offset = 0;
+		s->recvv[i] = p;
+	}
+	r = q->port->ops->recv(q->port, s->recvv, n);
+	if (r == -ENODATA) {
+		s->port_eof = true;
+		return 0;
+	}
+	if (r <= 0)
+		return 0;
+	if ((uint32_t)r > n)
+		r = (int)n;
+	/* Accept in order; once the byte cap is reached the rest of this
+	 * burst is dropped (entries stay contiguous). */
+	for (i = 0; i < (uint32_t)r; i++) {
+		struct sn_pkt *p = s->recvv[i];
+
+		if (s->bytes + p->len > s->cap_bytes && s->tail != s->head) {
+			sn_back_count(q, SN_QS_rx_drop_queue_full, (uint32_t)r - i);
+			break;
+		}
+		if (p->len > SN_PKT_MAX_LEN || p->len > p->cap ||
+		    mcast_filtered(q, p)) {
+			/* Shift the rest down to keep the backlog dense. */
+			sn_back_count(q, SN_QS_rx_drop_port, 1);
+			for (uint32_t j = i + 1; j < (uint32_t)r; j++) {
+				struct sn_pkt tmp = *s->recvv[j - 1];
+
+				*s->recvv[j - 1] = *s->recvv[j];
+				*s->recvv[j] = tmp;
+			}
+			r--;
+			i--;
+			continue;
+		}
+		s->bytes += p->len;
+		s->tail++;
+	}
+	return r;
+}
+
+static void add_seg(struct sn_back_queue *q, const uint8_t *src, uint32_t gref,
+		    uint16_t len)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	sn_copy_seg *g = &s->seg[s->nseg++];
+
+	memset(g, 0, sizeof(*g));
+	g->source.virt = (void *)src;
+	g->dest.foreign.ref = gref;
+	g->dest.foreign.offset = 0;
+	g->dest.foreign.domid = q->fe_domid;
+	g->len = len;
+	g->flags = GNTCOPY_dest_gref;
+}
+
+/* Can the frontend ever take this packet, given what it negotiated? */
+static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
+{
+	const struct sn_back_features *f = &q->vif->feat;
+
+	if (pkt->len > SN_PAGE_SIZE && !f->sg)
+		return false;
+	if (pkt->flags & SN_PKT_GSO) {
+		if (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && !f->gso_tcpv4)
+			return false;
+		if (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && !f->gso_tcpv6)
+			return false;
+	}
+	return true;
+}
+
+static unsigned int rx_need(const struct sn_pkt *pkt)
+{
+	return sn_rx_slots_needed(pkt->len, pkt->flags & SN_PKT_GSO, false);
+}
+
+/* Consume the requests for the head packet and plan its copies. */
+static void rx_place(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	struct rx_placed *pl = &s->placed[s->nplaced++];
+	struct sn_pkt *pkt = bl_at(s, s->head);
+	uint32_t off = 0;
+	unsigned int k = 0;
+
+	pl->bl = s->head;
+	pl->first_idx = q->rx.req_cons;
+	pl->gso = pkt->flags & SN_PKT_GSO;
+	do {
+		struct netif_rx_request req;
+		uint16_t len = (uint16_t)(pkt->len - off > SN_PAGE_SIZE ?
+						  SN_PAGE_SIZE : pkt->len - off);
+		uint8_t *staged;
+
+		sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &req);
+		pl->id[k] = req.id;
+		pl->len[k] = len;
+		staged = sn_back_staged(q->grefs, req.gref, true);
+		if (staged) {
+			memcpy(staged, pkt->data + off, len);
+			sn_back_count(q, SN_QS_memcpy_bytes, len);
+			sn_back_count(q, SN_QS_staged_slots, 1);
+			pl->seg[k] = -1;
+		} else {
+			sn_back_count(q, SN_QS_unstaged_slots, 1);
+			pl->seg[k] = (int16_t)s->nseg;
+			add_seg(q, pkt->data + off, req.gref, len);
+		}
+		off += len;
+		k++;
+		/* The GSO extra takes the request right after the first. */
+		if (k == 1 && pl->gso)
+			q->rx.req_cons++;
+	} while (off < pkt->len);
+	pl->nslots = (uint16_t)k;
+	s->head++;
+}
+
+static void rx_put(struct sn_back_queue *q, uint16_t id, uint16_t flags,
+		   int16_t status)
+{
+	struct netif_rx_response rsp = {
+		.id = id, .offset = 0, .flags = flags, .status = status,
+	};
+
+	sn_rx_back_put_rsp(&q->rx, &rsp);
+}
+
+/* One copy call for the batch, then the responses in ring order. */
+static void rx_flush(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	unsigned int i, k;
+	int rc = 0;
+
+	if (!s->nplaced)
+		return;
+	if (s->nseg) {
+		rc = q->plat->ops->gnt_copy(q->plat, s->nseg, s->seg);
+		sn_back_count(q, SN_QS_grant_copies, s->nseg);
+		sn_back_count(q, SN_QS_grant_copy_batches, 1);
+	}
+	for (i = 0; i < s->nplaced; i++) {
+		struct rx_placed *pl = &s->placed[i];
+		struct sn_pkt *pkt = bl_at(s, pl->bl);
+		bool ok = !rc;
+		uint16_t flags = 0;
+
+		for (k = 0; k < pl->nslots && ok; k++)
+			ok = pl->seg[k] < 0 || s->seg[pl->seg[k]].status == GNTST_okay;
+		if (pkt->flags & SN_PKT_CSUM_PARTIAL)
+			flags |= NETRXF_csum_blank | NETRXF_data_validated;
+		else if (pkt->flags & SN_PKT_CSUM_VALID)
+			flags |= NETRXF_data_validated;
+		for (k = 0; k < pl->nslots; k++) {
+			uint16_t f = k == 0 ? flags : 0;
+			int16_t st = ok ? (int16_t)pl->len[k] : NETIF_RSP_ERROR;
+
+			if (k + 1 < pl->nslots)
+				f |= NETRXF_more_data;
+			if (k == 0 && pl->gso)
+				f |= NETRXF_extra_info;
+			rx_put(q, pl->id[k], f, st);
+			if (k == 0 && pl->gso) {
+				struct netif_extra_info x;
+
+				sn_extra_gso_encode(&x, pkt->gso_size, pkt->gso_type);
+				sn_extra_set_more(&x, false);
+				sn_rx_back_write_slot(&q->rx, q->rx.rsp_prod_pvt++,
+						      &x, sizeof(x));
+			}
+		}
+		if (ok) {
+			sn_back_count(q, SN_QS_rx_pkts, 1);
+			sn_back_count(q, SN_QS_rx_bytes, pkt->len);
+		} else {
+			sn_back_count(q, SN_QS_rx_drop_grant, 1);
+		}
+		s->bytes -= pkt->len;
+	}
+	s->nplaced = 0;
+	s->nseg = 0;
+	if (sn_rx_back_push(&q->rx))
+		sn_back_notify(q, q->rx_port);
+}
+
+int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	unsigned int done = 0, avail, need;
+	RING_IDX prod;
+	int filled;
+
+	filled = rx_fill(q);
+	if (filled > 0)
+		s->idle_retry_ms = 1;
+	prod = sn_rx_back_req_prod(&q->rx);
+	while (s->head != s->tail && done < budget) {
+		struct sn_pkt *pkt = bl_at(s, s->head);
+
+		if (!rx_deliverable(q, pkt)) {
+			sn_back_count(q, SN_QS_rx_drop_port, 1);
+			bl_pop(s);
+			done++;
+			continue;
+		}
+		need = rx_need(pkt);
+		avail = sn_rx_back_unconsumed(&q->rx, prod);
+		if (avail < need) {
+			prod = sn_rx_back_req_prod(&q->rx);
+			avail = sn_rx_back_unconsumed(&q->rx, prod);
+		}
+		if (avail < need) {
+			uint64_t now = now_ns();
+			uint64_t limit = (uint64_t)(q->vif->back->cfg.rx_drain_ms ?
+						    q->vif->back->cfg.rx_drain_ms :
+						    500) * 1000000u;
+
+			if (s->nplaced)
+				break; /* flush first; frees nothing but keeps order */
+			if (!s->head_wait_since) {
+				s->head_wait_since = now;
+				s->head_need = need;
+				break;
+			}
+			if (now - s->head_wait_since < limit)
+				break;
+			/* Stalled past the drain time: drop the head. */
+			sn_back_count(q, SN_QS_rx_drop_no_slots, 1);
+			bl_pop(s);
+			done++;
+			continue;
+		}
+		s->head_wait_since = 0;
+		if (s->nplaced == SN_BACK_RX_BATCH ||
+		    s->nseg + SN_BACK_RX_MAX_DATA_SLOTS > RX_MAX_SEGS)
+			rx_flush(q);
+		rx_place(q);
+		done++;
+	}
+	rx_flush(q);
+	return (int)done + (filled > 0 ? filled : 0);
+}
+
+bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	int t = -1;
+
+	*port_fd = -1;
+	if (!s->port_eof) {
+		int fd = q->port->ops->fd(q->port);
+		bool full = s->tail - s->head >= s->cap_pkts ||
+			    s->bytes >= s->cap_bytes;
+
+		if (fd >= 0) {
+			*port_fd = fd;
+		} else if (!full) {
+			/* No fd: retry on a timer, backing off while the port
+			 * stays empty. */
+			t = s->idle_retry_ms;
+			if (s->idle_retry_ms < RX_IDLE_RETRY_MAX_MS)
+				s->idle_retry_ms *= 2;
+		}
+	}
+	if (s->head != s->tail) {
+		struct sn_pkt *pkt = bl_at(s, s->head);
+		unsigned int need = rx_need(pkt);
+		uint64_t limit = (uint64_t)(q->vif->back->cfg.rx_drain_ms ?
+					    q->vif->back->cfg.rx_drain_ms : 500) *
+				 1000000u;
+		uint64_t now = now_ns(), waited;
+		int ms;
+
+		/* Ask to be told once enough buffers are posted (Linux
+		 * xenvif_rx_ring_slots_available), then look again. */
+		sn_rx_back_set_req_event(&q->rx, q->rx.req_cons + need);
+		if (sn_rx_back_unconsumed(&q->rx, sn_rx_back_req_prod(&q->rx)) >= need)
+			return true;
+		if (!s->head_wait_since)
+			s->head_wait_since = now;
+		waited = now - s->head_wait_since;
+		if (waited >= limit)
+			return true;
+		ms = (int)((limit - waited) / 1000000u) + 1;
+		if (!q->vif->feat.rx_notify && ms > RX_NO_NOTIFY_POLL_MS)
+			ms = RX_NO_NOTIFY_POLL_MS;
+		if (t < 0 || ms < t)
+			t = ms;
+	}
+	if (t >= 0 && (*timeout_ms < 0 || t < *timeout_ms))
+		*timeout_ms = t;
+	return false;
+}

@@ -1,0 +1,350 @@
+/* vif and queue lifetime: a vif exists while its backend directory does;
+ * its queues exist while it is connected, each with one thread that serves
+ * that queue's TX and RX rings, event-driven with a short NAPI-like poll
+ * before it sleeps, or spinning with busy_poll. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "back/common.h"
+
+/* Packets per direction per loop turn: bounds the work one event can cause
+ * (XSA-332/391) and keeps TX and RX of a queue interleaved. */
+#define QUEUE_BUDGET 64u
+/* Keep polling the rings this long after the last work before re-arming
+ * events and sleeping: a blocking wake-up costs ~30 us here (DESIGN §5). */
+#define IDLE_POLL_NS 50000L
+
+int sn_back_vif_new(struct sn_back *b, uint16_t domid, uint16_t devid,
+		    struct sn_back_vif **out)
+{
+	struct sn_back_vif *v;
+	char path[256];
+	int rc;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->back = b;
+	v->domid = domid;
+	v->devid = devid;
+	v->state = -1;
+	pthread_mutex_init(&v->mcast_lock, NULL);
+	snprintf(path, sizeof(path), "%s/%u/%u", b->be_root, domid, devid);
+	v->be_path = strdup(path);
+	if (!v->be_path) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	v->stats_max = b->max_queues;
+	if (b->cfg.publish_stats &&
+	    !sn_stats_publish("back", domid, devid, v->stats_max, &v->stats_blk)) {
+		/* Published blocks are contiguous per queue. */
+		v->stats = sn_stats_queue(v->stats_blk, 0);
+	} else {
+		v->stats_blk = NULL;
+		v->stats = calloc(v->stats_max, sizeof(*v->stats));
+		if (!v->stats) {
+			rc = -ENOMEM;
+			goto err;
+		}
+	}
+	*out = v;
+	return 0;
+err:
+	sn_back_vif_free(v);
+	return rc;
+}
+
+void sn_back_vif_free(struct sn_back_vif *v)
+{
+	if (!v)
+		return;
+	if (v->connected)
+		sn_back_vif_disconnect(v);
+	if (v->stats_blk)
+		sn_stats_unpublish(v->stats_blk);
+	else
+		free(v->stats);
+	pthread_mutex_destroy(&v->mcast_lock);
+	free(v->be_path);
+	free(v->fe_path);
+	free(v);
+}
+
+void sn_back_print_vif_stats(struct sn_back_vif *v, FILE *f)
+{
+	if (v->stats_blk) {
+		sn_stats_print(f, v->stats_blk);
+		return;
+	}
+	for (unsigned int q = 0; q < v->stats_max; q++) {
+		bool any = false;
+
+		for (unsigned int i = 0; i < SN_QS__COUNT; i++) {
+			uint64_t n = __atomic_load_n(&v->stats[q].v[i],
+						     __ATOMIC_RELAXED);
+
+			if (!n)
+				continue;
+			if (!any)
+				fprintf(f, "back vif%u.%u queue %u:", v->domid,
+					v->devid, q);
+			any = true;
+			fprintf(f, " %s=%llu", sn_qstat_names[i],
+				(unsigned long long)n);
+		}
+		if (any)
+			fputc('\n', f);
+	}
+}
+
+void sn_back_vif_fatal(struct sn_back_queue *q, const char *why)
+{
+	struct sn_back_vif *v = q->vif;
+
+	atomic_store(&v->fatal_why, why);
+	if (atomic_exchange(&v->disabled, true))
+		return;
+	sn_back_count(q, SN_QS_fatal_errors, 1);
+	/* Teardown is the control thread's job. */
+	sn_back_wake(v->back);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Take delivered events off the channel and re-enable them.  Returns how
+ * many ports had fired. */
+static int drain_events(struct sn_back_queue *q)
+{
+	int port, n = 0;
+
+	while ((port = q->plat->ops->evt_pending(q->evt)) >= 0) {
+		q->plat->ops->evt_unmask(q->evt, (sn_port_t)port);
+		n++;
+	}
+	if (n)
+		sn_back_count(q, SN_QS_notify_recv, (uint64_t)n);
+	return n;
+}
+
+static void wait_events(struct sn_back_queue *q, int timeout_ms, int port_fd)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = q->plat->ops->evt_fd(q->evt), .events = POLLIN },
+		{ .fd = q->kick_fd, .events = POLLIN },
+		{ .fd = port_fd, .events = POLLIN },
+	};
+	uint64_t cnt;
+
+	if (poll(pfd, port_fd >= 0 ? 3 : 2, timeout_ms) > 0 &&
+	    (pfd[1].revents & POLLIN)) {
+		if (read(q->kick_fd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+	}
+}
+
+static void *queue_main(void *arg)
+{
+	struct sn_back_queue *q = arg;
+	struct sn_back_vif *v = q->vif;
+	bool busy = v->back->cfg.busy_poll;
+	uint64_t idle_since = 0;
+	bool woken = false;
+	unsigned int turns = 0;
+
+	while (!atomic_load(&q->stop)) {
+		int tx, rx, timeout = -1, port_fd = -1;
+
+		if (atomic_load(&v->disabled)) {
+			/* Rogue frontend: no more service; wait to be torn
+			 * down, ignoring its events. */
+			drain_events(q);
+			wait_events(q, 100, -1);
+			continue;
+		}
+		tx = sn_back_tx_action(q, QUEUE_BUDGET);
+		if (tx < 0)
+			continue;
+		rx = sn_back_rx_action(q, QUEUE_BUDGET);
+		if (tx > 0 || rx > 0) {
+			idle_since = 0;
+			woken = false;
+			continue;
+		}
+		if (woken) {
+			/* Woken, yet neither ring had work. */
+			sn_back_count(q, SN_QS_spurious_events, 1);
+			woken = false;
+		}
+		if (busy) {
+			/* Events are not armed in busy mode, but a frontend
+			 * may still send one; keep the channel clear. */
+			if (!(++turns & 1023))
+				drain_events(q);
+			continue;
+		}
+		if (!idle_since)
+			idle_since = now_ns();
+		if (now_ns() - idle_since < IDLE_POLL_NS)
+			continue;
+		/* Arm events, then look once more: a request published
+		 * between our last look and the arming would otherwise wait
+		 * for the next unrelated event. */
+		if (sn_back_tx_rearm(q, &timeout) |
+		    sn_back_rx_rearm(q, &timeout, &port_fd)) {
+			idle_since = 0;
+			continue;
+		}
+		wait_events(q, timeout, port_fd);
+		woken = drain_events(q) > 0;
+		idle_since = 0;
+	}
+	return NULL;
+}
+
+static void queue_teardown(struct sn_back_queue *q)
+{
+	if (q->txs)
+		sn_back_tx_fini(q);
+	if (q->rxs)
+		sn_back_rx_fini(q);
+	sn_port_close(q->port);
+	q->port = NULL;
+	sn_back_queue_unmap(q);
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	q->kick_fd = -1;
+}
+
+static int default_port_open(struct sn_back *b, const struct sn_port_ctx *ctx,
+			     struct sn_port **out)
+{
+	if (b->cfg.port_open)
+		return b->cfg.port_open(b->cfg.port_arg, ctx, out);
+	return sn_port_open(b->cfg.port_spec, ctx, out);
+}
+
+static int queue_setup(struct sn_back_vif *v, struct sn_back_queue *q,
+		       unsigned int i, unsigned int nq,
+		       const struct sn_back_qparams *qp, char *err, size_t errlen)
+{
+	struct sn_port_ctx ctx = {
+		.domid = v->domid,
+		.devid = v->devid,
+		.queue = (uint16_t)i,
+		.nqueues = (uint16_t)nq,
+		.backend = true,
+		.mtu = v->mtu,
+	};
+	int rc;
+
+	q->vif = v;
+	q->plat = v->back->plat;
+	q->id = (uint16_t)i;
+	q->fe_domid = v->domid;
+	q->st = &v->stats[i];
+	q->tx_port = q->rx_port = -1;
+	q->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->kick_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "queue %u: eventfd: %s", i, strerror(-rc));
+		return rc;
+	}
+	rc = sn_back_queue_map(q, qp, err, errlen);
+	if (rc)
+		return rc;
+	rc = default_port_open(v->back, &ctx, &q->port);
+	if (rc) {
+		snprintf(err, errlen, "queue %u: port %s: %s", i,
+			 v->back->cfg.port_spec, strerror(-rc));
+		return rc;
+	}
+	rc = sn_back_tx_init(q);
+	if (!rc)
+		rc = sn_back_rx_init(q);
+	if (rc) {
+		snprintf(err, errlen, "queue %u: %s", i, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int sn_back_vif_connect(struct sn_back_vif *v, unsigned int nq,
+			const struct sn_back_qparams *qp, char *err, size_t errlen)
+{
+	unsigned int i;
+	int rc;
+
+	if (nq == 0 || nq > v->stats_max)
+		return -EINVAL;
+	v->q = calloc(nq, sizeof(*v->q));
+	if (!v->q)
+		return -ENOMEM;
+	for (i = 0; i < nq; i++)
+		v->q[i].kick_fd = -1;
+	v->nq = nq;
+	atomic_store(&v->disabled, false);
+	atomic_store(&v->fatal_why, NULL);
+	for (i = 0; i < nq; i++) {
+		rc = queue_setup(v, &v->q[i], i, nq, &qp[i], err, errlen);
+		if (rc)
+			goto err;
+	}
+	for (i = 0; i < nq; i++) {
+		rc = -pthread_create(&v->q[i].thread, NULL, queue_main, &v->q[i]);
+		if (rc) {
+			snprintf(err, errlen, "queue %u: thread: %s", i,
+				 strerror(-rc));
+			goto err;
+		}
+		v->q[i].thread_started = true;
+	}
+	v->connected = true;
+	return 0;
+err:
+	v->connected = true; /* let disconnect undo the partial setup */
+	sn_back_vif_disconnect(v);
+	return rc;
+}
+
+void sn_back_vif_disconnect(struct sn_back_vif *v)
+{
+	uint64_t one = 1;
+	unsigned int i;
+
+	if (!v->connected)
+		return;
+	for (i = 0; i < v->nq; i++) {
+		struct sn_back_queue *q = &v->q[i];
+
+		if (!q->thread_started)
+			continue;
+		atomic_store(&q->stop, true);
+		if (write(q->kick_fd, &one, sizeof(one)) < 0)
+			one = 1;
+	}
+	for (i = 0; i < v->nq; i++) {
+		if (v->q[i].thread_started)
+			pthread_join(v->q[i].thread, NULL);
+		v->q[i].thread_started = false;
+	}
+	/* Threads are gone: nothing touches the mappings any more. */
+	for (i = 0; i < v->nq; i++)
+		queue_teardown(&v->q[i]);
+	free(v->q);
+	v->q = NULL;
+	v->nq = 0;
+	v->connected = false;
+}

@@ -1,0 +1,140 @@
+/* `stagenet stats`: print the counter blocks running daemons publish in the
+ * run directory (see include/stagenet/stats.h), one or all of them. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "stagenet/stats.h"
+
+static void stats_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stagenet stats [--dir D] [ROLE-DOMID-DEVID]\n"
+		"\n"
+		"Prints the non-zero per-queue counters and totals of every published\n"
+		"block (or just ROLE-DOMID-DEVID, e.g. back-1-0).  Blocks whose process\n"
+		"is gone are skipped and named.\n"
+		"\n"
+		"  --dir D   run directory (default $SN_RUNDIR, /run/stagenet,\n"
+		"            $XDG_RUNTIME_DIR/stagenet or /tmp/stagenet-UID)\n");
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Returns 0 printed, 1 stale (skipped when !force), -errno unreadable. */
+static int show(const char *dir, const char *name, int force)
+{
+	char path[PATH_MAX];
+	struct sn_stats_block *b;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	rc = sn_stats_open(path, &b);
+	if (rc) {
+		fprintf(stderr, "stagenet stats: %s: %s\n", path, strerror(-rc));
+		return rc;
+	}
+	if (!sn_stats_alive(b) && !force) {
+		printf("%.*s: stale (pid %d is gone), skipped\n", (int)(strlen(name) - 6), name,
+		       sn_stats_pid(b));
+		sn_stats_close(b);
+		return 1;
+	}
+	sn_stats_print(stdout, b);
+	if (!sn_stats_alive(b))
+		printf("  (pid %d is gone: these are its last numbers)\n", sn_stats_pid(b));
+	sn_stats_close(b);
+	return 0;
+}
+
+int sn_cmd_stats(int argc, char **argv)
+{
+	char dirbuf[PATH_MAX], **names = NULL;
+	const char *dir = NULL, *want = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0, shown = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			stats_usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (argv[i][0] != '-' && !want) {
+			want = argv[i];
+		} else {
+			fprintf(stderr, "stagenet stats: bad argument '%s'\n", argv[i]);
+			stats_usage(stderr);
+			return 2;
+		}
+	}
+	if (!dir) {
+		if (sn_stats_rundir(dirbuf, sizeof(dirbuf))) {
+			fprintf(stderr, "stagenet stats: run directory path too long\n");
+			return 1;
+		}
+		dir = dirbuf;
+	}
+	if (want) {
+		char name[NAME_MAX + 1];
+
+		if (strchr(want, '/') ||
+		    snprintf(name, sizeof(name), "%s.stats", want) >= (int)sizeof(name)) {
+			fprintf(stderr, "stagenet stats: bad block name '%s'\n", want);
+			return 2;
+		}
+		return show(dir, name, 1) < 0 ? 1 : 0;
+	}
+	d = opendir(dir);
+	if (!d) {
+		printf("no stats published in %s\n", dir);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l <= 6 || strcmp(de->d_name + l - 6, ".stats"))
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*names));
+
+			if (!nn) {
+				rc = 1;
+				goto out;
+			}
+			names = nn;
+			cap = cap ? cap * 2 : 16;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			rc = 1;
+			goto out;
+		}
+		n++;
+	}
+	/* Sorted, so output is stable for people and scripts. */
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (show(dir, names[i], 0) == 0)
+			shown++;
+	if (!shown)
+		printf("no live stats published in %s\n", dir);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}

@@ -1,0 +1,128 @@
+/* Netfront internals shared by xenbus.c (handshake), nic.c (NIC and queue
+ * lifecycle), tx.c and rx.c.  A queue's datapath state is owned by the one
+ * thread driving that queue; the control thread touches it only with the
+ * queue lock held (connect, reconnect, close). */
+#ifndef SN_FRONT_NIC_H
+#define SN_FRONT_NIC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "proto/ring.h"
+#include "proto/rxrsp.h"
+#include "proto/slots.h"
+#include "stagenet/front.h"
+
+#define SN_FRONT_PATH_MAX 128
+
+/* One page this side owns and grants per use.  gref is the per-use grant
+ * (shr_grant) while in flight; quarantined pages were still held by the
+ * backend at revoke time and are never handed out again. */
+struct sn_front_buf {
+	uint8_t *page;
+	uint32_t alloc_ref; /* grant made by shr_alloc, used where shr_grant
+			     * is unsupported (gntalloc on real Xen) */
+	uint32_t gref;
+	bool inflight;
+	bool quarantined;
+};
+
+struct sn_front_queue {
+	struct sn_front *nic;
+	uint16_t id;
+	/* Held by the datapath for a burst and by the control thread while it
+	 * builds or tears the rings down; protects everything below. */
+	pthread_mutex_t lock;
+	bool up;             /* rings live and the backend connected */
+	bool worked;         /* a burst moved something since the last arm */
+	atomic_bool broken;  /* backend misbehaved: stop using the rings */
+	struct sn_qstats *st;
+	struct sn_qstats own_st;
+
+	struct netif_tx_front_ring tx;
+	struct netif_rx_front_ring rx;
+	void *tx_sring, *rx_sring;
+	uint32_t tx_ref, rx_ref;
+	bool tx_sring_lost, rx_sring_lost; /* revoke failed: leaked on purpose */
+
+	struct sn_evtchn *evt;
+	int port_tx, port_rx; /* equal when the channel is shared */
+
+	/* TX: ids from a freelist (ids < ring size); one bounce page per id.
+	 * Seam for staging: a per-queue pool of pre-registered buffers will
+	 * replace the bounce page for small packets. */
+	struct sn_front_buf txb[SN_TX_RING_SIZE];
+	uint16_t tx_next[SN_TX_RING_SIZE];
+	uint16_t tx_free_head;
+	uint16_t tx_free_cnt;
+	struct sn_idmap tx_pending; /* ids with a request on the ring */
+
+	/* RX: buffer i is posted in ring slot i (id == slot), as Linux
+	 * backends expect; extra-info slots are recycled by index. */
+	struct sn_front_buf rxb[SN_RX_RING_SIZE];
+};
+
+struct sn_front {
+	struct sn_plat *plat;
+	struct sn_front_cfg cfg;
+	uint16_t devid;
+	uint16_t be_domid;
+	char fe_path[SN_FRONT_PATH_MAX];
+	char be_path[SN_FRONT_PATH_MAX];
+	char watch_token[32];
+	uint8_t mac[6];
+	uint32_t mtu;
+
+	/* Backend features read at connect. */
+	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split, be_rx_copy;
+	bool be_no_csum;
+	uint16_t be_max_queues;
+
+	uint16_t nq; /* queues agreed at the last connect */
+	enum { SN_FRONT_DOWN, SN_FRONT_CONNECTING, SN_FRONT_UP } phase;
+	int fe_state;          /* last state we wrote */
+	bool rings_built;      /* queues_setup done, teardown pending */
+	bool no_shr_grant;     /* platform cannot grant per use */
+	atomic_uint_fast64_t quarantined;
+	struct sn_front_queue q[SN_FRONT_MAX_QUEUES];
+};
+
+/* xenbus.c */
+int sn_front_xb_read_int(struct sn_front *nic, const char *dir, const char *key,
+			 long dflt, long *out);
+int sn_front_xb_state(struct sn_front *nic, const char *dir);
+int sn_front_xb_set_state(struct sn_front *nic, int state);
+int sn_front_xb_wait_be(struct sn_front *nic, const int *states, int nstates,
+			int timeout_ms);
+int sn_front_xb_read_features(struct sn_front *nic);
+int sn_front_xb_write_keys(struct sn_front *nic);
+
+/* nic.c */
+int sn_front_queues_setup(struct sn_front *nic);
+void sn_front_queues_teardown(struct sn_front *nic);
+/* Declare the backend rogue for this queue: counted once, datapath off. */
+void sn_front_queue_fail(struct sn_front_queue *q, const char *why);
+/* Revoke a buffer's per-use grant; on -EBUSY the page is quarantined and
+ * never reused.  Returns 0 or -EBUSY. */
+int sn_front_buf_revoke(struct sn_front_queue *q, struct sn_front_buf *b);
+/* Grant a buffer's page to the backend for one use (gref, inflight). */
+int sn_front_buf_grant(struct sn_front_queue *q, struct sn_front_buf *b,
+		       bool writable);
+/* Give a quarantined buffer a fresh page; the old one stays leaked. */
+int sn_front_buf_replace(struct sn_front_queue *q, struct sn_front_buf *b,
+			 bool writable);
+void sn_front_notify(struct sn_front_queue *q, int port);
+
+/* tx.c / rx.c (called with the queue lock held) */
+int sn_front_tx_gc(struct sn_front_queue *q);
+int sn_front_rx_refill(struct sn_front_queue *q);
+void sn_front_tx_release(struct sn_front_queue *q);
+void sn_front_rx_release(struct sn_front_queue *q);
+
+static inline void sn_front_count(struct sn_front_queue *q, enum sn_qstat c,
+				  uint64_t n)
+{
+	sn_qstat_add(q->st, c, n);
+}
+
+#endif

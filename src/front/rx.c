@@ -1,0 +1,184 @@
+/* Netfront RX: keep the ring full of granted, writable pages (buffer i in
+ * slot i, id i), take validated response chains (proto/rxrsp), revoke every
+ * slot's grant before reading its data, and copy packets out. */
+#include <errno.h>
+#include <string.h>
+
+#include "front/nic.h"
+#include "proto/extra.h"
+
+int sn_front_rx_refill(struct sn_front_queue *q)
+{
+	unsigned int posted = 0;
+
+	while (sn_rx_front_free(&q->rx) > 0) {
+		RING_IDX idx = q->rx.req_prod_pvt;
+		unsigned int slot = idx & (SN_RX_RING_SIZE - 1);
+		struct sn_front_buf *b = &q->rxb[slot];
+		struct netif_rx_request req = { 0 };
+
+		/* A page the backend may still write never goes out again. */
+		if (b->quarantined && sn_front_buf_replace(q, b, true))
+			break;
+		if (!b->page || b->inflight)
+			break;
+		if (sn_front_buf_grant(q, b, true))
+			break;
+		req.id = (uint16_t)slot;
+		req.gref = b->gref;
+		sn_rx_front_put_req(&q->rx, &req);
+		posted++;
+	}
+	/* feature-rx-notify: the backend sleeps on req_event when it ran out
+	 * of buffers; tell it only then. */
+	if (posted && sn_rx_front_push(&q->rx) && q->up)
+		sn_front_notify(q, q->port_rx);
+	return (int)posted;
+}
+
+void sn_front_rx_release(struct sn_front_queue *q)
+{
+	unsigned int i;
+
+	for (i = 0; i < SN_RX_RING_SIZE; i++)
+		sn_front_buf_revoke(q, &q->rxb[i]);
+}
+
+/* Correct backends never produce these; they are lies, not accidents.  A
+ * negative status is how Linux netback reports a failed grant copy, so
+ * that one costs only the packet. */
+static bool rx_error_is_fatal(enum sn_rxrsp_reason r)
+{
+	return r != SN_RXRSP_R_BAD_STATUS;
+}
+
+static void rx_meta(struct sn_pkt *pkt, const struct sn_rxpkt *rp)
+{
+	uint16_t mss;
+	uint8_t type;
+	unsigned int hbit;
+	uint32_t hval;
+
+	pkt->flags = 0;
+	pkt->csum_start = pkt->csum_offset = 0;
+	/* TX and RX put csum_blank/data_validated at swapped bits. */
+	if (rp->flags & NETRXF_csum_blank)
+		pkt->flags |= SN_PKT_CSUM_PARTIAL;
+	if (rp->flags & NETRXF_data_validated)
+		pkt->flags |= SN_PKT_CSUM_VALID;
+	if (sn_rxpkt_has_extra(rp, XEN_NETIF_EXTRA_TYPE_GSO) &&
+	    sn_extra_gso_decode(&rp->extra[XEN_NETIF_EXTRA_TYPE_GSO], &mss, &type) == 0) {
+		pkt->flags |= SN_PKT_GSO;
+		pkt->gso_size = mss;
+		pkt->gso_type = type;
+	}
+	if (sn_rxpkt_has_extra(rp, XEN_NETIF_EXTRA_TYPE_HASH) &&
+	    sn_extra_hash_decode(&rp->extra[XEN_NETIF_EXTRA_TYPE_HASH], &hbit, &hval) == 0) {
+		pkt->flags |= SN_PKT_HASH;
+		pkt->hash_type = (uint8_t)hbit;
+		pkt->hash = hval;
+	}
+}
+
+/* Take one validated chain: revoke every slot's grant (the backend must
+ * be done with all of them), then copy the data out of our own pages.
+ * Returns 1 delivered, 0 dropped, -EIO broken. */
+static int rx_take(struct sn_front_queue *q, const struct sn_rxpkt *rp,
+		   struct sn_pkt *pkt)
+{
+	bool busy = false, deliver = rp->verdict == SN_RXRSP_OK;
+	unsigned int k;
+	uint32_t off = 0;
+
+	for (k = 0; k < rp->nr_slots; k++) {
+		struct sn_front_buf *b = &q->rxb[(rp->cons + k) & (SN_RX_RING_SIZE - 1)];
+
+		if (sn_front_buf_revoke(q, b))
+			busy = true;
+	}
+	if (busy) {
+		sn_front_queue_fail(q, "rx grant still in use after response");
+		return -EIO;
+	}
+	if (!deliver)
+		return 0;
+	if (rp->len > pkt->cap || rp->nr_recorded != rp->nr_data) {
+		sn_front_count(q, SN_QS_rx_drop_port, 1);
+		return 0;
+	}
+	for (k = 0; k < rp->nr_data; k++) {
+		const struct sn_rxslot *s = &rp->slot[k];
+		struct sn_front_buf *b = &q->rxb[sn_rxpkt_slot_idx(rp, k) & (SN_RX_RING_SIZE - 1)];
+
+		/* offset + status <= page was checked by proto on the copy. */
+		memcpy(pkt->data + off, b->page + s->offset, (size_t)s->status);
+		off += (uint32_t)s->status;
+	}
+	pkt->len = off;
+	pkt->queue = q->id;
+	rx_meta(pkt, rp);
+	sn_front_count(q, SN_QS_rx_pkts, 1);
+	sn_front_count(q, SN_QS_rx_bytes, off);
+	sn_front_count(q, SN_QS_unstaged_slots, rp->nr_data);
+	return 1;
+}
+
+int sn_front_rx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *pkts,
+		      unsigned int n)
+{
+	struct sn_front_queue *q;
+	unsigned int got = 0;
+	RING_IDX prod, cons0;
+	int rc = 0;
+
+	if (qi >= SN_FRONT_MAX_QUEUES)
+		return -EINVAL;
+	q = &nic->q[qi];
+	pthread_mutex_lock(&q->lock);
+	if (atomic_load(&q->broken)) {
+		rc = -EIO;
+		goto out;
+	}
+	if (!q->up) {
+		rc = -ENOTCONN;
+		goto out;
+	}
+	cons0 = q->rx.rsp_cons;
+	prod = sn_rx_front_rsp_prod(&q->rx);
+	/* Private bound first: the shared req_prod proto compares with is on
+	 * a page the backend can overwrite. */
+	if ((RING_IDX)(prod - q->rx.rsp_cons) > (RING_IDX)(q->rx.req_prod_pvt - q->rx.rsp_cons)) {
+		sn_front_queue_fail(q, "rx rsp_prod beyond posted buffers");
+		rc = -EIO;
+		goto out;
+	}
+	while (got < n && q->rx.rsp_cons != prod) {
+		struct sn_rxpkt rp;
+		int r;
+
+		if (sn_rxrsp_parse_ring(&q->rx, prod, &rp))
+			break;
+		if (rp.verdict == SN_RXRSP_BROKEN ||
+		    (rp.verdict == SN_RXRSP_ERROR && rx_error_is_fatal(rp.reason))) {
+			sn_front_queue_fail(q, sn_rxrsp_reason_str(rp.reason));
+			rc = -EIO;
+			goto out;
+		}
+		if (rp.verdict == SN_RXRSP_ERROR)
+			sn_front_count(q, SN_QS_rx_drop_grant, 1);
+		r = rx_take(q, &rp, pkts[got]);
+		q->rx.rsp_cons = rp.cons + rp.nr_slots;
+		if (r < 0) {
+			rc = -EIO;
+			goto out;
+		}
+		got += (unsigned int)r;
+	}
+	if (q->rx.rsp_cons != cons0)
+		q->worked = true;
+	sn_front_rx_refill(q);
+	rc = (int)got;
+out:
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}

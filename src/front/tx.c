@@ -1,0 +1,248 @@
+/* Netfront TX: copy each packet into per-id pages, grant every fragment to
+ * the backend, post the request chain (first + GSO extra + continuations),
+ * and collect responses (validated by proto, grants revoked and checked). */
+#include <errno.h>
+#include <string.h>
+
+#include "front/nic.h"
+#include "port/csum.h"
+#include "proto/extra.h"
+
+static int id_get(struct sn_front_queue *q)
+{
+	uint16_t id = q->tx_free_head;
+
+	if (!q->tx_free_cnt)
+		return -ENOSPC;
+	q->tx_free_head = q->tx_next[id];
+	q->tx_free_cnt--;
+	return id;
+}
+
+static void id_put(struct sn_front_queue *q, uint16_t id)
+{
+	q->tx_next[id] = q->tx_free_head;
+	q->tx_free_head = id;
+	q->tx_free_cnt++;
+}
+
+/* A buffer back from the backend: its id returns to the freelist unless
+ * the page is quarantined and no fresh page can be had (then the id is
+ * retired, shrinking the queue rather than reusing a shared page). */
+static void buf_done(struct sn_front_queue *q, uint16_t id)
+{
+	struct sn_front_buf *b = &q->txb[id];
+
+	if (b->quarantined && sn_front_buf_replace(q, b, false))
+		return;
+	id_put(q, id);
+}
+
+int sn_front_tx_gc(struct sn_front_queue *q)
+{
+	RING_IDX prod, cons;
+
+	prod = sn_tx_front_rsp_prod(&q->tx);
+	/* Responses we never asked for (XSA-405).  Checked against our private
+	 * producer too: the shared req_prod is on a page the backend can
+	 * write. */
+	if (sn_tx_front_rsp_overflow(&q->tx, prod) ||
+	    (RING_IDX)(prod - q->tx.rsp_cons) > (RING_IDX)(q->tx.req_prod_pvt - q->tx.rsp_cons)) {
+		sn_front_queue_fail(q, "tx rsp_prod beyond requests");
+		return -EIO;
+	}
+	for (cons = q->tx.rsp_cons; cons != prod; cons++) {
+		struct netif_tx_response rsp;
+		enum sn_txrsp_result r;
+
+		/* One 4-byte copy: the slot is 12 bytes, the response the
+		 * first four; read it once, then judge the copy. */
+		sn_tx_front_copy_rsp(&q->tx, cons, &rsp);
+		r = sn_txrsp_check(&rsp, SN_TX_RING_SIZE, &q->tx_pending);
+		if (sn_txrsp_is_broken(r)) {
+			q->tx.rsp_cons = cons;
+			sn_front_queue_fail(q, sn_txrsp_result_str(r));
+			return -EIO;
+		}
+		if (r == SN_TXRSP_SKIP)
+			continue;
+		if (r == SN_TXRSP_DONE_ERROR)
+			sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+		if (sn_front_buf_revoke(q, &q->txb[rsp.id])) {
+			/* Answered but still mapped: the backend lies about
+			 * being done with our page. */
+			q->tx.rsp_cons = cons + 1;
+			buf_done(q, rsp.id);
+			sn_front_queue_fail(q, "tx grant still in use after response");
+			return -EIO;
+		}
+		buf_done(q, rsp.id);
+	}
+	q->tx.rsp_cons = prod;
+	return 0;
+}
+
+void sn_front_tx_release(struct sn_front_queue *q)
+{
+	unsigned int i;
+
+	/* Disconnect: whatever is still in flight is revoked now; a page the
+	 * backend still holds is quarantined by the revoke. */
+	for (i = 0; i < SN_TX_RING_SIZE; i++)
+		sn_front_buf_revoke(q, &q->txb[i]);
+	memset(&q->tx_pending, 0, sizeof(q->tx_pending));
+	q->tx_free_cnt = 0;
+}
+
+static uint16_t tx_csum_flags(struct sn_front *nic, struct sn_pkt *pkt)
+{
+	if (pkt->flags & SN_PKT_CSUM_PARTIAL) {
+		bool v6 = pkt->len >= 14 && pkt->data[12] == 0x86 && pkt->data[13] == 0xdd;
+
+		/* A backend that cannot finish this checksum gets it done
+		 * here; one that can takes it blank (Linux sets both flags
+		 * for CHECKSUM_PARTIAL). */
+		if (nic->be_no_csum || (v6 && !nic->be_ipv6_csum)) {
+			if (sn_pkt_csum_finish(pkt) == 0)
+				return NETTXF_data_validated;
+			return 0;
+		}
+		return NETTXF_csum_blank | NETTXF_data_validated;
+	}
+	if (pkt->flags & SN_PKT_CSUM_VALID)
+		return NETTXF_data_validated;
+	return 0;
+}
+
+/* Queue one packet; 1 = posted, 0 = no room (retry later), -1 = dropped
+ * (counted). */
+static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt)
+{
+	struct sn_front *nic = q->nic;
+	uint16_t ids[SN_FRONT_TX_MAX_SLOTS];
+	struct netif_extra_info gso;
+	unsigned int nfrag, need, i;
+	bool has_gso = false;
+	uint16_t flags;
+	int rc;
+
+	if (!pkt->len || pkt->len > SN_TX_MAX_SIZE) {
+		sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+		return -1;
+	}
+	if (pkt->flags & SN_PKT_GSO) {
+		bool ok = (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && nic->be_gso4) ||
+			  (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && nic->be_gso6);
+
+		/* A GSO extra the backend did not offer is fatal there; we
+		 * drop instead of segmenting in software. */
+		if (!ok || sn_extra_gso_encode(&gso, pkt->gso_size, pkt->gso_type)) {
+			sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+			return -1;
+		}
+		has_gso = true;
+	}
+	/* Copying into whole pages packs any packet up to 65535 bytes into at
+	 * most 16 slots, under the 18 every backend must accept: this is the
+	 * linearisation Linux does for skbs with too many frags. */
+	nfrag = sn_slots_span(pkt->len, 0);
+	if (nfrag > 1 && !nic->be_sg) {
+		sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+		return -1;
+	}
+	need = nfrag + (has_gso ? 1u : 0u);
+	if (sn_tx_front_free(&q->tx) < need || q->tx_free_cnt < nfrag)
+		return 0;
+	flags = tx_csum_flags(nic, pkt);
+
+	for (i = 0; i < nfrag; i++) {
+		uint32_t off = i * SN_PAGE_SIZE;
+		uint32_t n = pkt->len - off < SN_PAGE_SIZE ? pkt->len - off : SN_PAGE_SIZE;
+		struct sn_front_buf *b;
+
+		ids[i] = (uint16_t)id_get(q);
+		b = &q->txb[ids[i]];
+		memcpy(b->page, pkt->data + off, n);
+		rc = sn_front_buf_grant(q, b, false);
+		if (rc) {
+			id_put(q, ids[i]);
+			while (i-- > 0) {
+				sn_front_buf_revoke(q, &q->txb[ids[i]]);
+				buf_done(q, ids[i]);
+			}
+			sn_front_count(q, SN_QS_tx_drop_grant, 1);
+			return -1;
+		}
+	}
+
+	for (i = 0; i < nfrag; i++) {
+		struct netif_tx_request req = { 0 };
+		uint32_t off = i * SN_PAGE_SIZE;
+		uint32_t n = pkt->len - off < SN_PAGE_SIZE ? pkt->len - off : SN_PAGE_SIZE;
+
+		req.gref = q->txb[ids[i]].gref;
+		req.offset = 0;
+		req.id = ids[i];
+		if (i == 0) {
+			/* First slot: size is the whole packet (spec). */
+			req.size = (uint16_t)pkt->len;
+			req.flags = flags | (has_gso ? NETTXF_extra_info : 0);
+		} else {
+			req.size = (uint16_t)n;
+		}
+		if (i + 1 < nfrag)
+			req.flags |= NETTXF_more_data;
+		sn_idmap_set(&q->tx_pending, ids[i]);
+		sn_tx_front_put_req(&q->tx, &req);
+		if (i == 0 && has_gso)
+			sn_tx_front_write_slot(&q->tx, q->tx.req_prod_pvt++, &gso, sizeof(gso));
+	}
+	sn_front_count(q, SN_QS_tx_pkts, 1);
+	sn_front_count(q, SN_QS_tx_bytes, pkt->len);
+	sn_front_count(q, SN_QS_unstaged_slots, nfrag);
+	return 1;
+}
+
+int sn_front_tx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *pkts,
+		      unsigned int n)
+{
+	struct sn_front_queue *q;
+	unsigned int done = 0;
+	RING_IDX cons0;
+	int rc = 0;
+
+	if (qi >= SN_FRONT_MAX_QUEUES)
+		return -EINVAL;
+	q = &nic->q[qi];
+	pthread_mutex_lock(&q->lock);
+	if (atomic_load(&q->broken)) {
+		rc = -EIO;
+		goto out;
+	}
+	if (!q->up) {
+		rc = -ENOTCONN;
+		goto out;
+	}
+	cons0 = q->tx.rsp_cons;
+	if (sn_front_tx_gc(q)) {
+		rc = -EIO;
+		goto out;
+	}
+	while (done < n) {
+		int r = tx_one(q, pkts[done]);
+
+		if (r == 0)
+			break;
+		done++;
+	}
+	/* Publish the batch at once; kick only if the backend asked for an
+	 * event in the range we just published (req_event). */
+	if (sn_tx_front_push(&q->tx))
+		sn_front_notify(q, q->port_tx);
+	if (done || q->tx.rsp_cons != cons0)
+		q->worked = true;
+	rc = (int)done;
+out:
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}

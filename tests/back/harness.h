@@ -1,0 +1,109 @@
+/* Test harness for netback: a private host, the real backend (sn_back) on
+ * its own control thread with capture ports, and a hand-driven "frontend"
+ * domain that owns its rings and writes requests slot by slot. */
+#ifndef SN_TEST_BACK_HARNESS_H
+#define SN_TEST_BACK_HARNESS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "back/common.h"
+#include "proto/slots.h"
+#include "common/host_fixture.h"
+#include "stagenet/back.h"
+
+#define H_FE_DOMID 7
+#define H_DATA_PAGES 320 /* read-only TX data pages per frontend */
+#define H_RX_PAGES 256   /* writable RX buffers per frontend */
+#define H_MAX_CAPS 2048
+#define H_MAX_INJ 64
+
+/* A packet as a capture port saw it (or as a test injects it). */
+struct h_pkt {
+	uint8_t *data;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t gso_size;
+	uint8_t gso_type;
+};
+
+struct h_ctx {
+	struct sn_test_host host;
+	struct sn_plat *bplat; /* backend domain 0 */
+	struct sn_plat *fplat; /* frontend domain H_FE_DOMID */
+	struct sn_back *back;
+	pthread_t back_thr;
+	bool back_running;
+
+	/* When set, capture ports report this always-readable fd, like a
+	 * network port that cannot be back-pressured (tap). */
+	int port_fd;
+
+	pthread_mutex_t lock; /* protects everything below */
+	struct h_pkt caps[H_MAX_CAPS];
+	unsigned int ncaps;
+	struct h_pkt inj[H_MAX_INJ];
+	unsigned int ninj, inj_pos;
+};
+
+struct h_fe {
+	struct h_ctx *t;
+	uint16_t devid;
+	void *tx_page, *rx_page;
+	uint32_t tx_ref, rx_ref;
+	struct netif_tx_front_ring tx;
+	struct netif_rx_front_ring rx;
+	struct sn_evtchn *evt;
+	int port;
+	uint8_t *data;             /* H_DATA_PAGES pages, granted read-only */
+	uint32_t data_ref[H_DATA_PAGES];
+	uint8_t *rxbuf;            /* H_RX_PAGES pages, granted writable */
+	uint32_t rx_ref_tab[H_RX_PAGES];
+};
+
+/* Group setup/teardown: host + both platforms. */
+int h_setup(void **state);
+int h_teardown(void **state);
+/* Start/stop the backend with the given cfg tweaks (plat, port and log
+ * are filled in). */
+void h_back_start(struct h_ctx *t, const struct sn_back_cfg *tweak);
+void h_back_stop(struct h_ctx *t);
+/* Run `stagenet <args...>` (NULL-terminated); returns its exit status. */
+int h_run_cli(const char *const *args);
+
+/* Frontend: vif-add, rings, keys, wait for backend Connected. */
+void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid);
+/* Close (state 6), wait for the backend, vif-del, free everything. */
+void h_fe_close(struct h_fe *fe);
+/* Backend state of the vif, read from xenstore (-1 = absent). */
+int h_be_state(struct h_ctx *t, uint16_t devid);
+bool h_wait_be_state(struct h_ctx *t, uint16_t devid, int state);
+
+/* Raw ring writes (no validation: these tests lie on purpose). */
+void h_tx_req(struct h_fe *fe, uint32_t gref, uint16_t off, uint16_t flags,
+	      uint16_t id, uint16_t size);
+void h_tx_extra(struct h_fe *fe, const struct netif_extra_info *x);
+void h_tx_push(struct h_fe *fe);
+/* Wait until n responses are available (5 s); returns how many are. */
+unsigned int h_tx_wait(struct h_fe *fe, unsigned int n);
+void h_tx_rsp(struct h_fe *fe, unsigned int i, struct netif_tx_response *out);
+void h_tx_consume(struct h_fe *fe, unsigned int n);
+
+void h_rx_post(struct h_fe *fe, unsigned int n);
+unsigned int h_rx_wait(struct h_fe *fe, unsigned int n);
+void h_rx_rsp(struct h_fe *fe, unsigned int i, struct netif_rx_response *out);
+
+/* Backend counters of queue 0 of the vif. */
+uint64_t h_stat(struct h_ctx *t, uint16_t devid, enum sn_qstat c);
+bool h_wait_disabled(struct h_ctx *t, uint16_t devid);
+/* Captured TX packets (snapshot count). */
+unsigned int h_ncaps(struct h_ctx *t);
+bool h_wait_caps(struct h_ctx *t, unsigned int n);
+void h_caps_clear(struct h_ctx *t);
+void h_inject(struct h_ctx *t, const uint8_t *data, uint32_t len,
+	      uint16_t flags, uint16_t gso_size, uint8_t gso_type);
+
+void h_sleep_ms(unsigned int ms);
+
+#endif

@@ -1,0 +1,56 @@
+/* A scripted netback for frontend tests: the test is the backend domain,
+ * writes the toolstack's vif keys itself, maps the frontend's rings through
+ * gnt_map and then answers honestly (echo TX into RX) or lies on purpose. */
+#ifndef SN_TEST_FRONT_FAKE_BACK_H
+#define SN_TEST_FRONT_FAKE_BACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/ring.h"
+#include "stagenet/plat.h"
+
+#define FB_MAX_QUEUES 4
+
+struct fb_queue {
+	struct netif_tx_back_ring tx;
+	struct netif_rx_back_ring rx;
+	void *tx_page, *rx_page;
+	int port_tx, port_rx; /* our local ports (equal when shared) */
+	int fe_port_tx, fe_port_rx;
+};
+
+struct fake_back {
+	struct sn_plat *p; /* the backend domain */
+	uint16_t fe_domid, devid;
+	char fe[128], be[128];
+	struct sn_evtchn *evt;
+	uint16_t nq;
+	struct fb_queue q[FB_MAX_QUEUES];
+};
+
+struct fb_features {
+	unsigned int max_queues; /* 0: key absent */
+	bool split;
+	bool gso;
+};
+
+/* Write libxl's keys for vif devid of fe_domid (digest §4.1) and our
+ * feature keys; backend state Initialising. */
+void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
+	     uint16_t devid, const struct fb_features *f);
+void fb_set_state(struct fake_back *fb, int state);
+int fb_fe_state(struct fake_back *fb);
+/* Read the frontend's keys, map its rings, bind its event channels. */
+void fb_connect(struct fake_back *fb);
+/* Unmap rings and unbind (what a backend does on the frontend's Closing). */
+void fb_disconnect(struct fake_back *fb);
+/* Read a frontend key (relative to its vif dir) or NULL; caller frees. */
+char *fb_fe_read(struct fake_back *fb, const char *key);
+
+/* Echo every complete TX packet of queue qi into its RX ring, offloads
+ * mapped across.  Returns packets echoed. */
+int fb_echo(struct fake_back *fb, uint16_t qi);
+void fb_kick(struct fake_back *fb, uint16_t qi);
+
+#endif
