@@ -55,10 +55,13 @@ const uint8_t *sn_front_mac(const struct sn_front *nic);
  * the result in pkt->queue. */
 uint16_t sn_front_pick_queue(const struct sn_front *nic, struct sn_pkt *pkt);
 
-/* Copy up to n packets into the TX ring of queue q.  The caller keeps its
- * packets.  Returns how many were queued (the rest did not fit: retry
- * later), -EIO once the queue was declared broken, -ENOTCONN while
- * disconnected, -EINVAL for a packet over 65535 bytes. */
+/* Copy up to n packets into the TX ring of queue q (also collects TX
+ * responses; n = 0 only does that).  The caller keeps its packets; a
+ * CSUM_PARTIAL packet the backend cannot offload has its checksum finished
+ * in place.  Returns how many were consumed: queued, or dropped and counted
+ * (empty, over 65535 bytes, GSO the backend did not offer); the rest did
+ * not fit, retry later.  -EIO once the queue was declared broken,
+ * -ENOTCONN while disconnected. */
 int sn_front_tx_burst(struct sn_front *nic, uint16_t q, struct sn_pkt *const *pkts,
 		      unsigned int n);
 /* Fill up to n caller-owned packets (cap >= 65535 recommended; a longer

@@ -54,6 +54,10 @@ static inline void *sn_back_staged(const struct sn_back_gref_table *t,
 	return NULL;
 }
 
+/* Next issue: the control ring (hash configuration, GREF_MAPPING), one per
+ * vif, served on the control thread or its own; NULL until then. */
+struct sn_back_ctrl;
+
 struct sn_back_txstate; /* tx.c */
 struct sn_back_rxstate; /* rx.c */
 
@@ -92,7 +96,7 @@ struct sn_back_vif {
 
 	int state;          /* the xenbus state we last wrote */
 	bool awaiting_init; /* frontend died: wait for it to write Initialising */
-	bool fe_alive_seen; /* the frontend domain existed when we connected */
+	char *fe_ident;     /* which incarnation of the frontend domain we connected to */
 	bool connected;     /* queues mapped and running */
 	bool seen;          /* rescan mark */
 	/* Set by any queue of this vif on a fatal protocol error; the control
@@ -112,6 +116,7 @@ struct sn_back_vif {
 	unsigned int n_mcast;
 
 	uint16_t max_queues; /* offered: ours, capped by the toolstack's */
+	struct sn_back_ctrl *ctrl; /* next issue: ctrl-ring-ref/event-channel-ctrl */
 	unsigned int nq; /* connected queues */
 	struct sn_back_queue *q;
 

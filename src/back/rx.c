@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "back/common.h"
+#include "port/csum.h"
 #include "proto/extra.h"
 #include "proto/slots.h"
 
@@ -214,6 +215,11 @@ static int rx_fill(struct sn_back_queue *q)
 			i--;
 			continue;
 		}
+		/* A frontend that cannot take "checksum blank" gets the sum
+		 * finished here (Linux: the stack does it before xmit). */
+		if (q->vif->feat.no_csum && (p->flags & SN_PKT_CSUM_PARTIAL) &&
+		    !(p->flags & SN_PKT_GSO) && sn_pkt_csum_finish(p))
+			p->flags &= (uint16_t)~SN_PKT_CSUM_PARTIAL;
 		s->bytes += p->len;
 		s->tail++;
 	}
@@ -240,6 +246,8 @@ static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
 {
 	const struct sn_back_features *f = &q->vif->feat;
 
+	if (!pkt->len)
+		return false;
 	if (pkt->len > SN_PAGE_SIZE && !f->sg)
 		return false;
 	if (pkt->flags & SN_PKT_GSO) {

@@ -74,6 +74,7 @@ void sn_back_vif_free(struct sn_back_vif *v)
 	pthread_mutex_destroy(&v->mcast_lock);
 	free(v->be_path);
 	free(v->fe_path);
+	free(v->fe_ident);
 	free(v);
 }
 

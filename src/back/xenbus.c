@@ -171,20 +171,29 @@ static int write_features(struct sn_back *b, struct sn_back_vif *v)
 	return -EAGAIN;
 }
 
-/* Does the frontend's domain exist?  Emulated: its registry entry (removed
- * by the host when the domain's process goes away).  Xen: its
- * /local/domain/<id> directory (removed by the toolstack on destroy). */
-static bool domain_alive(struct sn_back *b, uint16_t domid)
+/* Which incarnation of a domain is running under this domid, as a string
+ * (malloc'd), or NULL if none is.  Emulated: its registry entry (removed by
+ * the host when the domain's process goes away; pid and RAM address tell a
+ * re-registered domid apart).  Xen: its /local/domain/<id>/vm link (unique
+ * per domain; the toolstack removes it on destroy). */
+static char *domain_ident(struct sn_back *b, uint16_t domid)
 {
-	char *val = NULL;
-	int rc;
+	char *pid = NULL, *base = NULL, *out = NULL;
 
-	if (b->plat->kind == SN_PLAT_EMU)
-		rc = xs_readp(b, XBT_NULL, &val, SN_EMU_REG_ROOT "/%u/pid", domid);
-	else
-		rc = xs_readp(b, XBT_NULL, &val, "/local/domain/%u", domid);
-	free(val);
-	return rc != -ENOENT;
+	if (b->plat->kind == SN_PLAT_EMU) {
+		if (!xs_readp(b, XBT_NULL, &pid, SN_EMU_REG_ROOT "/%u/pid", domid) &&
+		    !xs_readp(b, XBT_NULL, &base, SN_EMU_REG_ROOT "/%u/ram-base", domid) &&
+		    asprintf(&out, "%s/%s", pid, base) < 0)
+			out = NULL;
+		free(pid);
+		free(base);
+		return out;
+	}
+	if (!xs_readp(b, XBT_NULL, &out, "/local/domain/%u/vm", domid))
+		return out;
+	if (!xs_readp(b, XBT_NULL, &out, "/local/domain/%u", domid))
+		return out;
+	return NULL;
 }
 
 /* ---- connect: read what the frontend wrote ------------------------------ */
@@ -312,7 +321,8 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 		goto fail;
 	b->plat->ops->xs_rm(b->plat, XBT_NULL,
 			    (snprintf(dir, sizeof(dir), "%s/error", v->be_path), dir));
-	v->fe_alive_seen = domain_alive(b, v->domid);
+	free(v->fe_ident);
+	v->fe_ident = domain_ident(b, v->domid);
 	blog(b, "vif%u.%u: connected, %lu queue(s)%s", v->domid, v->devid, nq,
 	     qp[0].split ? ", split event channels" : "");
 	set_state(v, XenbusStateConnected);
@@ -334,6 +344,15 @@ static void vif_disconnect(struct sn_back_vif *v)
 
 /* ---- per-vif state machine (Linux netback frontend_changed) ------------ */
 
+static bool frontend_gone(struct sn_back *b, struct sn_back_vif *v)
+{
+	char *now = domain_ident(b, v->domid);
+	bool gone = !now || strcmp(now, v->fe_ident);
+
+	free(now);
+	return gone;
+}
+
 static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 {
 	unsigned long fe_state = XenbusStateUnknown;
@@ -347,10 +366,11 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 
 	/* A frontend whose domain vanished cannot close: do it for it, and
 	 * wait for a new one to announce itself with Initialising. */
-	if (v->fe_alive_seen && !domain_alive(b, v->domid)) {
+	if (v->fe_ident && frontend_gone(b, v)) {
 		blog(b, "vif%u.%u: frontend domain gone", v->domid, v->devid);
 		vif_disconnect(v);
-		v->fe_alive_seen = false;
+		free(v->fe_ident);
+		v->fe_ident = NULL;
 		v->awaiting_init = true;
 		if (v->state == XenbusStateConnected)
 			set_state(v, XenbusStateClosing);

@@ -59,8 +59,11 @@ static int buf_alloc(struct sn_front *nic, struct sn_front_buf *b, bool writable
 	void *page;
 	int rc;
 
-	rc = nic->plat->ops->shr_alloc(nic->plat, nic->be_domid, 1, writable,
-				       &b->alloc_ref, &page);
+	/* With per-use grants the page's standing grant goes to ourselves:
+	 * the backend reaches a buffer only while a request names it. */
+	rc = nic->plat->ops->shr_alloc(nic->plat,
+				       nic->no_shr_grant ? nic->be_domid : nic->plat->domid,
+				       1, writable, &b->alloc_ref, &page);
 	if (rc)
 		return rc;
 	b->page = page;
@@ -387,6 +390,23 @@ static int set_state(struct sn_front *nic, int st)
 	return rc;
 }
 
+/* Whether the platform grants per use (emu) or only at allocation
+ * (gntalloc on real Xen); decided once, before any buffer exists. */
+static void probe_shr_grant(struct sn_front *nic)
+{
+	struct sn_plat *p = nic->plat;
+	uint32_t ref, g;
+	void *page;
+
+	if (p->ops->shr_alloc(p, p->domid, 1, false, &ref, &page))
+		return;
+	if (p->ops->shr_grant(p, nic->be_domid, page, false, &g) == -EOPNOTSUPP)
+		nic->no_shr_grant = true;
+	else
+		p->ops->shr_revoke(p, g);
+	p->ops->shr_free(p, page, 1);
+}
+
 /* Backend in InitWait: build everything and announce it. */
 static int do_connect(struct sn_front *nic)
 {
@@ -404,6 +424,10 @@ static int do_connect(struct sn_front *nic)
 	if (want > (nic->be_max_queues ? nic->be_max_queues : 1))
 		want = nic->be_max_queues ? nic->be_max_queues : 1;
 	nic->nq = want;
+	if (!nic->shr_probed) {
+		probe_shr_grant(nic);
+		nic->shr_probed = true;
+	}
 	rc = sn_front_queues_setup(nic);
 	if (rc)
 		return rc;
@@ -482,6 +506,10 @@ int sn_front_poll_ctrl(struct sn_front *nic, enum sn_front_event *ev)
 		if (!rc)
 			rc = do_connect(nic);
 		break;
+	case XenbusStateConnected:
+		/* Still connected to rings of an earlier instance of us: a
+		 * backend ignores Initialising then, so walk it through
+		 * Closed (it answers 5, 6, then InitWait once we say 1). */
 	case XenbusStateClosing:
 		/* Let it finish closing (Linux: frontend_closed). */
 		rc = set_state(nic, XenbusStateClosed);
@@ -640,10 +668,9 @@ int sn_front_queue_arm(struct sn_front *nic, uint16_t qi)
 	return work;
 }
 
+/* Called with the queue lock held (the rings may be torn down otherwise). */
 static bool queue_has_work(struct sn_front_queue *q)
 {
-	/* Peek without the lock: the indices are read atomically and this is
-	 * only a hint to stop spinning. */
 	if (!q->tx_sring || !q->rx_sring)
 		return false;
 	return sn_tx_front_rsp_prod(&q->tx) != q->tx.rsp_cons ||

@@ -60,6 +60,12 @@ struct sn_front_queue {
 	/* RX: buffer i is posted in ring slot i (id == slot), as Linux
 	 * backends expect; extra-info slots are recycled by index. */
 	struct sn_front_buf rxb[SN_RX_RING_SIZE];
+
+	/* Staging (next issue): a pool of buffers granted once and registered
+	 * with the backend over the control ring.  tx_one copies small packets
+	 * into it instead of txb[id].page and rx_refill posts its grefs; NULL
+	 * means the normal per-use grant path above. */
+	struct sn_front_staging *staging;
 };
 
 struct sn_front {
@@ -75,7 +81,7 @@ struct sn_front {
 
 	/* Backend features read at connect. */
 	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split, be_rx_copy;
-	bool be_no_csum;
+	bool be_ctrl_ring; /* feature-ctrl-ring: the staging client's hook */
 	uint16_t be_max_queues;
 
 	uint16_t nq; /* queues agreed at the last connect */
@@ -83,7 +89,12 @@ struct sn_front {
 	int fe_state;          /* last state we wrote */
 	bool rings_built;      /* queues_setup done, teardown pending */
 	bool no_shr_grant;     /* platform cannot grant per use */
+	bool shr_probed;
 	atomic_uint_fast64_t quarantined;
+	/* Control-ring client (next issue): built in do_connect after the data
+	 * rings when be_ctrl_ring, keys ctrl-ring-ref/event-channel-ctrl
+	 * written in the same transaction. */
+	struct sn_front_ctrl *ctrl;
 	struct sn_front_queue q[SN_FRONT_MAX_QUEUES];
 };
 

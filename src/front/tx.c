@@ -99,10 +99,10 @@ static uint16_t tx_csum_flags(struct sn_front *nic, struct sn_pkt *pkt)
 	if (pkt->flags & SN_PKT_CSUM_PARTIAL) {
 		bool v6 = pkt->len >= 14 && pkt->data[12] == 0x86 && pkt->data[13] == 0xdd;
 
-		/* A backend that cannot finish this checksum gets it done
-		 * here; one that can takes it blank (Linux sets both flags
-		 * for CHECKSUM_PARTIAL). */
-		if (nic->be_no_csum || (v6 && !nic->be_ipv6_csum)) {
+		/* IPv4 offload is implied by the protocol; IPv6 only with
+		 * feature-ipv6-csum-offload, else we finish it here.  Linux
+		 * sets both flags for CHECKSUM_PARTIAL. */
+		if (v6 && !nic->be_ipv6_csum) {
 			if (sn_pkt_csum_finish(pkt) == 0)
 				return NETTXF_data_validated;
 			return 0;

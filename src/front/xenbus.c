@@ -164,7 +164,7 @@ int sn_front_xb_read_features(struct sn_front *nic)
 	    (rc = xb_read_bool(nic, "feature-ipv6-csum-offload", &nic->be_ipv6_csum)) ||
 	    (rc = xb_read_bool(nic, "feature-split-event-channels", &nic->be_split)) ||
 	    (rc = xb_read_bool(nic, "feature-rx-copy", &nic->be_rx_copy)) ||
-	    (rc = xb_read_bool(nic, "feature-no-csum-offload", &nic->be_no_csum)))
+	    (rc = xb_read_bool(nic, "feature-ctrl-ring", &nic->be_ctrl_ring)))
 		return rc;
 	rc = sn_front_xb_read_int(nic, nic->be_path, "multi-queue-max-queues", 0, &mq);
 	if (rc == -EINVAL)

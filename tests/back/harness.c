@@ -180,6 +180,8 @@ int h_teardown(void **state)
 {
 	struct h_ctx *t = *state;
 
+	if (!t)
+		return 0;
 	if (t->back_running)
 		h_back_stop(t);
 	h_caps_clear(t);
@@ -267,7 +269,7 @@ int h_be_state(struct h_ctx *t, uint16_t devid)
 
 	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/%u/state",
 		 H_FE_DOMID, devid);
-	if (t->fplat->ops->xs_read(t->fplat, XBT_NULL, path, &val, &len))
+	if (t->bplat->ops->xs_read(t->bplat, XBT_NULL, path, &val, &len))
 		return -1;
 	s = atoi(val);
 	free(val);
@@ -288,7 +290,8 @@ void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 {
 	const struct sn_plat_ops *ops = t->fplat->ops;
 	char devs[8], dom[8], fe_path[128];
-	const char *add[] = { "vif-add", "--domid", dom, "--devid", devs, NULL };
+	const char *add[] = { "vif-add", "--domid", dom, "--devid", devs,
+			      t->rate ? "--rate" : NULL, t->rate, NULL };
 	xs_transaction_t x;
 	int rc;
 

@@ -39,6 +39,8 @@ struct h_ctx {
 	/* When set, capture ports report this always-readable fd, like a
 	 * network port that cannot be back-pressured (tap). */
 	int port_fd;
+	/* Extra `vif-add --rate` for the next h_fe_connect (NULL = none). */
+	const char *rate;
 
 	pthread_mutex_t lock; /* protects everything below */
 	struct h_pkt caps[H_MAX_CAPS];

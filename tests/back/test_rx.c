@@ -211,6 +211,38 @@ static void rx_no_notify_when_frontend_does_not_ask(void **state)
 	h_back_stop(t);
 }
 
+
+/* XSA-361..367 on RX: a posted buffer whose grant is bogus fails its
+ * packet (negative status, counted); the neighbours land. */
+static void rx_failed_grant_fails_only_its_packet(void **state)
+{
+	struct h_ctx *t = *state;
+	uint8_t pkt[3][100];
+	struct sn_rxpkt p;
+	struct h_fe fe;
+
+	h_back_start(t, NULL);
+	h_fe_connect(t, &fe, 6);
+	fe.rx_ref_tab[1] = 30000;
+	h_rx_post(&fe, 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		fill(pkt[i], 100, 50 + i);
+		h_inject(t, pkt[i], 100, 0, 0, 0);
+	}
+	assert_int_equal(h_rx_wait(&fe, 3), 3);
+	expect_rx(&fe, pkt[0], 100, 0, false, 0);
+	assert_int_equal(sn_rxrsp_parse_ring(&fe.rx, sn_rx_front_rsp_prod(&fe.rx), &p), 0);
+	assert_int_equal(p.verdict, SN_RXRSP_ERROR);
+	assert_int_equal(p.nr_slots, 1);
+	assert_int_equal(p.slot[0].id, 1);
+	fe.rx.rsp_cons += 1;
+	expect_rx(&fe, pkt[2], 100, 0, false, 0);
+	assert_int_equal(h_stat(t, 6, SN_QS_rx_drop_grant), 1);
+	assert_int_equal(h_stat(t, 6, SN_QS_rx_pkts), 2);
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +251,7 @@ int main(void)
 		cmocka_unit_test(rx_backlog_bounded_in_packets),
 		cmocka_unit_test(rx_backlog_bounded_in_bytes),
 		cmocka_unit_test(rx_no_notify_when_frontend_does_not_ask),
+		cmocka_unit_test(rx_failed_grant_fails_only_its_packet),
 	};
 
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);

@@ -431,6 +431,119 @@ static void tx_mcast_add_answered_with_null_extra(void **state)
 	h_fe_close(&fe);
 }
 
+
+/* XSA-361..367: one element of a batched grant op fails (a gref the
+ * frontend never granted): only its packet is answered ERROR and counted,
+ * its neighbours in the same batch are delivered. */
+static void tx_failed_grant_fails_only_its_packet(void **state)
+{
+	struct h_ctx *t = *state;
+	struct h_fe fe;
+	int16_t st[1024];
+
+	h_fe_connect(t, &fe, 42);
+	fill_pages(&fe);
+	good_packet(&fe, 0, 1, 300);
+	/* 200 bytes in slot 0, 3000 in a continuation whose gref is bogus
+	 * (beyond the 128-byte head: grant-mapped in linux mode). */
+	h_tx_req(&fe, fe.data_ref[1], 0, NETTXF_more_data, 2, 3200);
+	h_tx_req(&fe, 30000, 0, 0, 3, 3000);
+	good_packet(&fe, 2, 4, 400);
+	h_tx_push(&fe);
+	assert_int_equal(collect(&fe, 4, st), 0);
+	assert_int_equal(st[1], NETIF_RSP_OKAY);
+	assert_int_equal(st[2], NETIF_RSP_ERROR);
+	assert_int_equal(st[3], NETIF_RSP_ERROR);
+	assert_int_equal(st[4], NETIF_RSP_OKAY);
+	assert_true(h_wait_caps(t, 2));
+	assert_int_equal(h_ncaps(t), 2);
+	assert_memory_equal(t->caps[0].data, page(&fe, 0), 300);
+	assert_memory_equal(t->caps[1].data, page(&fe, 2), 400);
+	assert_int_equal(h_stat(t, 42, SN_QS_tx_drop_grant), 1);
+	assert_int_equal(h_stat(t, 42, SN_QS_fatal_errors), 0);
+	assert_int_equal(h_stat(t, 42, SN_QS_grant_unmaps), h_stat(t, 42, SN_QS_grant_maps));
+	h_fe_close(&fe);
+}
+
+/* XSA-332/391: a storm of notifications with nothing behind them is
+ * counted as spurious and does not stop service. */
+static void tx_event_storm_counted_and_survived(void **state)
+{
+	struct h_ctx *t = *state;
+	struct h_fe fe;
+	uint16_t id = 77;
+
+	h_fe_connect(t, &fe, 43);
+	fill_pages(&fe);
+	for (int i = 0; i < 20000; i++)
+		t->fplat->ops->evt_notify(fe.evt, (sn_port_t)fe.port);
+	for (int ms = 0; ms < 5000 && h_stat(t, 43, SN_QS_spurious_events) == 0; ms++)
+		h_sleep_ms(1);
+	assert_true(h_stat(t, 43, SN_QS_spurious_events) > 0);
+	good_packet(&fe, 5, 77, 64);
+	h_tx_push(&fe);
+	expect_all(&fe, 1, &id, NETIF_RSP_OKAY);
+	h_fe_close(&fe);
+}
+
+/* The frontend's domain dies without closing: the backend unmaps
+ * everything (the frontend's pages can all be revoked... by the host),
+ * goes Closed, and returns to InitWait when a new frontend announces
+ * itself with Initialising. */
+static void frontend_death_returns_vif_to_initwait(void **state)
+{
+	struct h_ctx *t = *state;
+	struct sn_plat_cfg fc = { .kind = SN_PLAT_EMU, .domid = H_FE_DOMID };
+	char path[128];
+	struct h_fe fe;
+
+	h_fe_connect(t, &fe, 44);
+	sn_plat_close(t->fplat); /* the domain is gone, rings and all */
+	t->fplat = NULL;
+	assert_true(h_wait_be_state(t, 44, XenbusStateClosed));
+	/* The same domid comes back as a new domain. */
+	assert_int_equal(sn_plat_open(&fc, &t->fplat), 0);
+	assert_int_equal(sn_back_vif_state(t->back, H_FE_DOMID, 44), XenbusStateClosed);
+	/* A stale Connected from the dead frontend does not reconnect. */
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/44/state", H_FE_DOMID);
+	t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, "4", 1);
+	h_sleep_ms(50);
+	assert_int_equal(h_be_state(t, 44), XenbusStateClosed);
+	t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, "1", 1);
+	assert_true(h_wait_be_state(t, 44, XenbusStateInitWait));
+	{
+		const char *del[] = { "vif-del", "--domid", "7", "--devid", "44",
+				      "--timeout-ms", "2000", NULL };
+
+		assert_int_equal(h_run_cli(del), 0);
+	}
+}
+
+/* The toolstack's rate ("bytes,usec"): packets beyond the window's credit
+ * wait for the next window instead of being dropped. */
+static void tx_rate_limit_defers_not_drops(void **state)
+{
+	struct h_ctx *t = *state;
+	struct h_fe fe;
+	int16_t st[1024];
+
+	t->rate = "10000,2000000"; /* 10 kB per 2 s */
+	h_fe_connect(t, &fe, 45);
+	t->rate = NULL;
+	for (uint16_t i = 0; i < 3; i++)
+		good_packet(&fe, i, i, 4000);
+	h_tx_push(&fe);
+	assert_int_equal(h_tx_wait(&fe, 2), 2);
+	h_sleep_ms(100);
+	/* 4000 + 4000 fit the first window, the third needs the next. */
+	assert_int_equal(sn_tx_front_rsp_prod(&fe.tx), 2);
+	assert_int_equal(collect(&fe, 3, st), 0);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(st[i], NETIF_RSP_OKAY);
+	assert_int_equal(h_stat(t, 45, SN_QS_tx_pkts), 3);
+	h_fe_close(&fe);
+}
+
 #define COPY(f) cmocka_unit_test_setup_teardown(f, setup_copy, stop)
 #define LINUX(f) cmocka_unit_test_setup_teardown(f, setup_linux, stop)
 
@@ -455,6 +568,12 @@ int main(void)
 		COPY(tx_sg_gso_csum_zero_slot),
 		LINUX(tx_sg_gso_csum_zero_slot),
 		COPY(tx_mcast_add_answered_with_null_extra),
+		COPY(tx_failed_grant_fails_only_its_packet),
+		LINUX(tx_failed_grant_fails_only_its_packet),
+		COPY(tx_event_storm_counted_and_survived),
+		COPY(tx_rate_limit_defers_not_drops),
+		/* Last: the emulator keeps its view of the dead domain 7. */
+		COPY(frontend_death_returns_vif_to_initwait),
 	};
 
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);

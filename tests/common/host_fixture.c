@@ -1,6 +1,8 @@
 /* Test fixture: a private `stagenet host` per test, in its own temporary
  * directory, found through the XENSTORED_PATH line it prints when ready. */
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,9 +18,30 @@
 #define READY_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS 5000
 
+static void rm_run_dir(const char *dir)
+{
+	char p[512], f[800];
+	struct dirent *d;
+	DIR *dh;
+
+	snprintf(p, sizeof(p), "%s/run", dir);
+	dh = opendir(p);
+	if (!dh)
+		return;
+	while ((d = readdir(dh)))
+		if (d->d_name[0] != '.') {
+			snprintf(f, sizeof(f), "%s/%s", p, d->d_name);
+			unlink(f);
+		}
+	closedir(dh);
+	rmdir(p);
+}
+
 static void rm_dir(const char *dir)
 {
 	char p[512];
+
+	rm_run_dir(dir);
 
 	/* The daemon removes its socket; a killed one may leave it. */
 	snprintf(p, sizeof(p), "%s/socket", dir);
@@ -109,6 +132,17 @@ int sn_test_host_start(struct sn_test_host *h)
 	if (setenv("XENSTORED_PATH", h->path, 1)) {
 		rc = -errno;
 		goto out_kill;
+	}
+	/* Stats files of daemons under test go beside the socket, so tests
+	 * running in parallel never share /run/stagenet. */
+	{
+		char run[sizeof(h->dir) + 8];
+
+		snprintf(run, sizeof(run), "%s/run", h->dir);
+		if (mkdir(run, 0700) || setenv("SN_RUNDIR", run, 1)) {
+			rc = -errno;
+			goto out_kill;
+		}
 	}
 	return 0;
 

@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include "common/host_fixture.h"
-#include "plat/emu/emu.h"
 #include "stagenet/back.h"
 #include "stagenet/front.h"
 
@@ -209,10 +208,6 @@ static int ctx_teardown(void **state)
 	sn_back_stop(t->back);
 	pthread_join(t->tid, NULL);
 	sn_back_destroy(t->back);
-	sn_emu_gnt_fini((struct sn_emu *)t->be);
-	sn_emu_shr_fini((struct sn_emu *)t->be);
-	sn_emu_gnt_fini((struct sn_emu *)t->fe);
-	sn_emu_shr_fini((struct sn_emu *)t->fe);
 	sn_plat_close(t->fe);
 	sn_plat_close(t->be);
 	free(t->mem);

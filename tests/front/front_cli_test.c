@@ -111,7 +111,7 @@ static long long counter(const char *text, const char *name)
 }
 
 /* Live counter of a running daemon through its published stats block. */
-static uint64_t live(const char *role, uint16_t domid, enum sn_qstat c)
+static uint64_t live(const char *role, uint16_t domid, uint16_t q, enum sn_qstat c)
 {
 	char path[512];
 	struct sn_stats_block *b;
@@ -120,18 +120,20 @@ static uint64_t live(const char *role, uint16_t domid, enum sn_qstat c)
 	snprintf(path, sizeof(path), "%s/%s-%u-0.stats", host.dir, role, domid);
 	if (sn_stats_open(path, &b))
 		return 0;
-	v = __atomic_load_n(&sn_stats_queue(b, 0)->v[c], __ATOMIC_RELAXED);
+	if (sn_stats_queue(b, q))
+		v = __atomic_load_n(&sn_stats_queue(b, q)->v[c], __ATOMIC_RELAXED);
 	sn_stats_close(b);
 	return v;
 }
 
-static void wait_live(const char *role, uint16_t domid, enum sn_qstat c, uint64_t want)
+static void wait_live(const char *role, uint16_t domid, uint16_t q, enum sn_qstat c,
+		      uint64_t want)
 {
 	int64_t end = now_ms() + WAIT_MS;
 
-	while (live(role, domid, c) < want && now_ms() < end)
+	while (live(role, domid, q, c) < want && now_ms() < end)
 		poll(NULL, 0, 20);
-	assert_true(live(role, domid, c) >= want);
+	assert_true(live(role, domid, q, c) >= want);
 }
 
 static uint16_t vif_add(void)
@@ -159,7 +161,7 @@ static void front_cli_guest_tx_reaches_backend(void **state)
 		      "gen:count=3000,size=1400", "--linger-ms", "300", "--connect-timeout",
 		      "30000", (char *)NULL);
 	assert_int_equal(reap(front, WAIT_MS), 0);
-	wait_live("back", d, SN_QS_tx_pkts, 3000);
+	wait_live("back", d, 0, SN_QS_tx_pkts, 3000);
 	kill(back, SIGINT);
 	assert_int_equal(reap(back, WAIT_MS), 0);
 	fo = slurp("front-tx.out");
@@ -186,7 +188,8 @@ static void front_cli_guest_rx_sink_sees_every_packet(void **state)
 		     "--max-queues", "2", (char *)NULL);
 	front = spawn("front-rx.out", "front", "--domid", dom, "--devid", "0", "--port", "sink",
 		      "--queues", "2", "--no-split-evtchn", (char *)NULL);
-	wait_live("front", d, SN_QS_rx_pkts, 2000);
+	wait_live("front", d, 0, SN_QS_rx_pkts, 2000);
+	wait_live("front", d, 1, SN_QS_rx_pkts, 2000);
 	kill(front, SIGINT);
 	assert_int_equal(reap(front, WAIT_MS), 0);
 	kill(back, SIGINT);
@@ -212,11 +215,11 @@ static void front_cli_survives_backend_restart(void **state)
 	back = spawn("back-r1.out", "back", "--port", "sink", (char *)NULL);
 	front = spawn("front-r.out", "front", "--domid", dom, "--devid", "0", "--port",
 		      "gen:size=200,rate=5000", (char *)NULL);
-	wait_live("back", d, SN_QS_tx_pkts, 500);
+	wait_live("back", d, 0, SN_QS_tx_pkts, 500);
 	kill(back, SIGINT);
 	assert_int_equal(reap(back, WAIT_MS), 0);
 	back = spawn("back-r2.out", "back", "--port", "sink", (char *)NULL);
-	wait_live("back", d, SN_QS_tx_pkts, 500);
+	wait_live("back", d, 0, SN_QS_tx_pkts, 500);
 	kill(front, SIGINT);
 	assert_int_equal(reap(front, WAIT_MS), 0);
 	kill(back, SIGINT);

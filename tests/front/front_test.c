@@ -3,6 +3,7 @@
  * split event channels, reconnect, and every lie of a hostile backend
  * (XSA-405 family) ending in a broken queue, counted, without a crash. */
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,6 @@
 
 #include "common/host_fixture.h"
 #include "front/fake_back.h"
-#include "plat/emu/emu.h"
 #include "stagenet/front.h"
 
 static struct sn_test_host host;
@@ -70,11 +70,6 @@ static int ctx_teardown(void **state)
 	}
 	if (t->fb.evt)
 		t->be->ops->evt_close(t->fb.evt);
-	/* Idempotent; until emu_close does them itself (as in tests/plat). */
-	sn_emu_gnt_fini((struct sn_emu *)t->be);
-	sn_emu_shr_fini((struct sn_emu *)t->be);
-	sn_emu_gnt_fini((struct sn_emu *)t->fe);
-	sn_emu_shr_fini((struct sn_emu *)t->fe);
 	sn_plat_close(t->fe);
 	sn_plat_close(t->be);
 	free(t->mem);
@@ -378,6 +373,106 @@ static void reconnects_after_backend_restart(void **state)
 	assert_int_equal(sn_front_quarantined(t->nic), 0);
 }
 
+static void send_one(struct tctx *t, uint32_t len);
+
+static void stale_connected_backend_is_walked_through_closed(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+
+	bring_up(t, &f, 1, false);
+	/* A restarted backend flips to Initialising and straight back to
+	 * Connected on the old rings: we tore ours down, so it must be made
+	 * to close and come back through InitWait. */
+	fb_set_state(&t->fb, XenbusStateInitialising);
+	poll_ctrl_expect(t, SN_FRONT_EV_DOWN);
+	fb_set_state(&t->fb, XenbusStateConnected);
+	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	assert_int_equal(fb_fe_state(&t->fb), XenbusStateClosed);
+	fb_disconnect(&t->fb);
+	fb_set_state(&t->fb, XenbusStateClosed);
+	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	assert_int_equal(fb_fe_state(&t->fb), XenbusStateInitialising);
+	fb_set_state(&t->fb, XenbusStateInitWait);
+	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	assert_int_equal(fb_fe_state(&t->fb), XenbusStateConnected);
+	fb_connect(&t->fb);
+	fb_set_state(&t->fb, XenbusStateConnected);
+	poll_ctrl_expect(t, SN_FRONT_EV_RECONNECTED);
+	send_one(t, 500);
+	assert_int_equal(fb_echo(&t->fb, 0), 1);
+	assert_int_equal(rx_all(t, 0, 1), 1);
+	assert_int_equal(t->pp[0]->len, 500);
+}
+
+static void tx_notifies_only_when_backend_asked(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	struct netif_tx_sring *s;
+	uint64_t before;
+
+	bring_up(t, &f, 1, false);
+	s = t->fb.q[0].tx_page;
+	/* Backend busy (event index far ahead): no kick. */
+	__atomic_store_n(&s->req_event, __atomic_load_n(&s->req_prod, __ATOMIC_RELAXED) + 1000,
+			 __ATOMIC_SEQ_CST);
+	before = qstat(t, 0, SN_QS_notify_sent);
+	send_one(t, 100);
+	send_one(t, 100);
+	assert_int_equal(qstat(t, 0, SN_QS_notify_sent), before);
+	/* Backend about to sleep (event = next request): exactly one kick. */
+	__atomic_store_n(&s->req_event, __atomic_load_n(&s->req_prod, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_SEQ_CST);
+	send_one(t, 100);
+	assert_int_equal(qstat(t, 0, SN_QS_notify_sent), before + 1);
+	send_one(t, 100);
+	assert_int_equal(qstat(t, 0, SN_QS_notify_sent), before + 1);
+}
+
+struct closer {
+	struct sn_front *nic;
+};
+
+static void *close_thread(void *arg)
+{
+	struct closer *c = arg;
+
+	sn_front_close(c->nic, 10000);
+	return NULL;
+}
+
+static void wait_fe_state(struct tctx *t, int want)
+{
+	int i;
+
+	for (i = 0; i < 500 && fb_fe_state(&t->fb) != want; i++)
+		poll(NULL, 0, 10);
+	assert_int_equal(fb_fe_state(&t->fb), want);
+}
+
+static void close_waits_for_backend_before_revoking(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	struct closer c;
+	pthread_t tid;
+
+	bring_up(t, &f, 1, false);
+	c.nic = t->nic;
+	assert_int_equal(pthread_create(&tid, NULL, close_thread, &c), 0);
+	/* Closing first, and it stays there while we still map the rings. */
+	wait_fe_state(t, XenbusStateClosing);
+	poll(NULL, 0, 50);
+	assert_int_equal(fb_fe_state(&t->fb), XenbusStateClosing);
+	fb_disconnect(&t->fb);
+	fb_set_state(&t->fb, XenbusStateClosing);
+	wait_fe_state(t, XenbusStateClosed);
+	fb_set_state(&t->fb, XenbusStateClosed);
+	pthread_join(tid, NULL);
+	t->nic = NULL;
+}
+
 /* ---- hostile backend ------------------------------------------------------ */
 
 static void send_one(struct tctx *t, uint32_t len)
@@ -487,6 +582,26 @@ static void tx_grant_held_after_response_quarantines(void **state)
 	assert_broken(t);
 	assert_true(sn_front_quarantined(t->nic) >= 1);
 	assert_int_equal(t->be->ops->gnt_unmap(t->be, 1, &addr, &st), 0);
+}
+
+static void tx_grant_is_ended_after_response(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	struct netif_tx_request req;
+	void *addr = NULL;
+	int16_t st = 0;
+
+	bring_up(t, &f, 1, false);
+	send_one(t, 100);
+	tx_take(t, &req);
+	tx_answer(t, req.id, NETIF_RSP_OKAY);
+	assert_int_equal(sn_front_tx_burst(t->nic, 0, t->pp, 0), 0);
+	/* The fragment's grant died with its response: no standing access. */
+	t->be->ops->gnt_map(t->be, 1, &t->fe->domid, &req.gref, false, &addr, &st);
+	assert_int_not_equal(st, GNTST_okay);
+	assert_null(addr);
+	assert_int_equal(qstat(t, 0, SN_QS_fatal_errors), 0);
 }
 
 static void rx_answer(struct tctx *t, uint16_t offset, uint16_t flags, int16_t status)
@@ -606,11 +721,15 @@ int main(void)
 		T(gso_without_backend_feature_is_dropped),
 		T(multi_queue_keeps_flow_on_its_queue),
 		T(reconnects_after_backend_restart),
+		T(stale_connected_backend_is_walked_through_closed),
+		T(tx_notifies_only_when_backend_asked),
+		T(close_waits_for_backend_before_revoking),
 		T(tx_unknown_id_breaks_queue),
 		T(tx_out_of_range_id_breaks_queue),
 		T(tx_duplicate_id_breaks_queue),
 		T(tx_rsp_prod_jump_breaks_queue),
 		T(tx_grant_held_after_response_quarantines),
+		T(tx_grant_is_ended_after_response),
 		T(rx_crossing_page_breaks_queue),
 		T(rx_negative_status_drops_packet_only),
 		T(rx_too_many_slots_breaks_queue),

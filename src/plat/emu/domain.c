@@ -4,6 +4,7 @@
  * ptrace permission over the peer: exactly the privilege a Xen backend
  * domain has through the hypervisor. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,10 +22,8 @@
 #define DEFAULT_GNTTAB_ENTRIES 32768u /* Xen's default max is 64 frames = 32768 v1 entries */
 #define PEER_BLOCK 1024u
 
-/* Retired peer views: a peer that restarted may still be in use by another
- * thread of ours mid-copy, so its old mappings are only dropped at fini. */
 struct sn_emu_peer_grave {
-	struct sn_emu_peer peer;
+	struct sn_emu_peer *peer;
 	struct sn_emu_peer_grave *next;
 };
 
@@ -78,6 +77,18 @@ static void gt_unmap(struct sn_emu_gt_view *v)
 	if (v->entries)
 		munmap(v->entries, v->map_len);
 	memset(v, 0, sizeof(*v));
+}
+
+/* Peers map these memfds; a hostile domain that shrank one would SIGBUS
+ * every backend holding a page of it.  Sealing the size makes that
+ * impossible (a Xen guest cannot take frames away from a mapper either). */
+static int size_and_seal(int fd, off_t size)
+{
+	if (ftruncate(fd, size))
+		return -errno;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		return -errno;
+	return 0;
 }
 
 static int reg_path(char *buf, size_t len, uint16_t domid, const char *leaf)
@@ -189,13 +200,12 @@ int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg)
 	e->ram_fd = e->gt_fd = -1;
 
 	snprintf(name, sizeof(name), "sn-ram-%u", cfg->domid);
-	e->ram_fd = memfd_create(name, MFD_CLOEXEC);
+	e->ram_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (e->ram_fd < 0)
 		return -errno;
-	if (ftruncate(e->ram_fd, (off_t)e->ram_pages * SN_PAGE_SIZE)) {
-		rc = -errno;
+	rc = size_and_seal(e->ram_fd, (off_t)e->ram_pages * SN_PAGE_SIZE);
+	if (rc)
 		goto err_ram_fd;
-	}
 	m = mmap(NULL, (size_t)e->ram_pages * SN_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 e->ram_fd, 0);
 	if (m == MAP_FAILED) {
@@ -210,15 +220,14 @@ int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg)
 	}
 
 	snprintf(name, sizeof(name), "sn-gnttab-%u", cfg->domid);
-	e->gt_fd = memfd_create(name, MFD_CLOEXEC);
+	e->gt_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (e->gt_fd < 0) {
 		rc = -errno;
 		goto err_used;
 	}
-	if (ftruncate(e->gt_fd, (off_t)gt_bytes(entries))) {
-		rc = -errno;
+	rc = size_and_seal(e->gt_fd, (off_t)gt_bytes(entries));
+	if (rc)
 		goto err_gt_fd;
-	}
 	rc = gt_map(e->gt_fd, entries, &e->gt);
 	if (rc)
 		goto err_gt_fd;
@@ -268,14 +277,17 @@ void sn_emu_domain_fini(struct sn_emu *e)
 		if (!e->peers[b])
 			continue;
 		for (uint32_t i = 0; i < PEER_BLOCK; i++)
-			if (e->peers[b][i].valid)
-				peer_release(&e->peers[b][i]);
+			if (e->peers[b][i]) {
+				peer_release(e->peers[b][i]);
+				free(e->peers[b][i]);
+			}
 		free(e->peers[b]);
 		e->peers[b] = NULL;
 	}
 	for (g = e->graves; g; g = next) {
 		next = g->next;
-		peer_release(&g->peer);
+		peer_release(g->peer);
+		free(g->peer);
 		free(g);
 	}
 	e->graves = NULL;
@@ -378,15 +390,15 @@ err:
 
 int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 {
-	struct sn_emu_peer *blk, *p;
+	struct sn_emu_peer **blk, *p;
 	int rc = 0;
 
+	/* Acquire pairs with the release stores below: a thread that sees a
+	 * view pointer also sees every field peer_load filled in. */
 	blk = __atomic_load_n(&e->peers[domid / PEER_BLOCK], __ATOMIC_ACQUIRE);
 	if (blk) {
-		p = &blk[domid % PEER_BLOCK];
-		/* Acquire pairs with the release store below: a thread that
-		 * sees valid also sees every field peer_load filled in. */
-		if (__atomic_load_n(&p->valid, __ATOMIC_ACQUIRE)) {
+		p = __atomic_load_n(&blk[domid % PEER_BLOCK], __ATOMIC_ACQUIRE);
+		if (p) {
 			*out = p;
 			return 0;
 		}
@@ -401,16 +413,19 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 		}
 		__atomic_store_n(&e->peers[domid / PEER_BLOCK], blk, __ATOMIC_RELEASE);
 	}
-	p = &blk[domid % PEER_BLOCK];
-	if (!p->valid) {
-		struct sn_emu_peer tmp;
-
-		rc = peer_load(e, domid, &tmp);
-		if (rc)
+	p = blk[domid % PEER_BLOCK];
+	if (!p) {
+		p = malloc(sizeof(*p));
+		if (!p) {
+			rc = -ENOMEM;
 			goto out;
-		tmp.valid = false;
-		*p = tmp;
-		__atomic_store_n(&p->valid, true, __ATOMIC_RELEASE);
+		}
+		rc = peer_load(e, domid, p);
+		if (rc) {
+			free(p);
+			goto out;
+		}
+		__atomic_store_n(&blk[domid % PEER_BLOCK], p, __ATOMIC_RELEASE);
 	}
 	*out = p;
 out:
@@ -421,22 +436,24 @@ out:
 void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid)
 {
 	struct sn_emu_peer_grave *g;
-	struct sn_emu_peer *blk;
+	struct sn_emu_peer **blk, *p;
 
 	pthread_mutex_lock(&e->peer_lock);
 	blk = e->peers[domid / PEER_BLOCK];
-	if (blk && blk[domid % PEER_BLOCK].valid) {
+	p = blk ? blk[domid % PEER_BLOCK] : NULL;
+	if (p) {
+		__atomic_store_n(&blk[domid % PEER_BLOCK], NULL, __ATOMIC_RELEASE);
 		g = malloc(sizeof(*g));
 		if (g) {
-			/* Another thread may be mid-copy through the old view;
-			 * keep its mappings alive until fini. */
-			g->peer = blk[domid % PEER_BLOCK];
+			/* Keep the old view's mappings alive until fini:
+			 * another thread may be mid-copy through it. */
+			g->peer = p;
 			g->next = e->graves;
 			e->graves = g;
+		} else {
+			/* No memory to defer: stale but valid beats freed. */
+			__atomic_store_n(&blk[domid % PEER_BLOCK], p, __ATOMIC_RELEASE);
 		}
-		__atomic_store_n(&blk[domid % PEER_BLOCK].valid, false, __ATOMIC_RELEASE);
-		if (!g)
-			peer_release(&blk[domid % PEER_BLOCK]);
 	}
 	pthread_mutex_unlock(&e->peer_lock);
 }

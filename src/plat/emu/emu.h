@@ -88,8 +88,12 @@ struct sn_emu {
 
 	/* Peer cache indexed by domid (lazily allocated). */
 	pthread_mutex_t peer_lock;
-	struct sn_emu_peer *peers[65536 / 1024]; /* 64 blocks of 1024 */
-	struct sn_emu_peer_grave *graves;        /* retired views, freed at fini */
+	/* Peer cache: 64 lazily allocated blocks of 1024 pointers, indexed by
+	 * domid.  A view is immutable once published; a restarted peer gets a
+	 * new view and the old one retires to `graves` (freed at fini) because
+	 * another thread may still be copying through it. */
+	struct sn_emu_peer **peers[65536 / 1024];
+	struct sn_emu_peer_grave *graves;
 
 	/* gntshr.c's private allocator state (refs and page bookkeeping the
 	 * peers cannot touch); created on first use, freed by shr_fini. */

@@ -1,0 +1,76 @@
+/* Benchmark results: one cell per (mode, direction, frame, queues), the
+ * median/min/max of its repetitions, the counters that explain it, and
+ * the three ways of showing them (tables, JSON, gnuplot bars). */
+#ifndef STAGENET_BENCH_REPORT_H
+#define STAGENET_BENCH_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SN_BENCH_MAX_REPS 64u
+#define SN_BENCH_BULK_MIN 1515u /* larger frames are GSO "bulk": shown in Gbit/s */
+
+enum sn_bench_status {
+	SN_CELL_OK = 0,
+	SN_CELL_FAILED,  /* lost/corrupt packets, drops, or a process failed */
+	SN_CELL_SKIPPED, /* this build cannot run it (reason says why) */
+};
+
+/* Deltas over the measured window, summed over both processes and all
+ * queues. */
+struct sn_bench_counters {
+	uint64_t pkts, bytes;          /* delivered to the receiving port */
+	uint64_t grant_copies, grant_copy_batches, grant_maps, grant_unmaps;
+	uint64_t memcpy_bytes;
+	uint64_t notifications;        /* notify_sent, both sides */
+	uint64_t staged_slots, unstaged_slots;
+	uint64_t drops;                /* every drop counter, warm-up included */
+};
+
+struct sn_bench_cell {
+	char mode[16];   /* copy | linux | staging | limit */
+	char dir[8];     /* tx | rx (guest's view) | "-" for limit */
+	char policy[8];  /* staging policy, "" otherwise */
+	uint32_t frame;  /* bytes without CRC; 65535 = 64 KiB GSO */
+	uint16_t queues;
+	enum sn_bench_status status;
+	char reason[192];
+	unsigned int nreps;
+	double rep_mpps[SN_BENCH_MAX_REPS];
+	double rep_gbps[SN_BENCH_MAX_REPS];
+	double secs;      /* measured seconds, all repetitions */
+	/* Filled by sn_bench_cell_finish from the repetitions. */
+	double mpps, mpps_min, mpps_max, gbps, ns_per_pkt;
+	struct sn_bench_counters c;
+	uint64_t lost, bad_seq, bad_payload;
+	bool payload_checked; /* the sink's own verdict was read (else counts only) */
+	double limit_fraction; /* staging cells: mpps / limit mpps; < 0 = n/a */
+};
+
+void sn_bench_cell_init(struct sn_bench_cell *c, const char *mode, const char *dir,
+			uint32_t frame, uint16_t queues);
+/* printf-style: mark a cell failed (first reason wins). */
+void sn_bench_cell_fail(struct sn_bench_cell *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Median (mean of the two middle values for even n), min and max of n > 0
+ * values; v is not modified.  Returns 0 or -EINVAL (n == 0). */
+int sn_bench_summary(const double *v, unsigned int n, double *med, double *min, double *max);
+/* Compute mpps/gbps/ns_per_pkt from the repetitions, and turn lost or
+ * corrupt packets and drops into a failure. */
+void sn_bench_cell_finish(struct sn_bench_cell *c);
+
+/* A JSON string literal with RFC 8259 escaping. */
+void sn_json_string(FILE *f, const char *s);
+/* The --json document: an array, one object per line. */
+int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n);
+/* The proposal-shaped tables, then the explaining counters. */
+void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n);
+/* Before/after bars with gnuplot; workdir holds its data and script.
+ * Returns 0 or -errno (gnuplot missing or failing). */
+int sn_bench_plot(const char *png, const char *workdir, const struct sn_bench_cell *cells,
+		  size_t n);
+
+#endif

@@ -1,0 +1,414 @@
+/* The per-queue staging table (see staging.h): a fixed pool of entries and
+ * an open-addressing index over it, written by the control path under a
+ * mutex, read lock-free by the queue's datapath. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "back/staging.h"
+#include "proto/ring.h"
+
+#define ENT_LIVE 0x80000000u
+#define ENT_REFS 0x7fffffffu
+
+static uint32_t random_odd(const void *salt)
+{
+	uint32_t r = 0;
+
+	/* A missing entropy source only weakens collision resistance, it
+	 * breaks nothing: fall back to the clock and an address. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uint32_t)ts.tv_nsec * 2654435761u ^ (uint32_t)(uintptr_t)salt;
+	}
+	return r | 1u;
+}
+
+static inline uint32_t home_of(const struct sn_back_gref_table *t, uint32_t gref)
+{
+	return (uint32_t)(gref * t->mult) >> t->shift & t->mask;
+}
+
+int sn_gref_table_create(struct sn_plat *plat, uint16_t fe_domid, uint32_t max,
+			 struct sn_back_gref_table **out)
+{
+	struct sn_back_gref_table *t;
+	unsigned int bits = 1;
+	int rc;
+
+	if (max == 0 || max > SN_BACK_STAGING_LIMIT)
+		return -EINVAL;
+	while ((1u << bits) < 2 * max)
+		bits++;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->plat = plat;
+	t->domid = fe_domid;
+	t->max = max;
+	t->mask = (1u << bits) - 1;
+	t->shift = 32 - bits;
+	t->mult = random_odd(t);
+	rc = pthread_mutex_init(&t->lock, NULL);
+	if (rc) {
+		free(t);
+		return -rc;
+	}
+	t->ent = calloc(max, sizeof(*t->ent));
+	t->free_stack = calloc(max, sizeof(*t->free_stack));
+	t->idx = calloc((size_t)t->mask + 1, sizeof(*t->idx));
+	if (!t->ent || !t->free_stack || !t->idx) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	for (uint32_t i = 0; i < max; i++)
+		t->free_stack[i] = max - 1 - i; /* entry 0 handed out first */
+	t->nfree = max;
+	*out = t;
+	return 0;
+
+err:
+	free(t->idx);
+	free(t->free_stack);
+	free(t->ent);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+	return rc;
+}
+
+void sn_gref_table_destroy(struct sn_back_gref_table *t)
+{
+	if (!t)
+		return;
+	sn_gref_table_unmap_all(t);
+	free(t->idx);
+	free(t->free_stack);
+	free(t->ent);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/* Writers only (lock held): index position of gref, or -1. */
+static int64_t find_pos(const struct sn_back_gref_table *t, uint32_t gref)
+{
+	uint32_t i = home_of(t, gref);
+
+	for (;;) {
+		uint32_t v = atomic_load_explicit(&t->idx[i], memory_order_relaxed);
+
+		if (!v)
+			return -1;
+		if (atomic_load_explicit(&t->ent[v - 1].gref,
+					 memory_order_relaxed) == gref)
+			return i;
+		i = (i + 1) & t->mask;
+	}
+}
+
+static void index_insert(struct sn_back_gref_table *t, uint32_t gref, uint32_t e)
+{
+	uint32_t i = home_of(t, gref);
+
+	/* Never full: capacity >= 2 * max. */
+	while (atomic_load_explicit(&t->idx[i], memory_order_relaxed))
+		i = (i + 1) & t->mask;
+	atomic_store_explicit(&t->idx[i], e + 1, memory_order_release);
+}
+
+/* Backward-shift deletion: no tombstones, so chains never degrade.  A
+ * lookup racing the shift may miss an entry for a moment (harmless, see
+ * the lock comment in staging.h); it can never find a wrong one, since it
+ * re-checks the gref after taking its reference. */
+static void index_remove(struct sn_back_gref_table *t, uint32_t pos)
+{
+	uint32_t i = pos, j;
+
+	for (j = (i + 1) & t->mask;; j = (j + 1) & t->mask) {
+		uint32_t v = atomic_load_explicit(&t->idx[j], memory_order_relaxed);
+		uint32_t home;
+
+		if (!v)
+			break;
+		home = home_of(t, atomic_load_explicit(&t->ent[v - 1].gref,
+						       memory_order_relaxed));
+		/* Move j back into the hole unless its home lies cyclically
+		 * in (i, j]. */
+		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+			atomic_store_explicit(&t->idx[i], v, memory_order_release);
+			i = j;
+		}
+	}
+	atomic_store_explicit(&t->idx[i], 0, memory_order_release);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Map the entries of one permission class with one gnt_map call. */
+static int map_class(struct sn_back_gref_table *t, uint32_t n,
+		     const struct sn_gref_add *ents, bool readonly,
+		     uint32_t *pos, uint16_t *doms, uint32_t *refs,
+		     void **addrs, int16_t *st, void **addr_out,
+		     int16_t *st_out)
+{
+	uint32_t k = 0;
+	int rc;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (ents[i].readonly != readonly)
+			continue;
+		pos[k] = i;
+		doms[k] = t->domid;
+		refs[k] = ents[i].gref;
+		addrs[k] = NULL;
+		st[k] = GNTST_general_error;
+		k++;
+	}
+	if (!k)
+		return 0;
+	rc = t->plat->ops->gnt_map(t->plat, k, doms, refs, !readonly, addrs, st);
+	for (uint32_t j = 0; j < k; j++) {
+		bool ok = !rc && st[j] == GNTST_okay && addrs[j];
+
+		addr_out[pos[j]] = ok ? addrs[j] : NULL;
+		st_out[pos[j]] = ok ? GNTST_okay :
+				 (st[j] != GNTST_okay ? st[j] : GNTST_general_error);
+		/* A failed call may still have mapped some: keep them so the
+		 * caller unmaps them. */
+		if (rc && st[j] == GNTST_okay && addrs[j])
+			addr_out[pos[j]] = addrs[j];
+	}
+	return rc;
+}
+
+int sn_gref_table_add(struct sn_back_gref_table *t, uint32_t n,
+		      const struct sn_gref_add *ents, int16_t *map_status)
+{
+	uint32_t *sorted = NULL, *pos = NULL, *refs = NULL;
+	uint16_t *doms = NULL;
+	void **addrs = NULL, **mapped = NULL;
+	int16_t *st = NULL, *st_out = NULL;
+	bool failed = false;
+	int rc;
+
+	if (n == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	if (n > t->nfree) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	sorted = malloc(n * sizeof(*sorted));
+	pos = malloc(n * sizeof(*pos));
+	refs = malloc(n * sizeof(*refs));
+	doms = malloc(n * sizeof(*doms));
+	addrs = malloc(n * sizeof(*addrs));
+	mapped = calloc(n, sizeof(*mapped));
+	st = malloc(n * sizeof(*st));
+	st_out = malloc(n * sizeof(*st_out));
+	if (!sorted || !pos || !refs || !doms || !addrs || !mapped || !st ||
+	    !st_out) {
+		rc = -ENOMEM;
+		goto out;
+	}
+
+	/* Duplicates within the list would map one grant twice and leave a
+	 * second, unreachable entry pinning it. */
+	for (uint32_t i = 0; i < n; i++)
+		sorted[i] = ents[i].gref;
+	qsort(sorted, n, sizeof(*sorted), cmp_u32);
+	for (uint32_t i = 1; i < n; i++)
+		if (sorted[i] == sorted[i - 1]) {
+			rc = -EEXIST;
+			goto out;
+		}
+	for (uint32_t i = 0; i < n; i++)
+		if (find_pos(t, ents[i].gref) >= 0) {
+			rc = -EEXIST;
+			goto out;
+		}
+
+	rc = map_class(t, n, ents, false, pos, doms, refs, addrs, st, mapped,
+		       st_out);
+	if (!rc)
+		rc = map_class(t, n, ents, true, pos, doms, refs, addrs, st,
+			       mapped, st_out);
+	else
+		for (uint32_t i = 0; i < n; i++)
+			if (ents[i].readonly)
+				st_out[i] = GNTST_general_error;
+	for (uint32_t i = 0; i < n; i++)
+		if (rc || !mapped[i])
+			failed = true;
+	if (map_status)
+		memcpy(map_status, st_out, n * sizeof(*st_out));
+	if (failed) {
+		uint32_t k = 0;
+
+		/* All or nothing: give back what did map. */
+		for (uint32_t i = 0; i < n; i++)
+			if (mapped[i])
+				addrs[k++] = mapped[i];
+		if (k)
+			t->plat->ops->gnt_unmap(t->plat, k, addrs, st);
+		rc = -EIO;
+		goto out;
+	}
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t e = t->free_stack[--t->nfree];
+		struct sn_gref_ent *ent = &t->ent[e];
+
+		ent->addr = mapped[i];
+		ent->readonly = ents[i].readonly;
+		atomic_store_explicit(&ent->gref, ents[i].gref,
+				      memory_order_relaxed);
+		/* Publishes addr/readonly/gref to a lookup that acquires
+		 * state. */
+		atomic_store_explicit(&ent->state, ENT_LIVE, memory_order_release);
+		index_insert(t, ents[i].gref, e);
+	}
+	atomic_fetch_add_explicit(&t->count, n, memory_order_relaxed);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&t->lock);
+	free(st_out);
+	free(st);
+	free(mapped);
+	free(addrs);
+	free(doms);
+	free(refs);
+	free(pos);
+	free(sorted);
+	return rc;
+}
+
+uint32_t sn_gref_table_del(struct sn_back_gref_table *t, uint32_t n,
+			   const uint32_t *grefs, uint16_t *status)
+{
+	void **addrs;
+	int16_t *st;
+	uint32_t removed = 0;
+
+	addrs = malloc((n ? n : 1) * sizeof(*addrs));
+	st = malloc((n ? n : 1) * sizeof(*st));
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t p = find_pos(t, grefs[i]);
+		struct sn_gref_ent *ent;
+		uint32_t e, live = ENT_LIVE;
+
+		status[i] = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+		if (p < 0 || !addrs || !st)
+			continue;
+		e = atomic_load_explicit(&t->idx[p], memory_order_relaxed) - 1;
+		ent = &t->ent[e];
+		/* Only a live entry with no datapath reference may die; once
+		 * dead, no lookup can take a new reference (they CAS on a
+		 * live state), so unmapping below is safe. */
+		if (!atomic_compare_exchange_strong_explicit(
+			    &ent->state, &live, 0, memory_order_acquire,
+			    memory_order_relaxed))
+			continue;
+		index_remove(t, (uint32_t)p);
+		addrs[removed++] = ent->addr;
+		ent->addr = NULL;
+		t->free_stack[t->nfree++] = e;
+		status[i] = XEN_NETIF_CTRL_STATUS_SUCCESS;
+	}
+	if (removed) {
+		atomic_fetch_sub_explicit(&t->count, removed, memory_order_relaxed);
+		t->plat->ops->gnt_unmap(t->plat, removed, addrs, st);
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(st);
+	free(addrs);
+	return removed;
+}
+
+struct sn_gref_ent *sn_gref_table_get(struct sn_back_gref_table *t,
+				      uint32_t gref, bool writable)
+{
+	uint32_t i = home_of(t, gref);
+
+	/* Bounded by the capacity even if a writer keeps the index busy. */
+	for (uint32_t probes = 0; probes <= t->mask; probes++) {
+		uint32_t v = atomic_load_explicit(&t->idx[i], memory_order_acquire);
+		struct sn_gref_ent *e;
+		uint32_t s;
+
+		if (!v)
+			return NULL;
+		e = &t->ent[v - 1];
+		if (atomic_load_explicit(&e->gref, memory_order_relaxed) != gref) {
+			i = (i + 1) & t->mask;
+			continue;
+		}
+		s = atomic_load_explicit(&e->state, memory_order_relaxed);
+		do {
+			if (!(s & ENT_LIVE) || (s & ENT_REFS) == ENT_REFS)
+				return NULL;
+		} while (!atomic_compare_exchange_weak_explicit(
+				 &e->state, &s, s + 1, memory_order_acquire,
+				 memory_order_relaxed));
+		/* The entry may have been deleted and reused for another
+		 * gref between our gref check and the CAS; the acquire above
+		 * makes the current gref visible. */
+		if (atomic_load_explicit(&e->gref, memory_order_relaxed) != gref ||
+		    (writable && e->readonly)) {
+			sn_gref_table_put(e);
+			return NULL;
+		}
+		return e;
+	}
+	return NULL;
+}
+
+uint32_t sn_gref_table_unmap_all(struct sn_back_gref_table *t)
+{
+	uint32_t busy = 0, k = 0;
+	void **addrs;
+	int16_t *st;
+
+	pthread_mutex_lock(&t->lock);
+	addrs = malloc(t->max * sizeof(*addrs));
+	st = malloc(t->max * sizeof(*st));
+	for (uint32_t e = 0; e < t->max; e++) {
+		struct sn_gref_ent *ent = &t->ent[e];
+		uint32_t s = atomic_exchange_explicit(&ent->state, 0,
+						      memory_order_acquire);
+
+		if (!(s & ENT_LIVE))
+			continue;
+		if (s & ENT_REFS)
+			busy++;
+		if (addrs && st) {
+			addrs[k++] = ent->addr;
+		} else {
+			int16_t one;
+
+			t->plat->ops->gnt_unmap(t->plat, 1, &ent->addr, &one);
+		}
+		ent->addr = NULL;
+	}
+	if (k)
+		t->plat->ops->gnt_unmap(t->plat, k, addrs, st);
+	memset((void *)t->idx, 0, ((size_t)t->mask + 1) * sizeof(*t->idx));
+	for (uint32_t i = 0; i < t->max; i++)
+		t->free_stack[i] = t->max - 1 - i;
+	t->nfree = t->max;
+	atomic_store_explicit(&t->count, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&t->lock);
+	free(st);
+	free(addrs);
+	return busy;
+}

@@ -1,0 +1,176 @@
+/* Netfront staging pool: per queue, buffers granted once and registered
+ * with the backend over the control ring (ADD_GREF_MAPPING), so the
+ * backend reaches them by memcpy through a standing mapping instead of a
+ * grant operation per packet.  Set-up on Connected, the O(1) take/give the
+ * datapath uses, and a teardown that never frees a page the backend may
+ * still hold (XSA-396). */
+#ifndef SN_FRONT_STAGING_H
+#define SN_FRONT_STAGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "front/ctrl.h"
+#include "stagenet/stats.h"
+
+#ifndef SN_FRONT_STAGING_POLICY_DEFINED
+#define SN_FRONT_STAGING_POLICY_DEFINED
+enum sn_front_staging_policy {
+	SN_STAGING_OFF = 0,
+	/* 256-byte header slots, 16 per page, 16 pages per queue (the
+	 * proposal's "16 grants per ring"): TX copies the first <= 256
+	 * bytes into a slot, the rest of the packet is granted normally. */
+	SN_STAGING_HEADER,
+	/* Whole pages: TX copies whole packets slot by slot, RX posts
+	 * staged pages. */
+	SN_STAGING_PAGE,
+};
+#endif
+
+#define SN_STAGING_HDR_SLOT 256u
+#define SN_STAGING_HDR_PAGES 16u
+/* Page policy default: one ring's worth for RX plus as many for TX. */
+#define SN_STAGING_PAGE_PAGES 512u
+
+struct sn_front_staging_cfg {
+	enum sn_front_staging_policy policy;
+	/* Pages per queue wanted; 0 = the policy's default above.  The pool
+	 * is min(this, the backend's GET answer). */
+	uint32_t max_pages;
+};
+
+/* One staged buffer: a slot of slot_size bytes at (gref, off). */
+struct sn_front_stslot {
+	uint8_t *ptr;
+	uint32_t gref;
+	uint16_t off;
+	bool busy; /* handed out by take, not yet given back */
+};
+
+/* Where a pool page stands with the backend.  Only NONE pages may ever be
+ * returned to the platform. */
+enum sn_front_stpage_state {
+	SN_STPAGE_NONE = 0, /* not registered (never added, or DEL succeeded) */
+	SN_STPAGE_ADDED,    /* ADD succeeded: the backend maps it */
+	SN_STPAGE_UNKNOWN,  /* ADD/DEL outcome unknown (no answer): assume held */
+};
+
+struct sn_front_stpage {
+	uint8_t *addr;
+	uint32_t gref;
+	bool rx; /* writable, for RX; TX pages are granted read-only */
+	uint8_t state;
+};
+
+struct sn_front_staging {
+	struct sn_plat *p;
+	struct sn_front_ctrl *ctrl;
+	struct sn_qstats *st;
+	uint16_t queue;
+	enum sn_front_staging_policy policy;
+	uint32_t slot_size;
+
+	uint32_t npages;
+	struct sn_front_stpage *pages;
+	uint32_t nslots;
+	struct sn_front_stslot *slots;
+	/* Free slots as two stacks of indices, so take and give are O(1)
+	 * and never allocate.  Slots [0, tx_total) are TX (read-only
+	 * grants), [tx_total, nslots) RX (whole writable pages). */
+	uint32_t *tx_free, tx_nfree, tx_total;
+	uint32_t *rx_free, rx_nfree, rx_total;
+	/* Pages kept back at teardown: the backend may still hold them. */
+	uint32_t quarantined;
+};
+
+/* Why a queue runs without staging (sn_front_staging_create's result). */
+struct sn_front_staging_report {
+	uint16_t staged;    /* queues with a pool */
+	uint16_t fallbacks; /* queues on the normal path because of a failure */
+	int first_err;      /* first failure (-EOPNOTSUPP: NOT_SUPPORTED) */
+	uint16_t first_q;
+};
+
+/* Build queue q's pool: GET, allocate min(GET, cfg) pages zeroed, ADD them
+ * (<= 512 per message).  0 with *out set; -EOPNOTSUPP when the backend
+ * answered NOT_SUPPORTED, -ENOSPC when its table has no room, -EPROTO for
+ * another refusal, or a transport/-ENOMEM error.  On failure whatever was
+ * added is deleted again and *out is NULL. */
+int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
+			    uint16_t be_domid, uint16_t queue,
+			    const struct sn_front_staging_cfg *cfg,
+			    struct sn_qstats *st, struct sn_front_staging **out);
+/* DEL every registered page (the caller has stopped the rings first) and
+ * free the pages whose DEL succeeded and whose grant the platform could
+ * revoke; all others are never freed.  Returns the pages kept back. */
+uint32_t sn_front_staging_destroy(struct sn_front_staging *s);
+
+/* Connected: create a pool for each of nq queues.  Any failure leaves that
+ * queue on the normal path, counted in its ctrl_errors, and is reported in
+ * exactly one line on log (NULL = stderr) for the whole call; a
+ * NOT_SUPPORTED answer stops asking for the other queues.  pools[i] is NULL
+ * for queues without staging.  st[i] may be NULL. */
+void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
+			    uint16_t be_domid, uint16_t nq,
+			    const struct sn_front_staging_cfg *cfg,
+			    struct sn_qstats *const *st,
+			    struct sn_front_staging **pools, FILE *log,
+			    struct sn_front_staging_report *rep);
+
+const char *sn_front_staging_policy_name(enum sn_front_staging_policy p);
+/* "header" / "page" / "off". */
+int sn_front_staging_policy_parse(const char *s,
+				  enum sn_front_staging_policy *out);
+
+/* --- datapath (the queue's owner thread; no locking, no allocation) --- */
+
+/* A free TX / RX slot index, or -1 when the pool has none left. */
+static inline int sn_front_staging_tx_take(struct sn_front_staging *s)
+{
+	uint32_t i;
+
+	if (!s->tx_nfree)
+		return -1;
+	i = s->tx_free[--s->tx_nfree];
+	s->slots[i].busy = true;
+	return (int)i;
+}
+
+static inline int sn_front_staging_rx_take(struct sn_front_staging *s)
+{
+	uint32_t i;
+
+	if (!s->rx_nfree)
+		return -1;
+	i = s->rx_free[--s->rx_nfree];
+	s->slots[i].busy = true;
+	return (int)i;
+}
+
+/* Give a slot back once the backend is done with it (TX response, RX
+ * response consumed).  A slot that is not out is ignored: our own
+ * bookkeeping bug must not corrupt the free stacks. */
+static inline void sn_front_staging_give(struct sn_front_staging *s, int idx)
+{
+	struct sn_front_stslot *sl;
+
+	if (idx < 0 || (uint32_t)idx >= s->nslots)
+		return;
+	sl = &s->slots[idx];
+	if (!sl->busy)
+		return;
+	sl->busy = false;
+	if ((uint32_t)idx < s->tx_total)
+		s->tx_free[s->tx_nfree++] = (uint32_t)idx;
+	else
+		s->rx_free[s->rx_nfree++] = (uint32_t)idx;
+}
+
+static inline const struct sn_front_stslot *
+sn_front_staging_slot(const struct sn_front_staging *s, int idx)
+{
+	return &s->slots[idx];
+}
+
+#endif /* SN_FRONT_STAGING_H */
