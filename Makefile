@@ -8,7 +8,7 @@ DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        xenstore-utils libpcap-dev tcpdump iperf3 iproute2 iputils-ping \
        clang libclang-rt-14-dev gnuplot-nox procps
 
-.PHONY: all deps demo check check-asan clean
+.PHONY: all deps demo check check-asan clean fuzz
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -35,5 +35,34 @@ check-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS)
 
+# libFuzzer harnesses (fuzz/): a separate clang build with coverage and
+# ASan+UBSan; each harness runs FUZZ_SECONDS on a scratch copy of its seed
+# corpus.  Any crash, leak or timeout fails the target and leaves the input
+# in fuzz/crashes/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES = $(notdir $(wildcard fuzz/corpus/*))
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) fuzz
+	@mkdir -p fuzz/crashes
+	@set -e; for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p $(FUZZ_BUILD)/fuzz-work/$$h; \
+	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=fuzz/crashes/$$h- \
+	    $(FUZZ_BUILD)/fuzz-work/$$h fuzz/corpus/$$h \
+	    > $(FUZZ_BUILD)/fuzz-$$h.log 2>&1 || \
+	    { tail -40 $(FUZZ_BUILD)/fuzz-$$h.log; echo "fuzz: $$h FAILED"; exit 1; }; \
+	  grep -h 'number_of_executed_units' $(FUZZ_BUILD)/fuzz-$$h.log; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

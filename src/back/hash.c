@@ -85,11 +85,13 @@ static uint32_t set_mapping(struct sn_back_hash *h, struct sn_plat *plat,
 	pthread_mutex_lock(&h->lock);
 	/* The size may have changed while we copied (only the control path
 	 * writes it, but stay correct if it ever is not the only one). */
-	if (off + len > h->size) {
+	if (off > h->size || len > h->size - off ||
+	    h->size > SN_BACK_HASH_MAPPING_MAX) {
 		pthread_mutex_unlock(&h->lock);
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	}
-	memcpy(h->mapping + off, shadow, len * sizeof(uint32_t));
+	for (uint32_t i = 0; i < len; i++)
+		h->mapping[off + i] = shadow[i];
 	pthread_mutex_unlock(&h->lock);
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }

@@ -203,10 +203,15 @@ static void *queue_main(void *arg)
 		/* Arm events, then look once more: a request published
 		 * between our last look and the arming would otherwise wait
 		 * for the next unrelated event. */
-		if (sn_back_tx_rearm(q, &timeout) |
-		    sn_back_rx_rearm(q, &timeout, &port_fd)) {
-			idle_since = 0;
-			continue;
+		{
+			/* Both must run: each arms its own ring. */
+			bool tx_more = sn_back_tx_rearm(q, &timeout);
+			bool rx_more = sn_back_rx_rearm(q, &timeout, &port_fd);
+
+			if (tx_more || rx_more) {
+				idle_since = 0;
+				continue;
+			}
 		}
 		wait_events(q, timeout, port_fd);
 		woken = drain_events(q) > 0;

@@ -17,6 +17,8 @@ int sn_cmd_vif_add(int argc, char **argv);
 int sn_cmd_vif_del(int argc, char **argv);
 int sn_cmd_stats(int argc, char **argv);
 int sn_cmd_front(int argc, char **argv);
+int sn_cmd_bench(int argc, char **argv);
+int sn_cmd_wire(int argc, char **argv);
 
 /* Common options: --platform emu|xen|auto, --domid N.  Returns 1 if
  * argv[*i] was consumed (advancing *i past its value), 0 if not ours,

@@ -12,6 +12,8 @@ static const struct sn_cmd cmds[] = {
 	{ "vif-del", "toolstack: close and remove a vif's xenstore directories", sn_cmd_vif_del },
 	{ "probe", "measure grant copy / map / event costs on this platform", sn_cmd_probe },
 	{ "stats", "print the counters running daemons publish", sn_cmd_stats },
+	{ "bench", "reproduce the proposal's performance tables (self-contained)", sn_cmd_bench },
+	{ "wire", "print the Ethernet line-rate glossary (Mpps per frame size)", sn_cmd_wire },
 };
 
 static void usage(FILE *f)

@@ -49,7 +49,8 @@ static int parse_opts(int argc, char **argv, bool add, struct vif_opts *o)
 {
 	*o = (struct vif_opts){ .domid = -1, .devid = -1, .be_domid = 0,
 				.mtu = 1500, .timeout_ms = 5000 };
-	for (int i = 1; i < argc; i++) {
+	/* Every option but --help takes a value. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		long *num = NULL, min = 0, max = 0;
 
@@ -101,7 +102,6 @@ static int parse_opts(int argc, char **argv, bool add, struct vif_opts *o)
 			fprintf(stderr, "stagenet: %s must be %ld..%ld\n", a, min, max);
 			return -EINVAL;
 		}
-		i++;
 	}
 	if (o->domid < 0 || o->devid < 0) {
 		fprintf(stderr, "stagenet: --domid and --devid are required\n");

@@ -80,8 +80,6 @@ struct sn_front_staging {
 	 * grants), [tx_total, nslots) RX (whole writable pages). */
 	uint32_t *tx_free, tx_nfree, tx_total;
 	uint32_t *rx_free, rx_nfree, rx_total;
-	/* Pages kept back at teardown: the backend may still hold them. */
-	uint32_t quarantined;
 };
 
 /* Why a queue runs without staging (sn_front_staging_create's result). */

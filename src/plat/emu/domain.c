@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plat/emu/emu.h"
@@ -388,6 +390,56 @@ err:
 	return rc;
 }
 
+/* How stale a "the peer is alive" answer may be.  A domain that exits and
+ * is replaced by a new process under the same domid must not be reached
+ * through the old view (its grant table still holds the dead domain's
+ * entries).  Checking the pidfd costs a syscall, so it is done at most this
+ * often per peer rather than per grant operation; re-registering a domid
+ * and handshaking again takes far longer. */
+#define PEER_LIVENESS_NS 1000000ull
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool peer_alive(struct sn_emu_peer *p)
+{
+	uint64_t now = now_ns();
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+
+	if (now - __atomic_load_n(&p->live_checked_ns, __ATOMIC_RELAXED) < PEER_LIVENESS_NS)
+		return true;
+	/* A pidfd polls readable once its process has exited. */
+	if (poll(&pfd, 1, 0) != 0)
+		return false;
+	__atomic_store_n(&p->live_checked_ns, now, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* Move view p of domid to the graves if it is still the cached one.
+ * Caller holds peer_lock. */
+static void peer_retire_locked(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
+{
+	struct sn_emu_peer **blk = e->peers[domid / PEER_BLOCK];
+	struct sn_emu_peer_grave *g;
+
+	if (!blk || blk[domid % PEER_BLOCK] != p)
+		return;
+	g = malloc(sizeof(*g));
+	if (!g)
+		return; /* stale but valid beats freed under a reader */
+	/* Another thread may be mid-operation through the old view; keep its
+	 * mappings alive until fini. */
+	__atomic_store_n(&blk[domid % PEER_BLOCK], NULL, __ATOMIC_RELEASE);
+	g->peer = p;
+	g->next = e->graves;
+	e->graves = g;
+}
+
 int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 {
 	struct sn_emu_peer **blk, *p;
@@ -398,7 +450,7 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 	blk = __atomic_load_n(&e->peers[domid / PEER_BLOCK], __ATOMIC_ACQUIRE);
 	if (blk) {
 		p = __atomic_load_n(&blk[domid % PEER_BLOCK], __ATOMIC_ACQUIRE);
-		if (p) {
+		if (p && peer_alive(p)) {
 			*out = p;
 			return 0;
 		}
@@ -414,6 +466,10 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 		__atomic_store_n(&e->peers[domid / PEER_BLOCK], blk, __ATOMIC_RELEASE);
 	}
 	p = blk[domid % PEER_BLOCK];
+	if (p && !peer_alive(p)) {
+		peer_retire_locked(e, domid, p);
+		p = blk[domid % PEER_BLOCK];
+	}
 	if (!p) {
 		p = malloc(sizeof(*p));
 		if (!p) {
@@ -425,6 +481,7 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 			free(p);
 			goto out;
 		}
+		p->live_checked_ns = now_ns();
 		__atomic_store_n(&blk[domid % PEER_BLOCK], p, __ATOMIC_RELEASE);
 	}
 	*out = p;
@@ -435,25 +492,11 @@ out:
 
 void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid)
 {
-	struct sn_emu_peer_grave *g;
-	struct sn_emu_peer **blk, *p;
+	struct sn_emu_peer **blk;
 
 	pthread_mutex_lock(&e->peer_lock);
 	blk = e->peers[domid / PEER_BLOCK];
-	p = blk ? blk[domid % PEER_BLOCK] : NULL;
-	if (p) {
-		__atomic_store_n(&blk[domid % PEER_BLOCK], NULL, __ATOMIC_RELEASE);
-		g = malloc(sizeof(*g));
-		if (g) {
-			/* Keep the old view's mappings alive until fini:
-			 * another thread may be mid-copy through it. */
-			g->peer = p;
-			g->next = e->graves;
-			e->graves = g;
-		} else {
-			/* No memory to defer: stale but valid beats freed. */
-			__atomic_store_n(&blk[domid % PEER_BLOCK], p, __ATOMIC_RELEASE);
-		}
-	}
+	if (blk && blk[domid % PEER_BLOCK])
+		peer_retire_locked(e, domid, blk[domid % PEER_BLOCK]);
 	pthread_mutex_unlock(&e->peer_lock);
 }

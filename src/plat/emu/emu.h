@@ -55,6 +55,7 @@ struct sn_emu_peer {
 	uint32_t ram_pages;
 	int ram_fd; /* our dup of the peer's RAM memfd (for map) */
 	struct sn_emu_gt_view gt;
+	uint64_t live_checked_ns; /* last pidfd liveness check (atomic) */
 };
 
 struct sn_emu_evtchn_shared; /* defined by evtchn.c */

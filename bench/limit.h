@@ -1,0 +1,32 @@
+/* The limit row: the benchmark's frames through a bare shared-memory SPSC
+ * ring between two processes (memcpy in, memcpy out, the netif path's
+ * batching, busy-polling, no protocol), the ceiling of this machine. */
+#ifndef STAGENET_BENCH_LIMIT_H
+#define STAGENET_BENCH_LIMIT_H
+
+#include <stdint.h>
+
+#include "bench/report.h"
+
+#define SN_LIMIT_SLOTS 256u /* as many as a netif ring */
+#define SN_LIMIT_BATCH 32u  /* as the frontend's and backend's bursts */
+
+struct sn_limit_cfg {
+	uint32_t frame;     /* 60..65535, as the gen port makes it */
+	double warmup_s;
+	double duration_s;  /* per repetition */
+	unsigned int reps;  /* 1..SN_BENCH_MAX_REPS */
+	int cpu_prod, cpu_cons; /* pin to these CPUs; -1 = leave alone */
+};
+
+/* Run it; out becomes a "limit" cell (dir "-", 1 queue) with the rate and
+ * the sink's verdict.  Returns 0 (the cell may still be FAILED) or -errno
+ * when it could not run at all. */
+int sn_bench_limit(const struct sn_limit_cfg *cfg, struct sn_bench_cell *out);
+
+/* CPUs this process may run on, in order; returns how many (<= max). */
+int sn_bench_allowed_cpus(int *cpus, int max);
+/* Pin the calling process to the given CPUs; 0 or -errno. */
+int sn_bench_pin(const int *cpus, int n);
+
+#endif

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Regenerate the seed corpora in fuzz/corpus/<harness>/: a few small valid
+inputs per harness, in each harness's input format (see its header)."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def put(h, name, data):
+    d = os.path.join(HERE, 'corpus', h)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(data)
+
+# --- xenstored: a client byte stream of xs_wire messages ----------------
+XS = dict(DIRECTORY=1, READ=2, GET_PERMS=3, WATCH=4, UNWATCH=5, TXN_START=6,
+          TXN_END=7, RELEASE=9, GET_DOMAIN_PATH=10, WRITE=11, MKDIR=12, RM=13,
+          SET_PERMS=14, IS_INTRODUCED=17, RESET_WATCHES=21, DIRECTORY_PART=22)
+
+def msg(t, payload, req=1, tx=0):
+    return struct.pack('<IIII', XS[t], req, tx, len(payload)) + payload
+
+put('xenstored', 'rw', msg('WRITE', b'/a/b\0hello') + msg('READ', b'/a/b\0')
+    + msg('DIRECTORY', b'/a\0') + msg('GET_PERMS', b'/a/b\0'))
+put('xenstored', 'watch', msg('WATCH', b'/a\0tok\0') + msg('MKDIR', b'/a/c\0')
+    + msg('RM', b'/a\0') + msg('UNWATCH', b'/a\0tok\0')
+    + msg('RESET_WATCHES', b''))
+put('xenstored', 'txn', msg('TXN_START', b'\0') + msg('WRITE', b'x\0v', tx=1)
+    + msg('TXN_END', b'T\0', tx=1) + msg('SET_PERMS', b'x\0n0\0r5\0')
+    + msg('DIRECTORY_PART', b'/local/domain/0\0' + b'0\0'))
+put('xenstored', 'registry',
+    msg('WRITE', b'/tool/stagenet/domain/7/pid\0' + b'1')
+    + msg('IS_INTRODUCED', b'7\0') + msg('GET_DOMAIN_PATH', b'7\0')
+    + msg('RELEASE', b'7\0'))
+put('xenstored', 'bad', struct.pack('<IIII', 2, 1, 0, 5000))
+
+# --- tx_ring: u32 attach index, u32 req_prod, then tx ring slots ---------
+def txreq(gref, off, flags, id_, size):
+    return struct.pack('<IHHHH', gref, off, flags, id_, size)
+
+MORE, EXTRA = 4, 8
+def gso_extra(size=1448, more=False):
+    # netif_extra_info: type, flags, u.gso {size, type, pad, features}
+    return struct.pack('<BBHBBH', 1, 1 if more else 0, size, 1, 0, 0) + b'\0' * 4
+
+put('tx_ring', 'one', struct.pack('<II', 0, 1) + txreq(8, 0, 0, 0, 60))
+put('tx_ring', 'frags', struct.pack('<II', 0, 3)
+    + txreq(8, 0, MORE, 0, 3000) + txreq(9, 0, MORE, 1, 1500)
+    + txreq(10, 100, 0, 2, 1000))
+put('tx_ring', 'gso', struct.pack('<II', 10, 13)
+    + b'\0' * (12 * 10) + txreq(8, 0, EXTRA | MORE, 0, 9000)
+    + gso_extra() + txreq(9, 0, 0, 1, 4096))
+put('tx_ring', 'wrap', struct.pack('<II', 0xffffffff, 1)
+    + b'\0' * (12 * 255) + txreq(8, 0, 0, 7, 100))
+put('tx_ring', 'overflow', struct.pack('<II', 0, 300) + txreq(8, 0, 0, 0, 60))
+
+# --- rx_ring: split byte, then rx part [start, posted, rsp_prod, slots],
+# then tx part [start, posted, rsp_prod, 32-byte pending map, tx rsps] ---
+def rxrsp(id_, off, flags, status):
+    return struct.pack('<HHHh', id_, off, flags, status)
+
+def txrsp(id_, status):
+    return struct.pack('<Hh', id_, status) + b'\0' * 8
+
+def rx_input(rx, tx):
+    # harness: rx part = data[1 : 1 + 12 + 16 * split]
+    split = (len(rx) - 12 + 15) // 16
+    rx = rx + b'\0' * (12 + split * 16 - len(rx))
+    return bytes([split]) + rx + tx
+
+rx1 = struct.pack('<III', 0, 4, 2) + rxrsp(0, 0, 4, 1000) + rxrsp(1, 0, 0, 500)
+pending = bytearray(32); pending[0] = 0x07
+tx1 = struct.pack('<III', 0, 3, 3) + bytes(pending) + txrsp(0, 0) + txrsp(1, -1) + txrsp(2, 0)
+put('rx_ring', 'basic', rx_input(rx1, tx1))
+rx2 = struct.pack('<III', 5, 2, 7) + b'\0' * 40 + rxrsp(3, 64, 8, 60) \
+    + struct.pack('<BBHBBH', 1, 0, 1448, 1, 0, 0) + b'\0' * 0
+tx2 = struct.pack('<III', 0, 2, 2) + bytes(pending) + txrsp(0, 0) + txrsp(0, 0)
+put('rx_ring', 'dup', rx_input(rx2, tx2))

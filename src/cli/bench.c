@@ -1,0 +1,883 @@
+/* `stagenet bench`: the proposal's Performance section on this machine.
+ * Starts its own emulated host, then per cell a vif, a backend and a
+ * frontend process (busy-polling, pinned apart), measures the receiving
+ * side's published counters over repeated windows after a warm-up, stops
+ * everything, and prints before/after tables, the limit row, JSON, a plot. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/limit.h"
+#include "bench/primitives.h"
+#include "bench/report.h"
+#include "cli/cli.h"
+#include "stagenet/stats.h"
+
+#define MAX_LIST 16
+#define MAX_CPUS 256
+#define FE_DOMID 1
+/* Big enough that the backend's RX backlog never drops a burst of 64 KiB
+ * packets from the generator (the default 1 MiB holds 16). */
+#define BACK_RX_QUEUE_BYTES "16777216"
+
+static volatile sig_atomic_t bench_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	bench_stop = 1;
+}
+
+struct bench_opts {
+	const char *modes[MAX_LIST];
+	unsigned int nmodes;
+	const char *dirs[2];
+	unsigned int ndirs;
+	uint32_t frames[MAX_LIST];
+	unsigned int nframes;
+	uint16_t queues[MAX_LIST];
+	unsigned int nqueues;
+	const char *policy;
+	double duration, warmup;
+	unsigned int reps;
+	const char *json, *plot;
+	bool primitives, quick, keep, verbose;
+};
+
+struct bench {
+	struct bench_opts o;
+	char exe[PATH_MAX];
+	char dir[PATH_MAX];
+	char rundir[PATH_MAX + 8];
+	pid_t host;
+	int cpus[MAX_CPUS];
+	int ncpus;
+	int back_cpus, front_cpus; /* counts; back uses cpus[0..], front the rest */
+	bool back_staging, front_staging; /* the CLIs know the staging options */
+	bool back_port_stats;             /* back prints its sink's verdict */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stagenet bench [options]\n"
+		"\n"
+		"Reproduce the proposal's Performance tables on this machine: guest TX and RX,\n"
+		"before (linux) and after (staging), 64-byte frames and 64 KiB GSO bulk, per\n"
+		"queue count, with the limit row (a bare shared-memory ring between two\n"
+		"processes).  Starts and stops its own emulated host, backend and frontend.\n"
+		"\n"
+		"  --modes LIST           copy,linux,staging (default linux,staging)\n"
+		"  --dirs LIST            tx,rx from the guest's view (default tx,rx)\n"
+		"  --frames LIST          60,128,256,1514,65535 (65535 = 64 KiB GSO;\n"
+		"                         default 60,65535)\n"
+		"  --queues LIST          queue counts (default 1,2)\n"
+		"  --staging-policy P     header|page (default header)\n"
+		"  --duration S           seconds per repetition (default 0.5)\n"
+		"  --warmup S             seconds before measuring (default 0.5)\n"
+		"  --reps N               repetitions per cell, median reported (default 3)\n"
+		"  --json FILE            one JSON object per cell (and per limit row)\n"
+		"  --plot FILE.png        before/after bars (gnuplot)\n"
+		"  --primitives           also run the grant/event cost probe\n"
+		"  --quick                tiny durations (tests): warm-up 0.05 s, 2 x 0.1 s\n"
+		"  --keep                 keep the work directory (logs) and print its path\n"
+		"  --verbose              progress and process logs on stderr\n");
+}
+
+static int split_list(char *s, const char **out, unsigned int max, unsigned int *n)
+{
+	char *save = NULL;
+
+	*n = 0;
+	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*n >= max)
+			return -E2BIG;
+		out[(*n)++] = t;
+	}
+	return *n ? 0 : -EINVAL;
+}
+
+static int parse_secs(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= min && v <= max))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct bench_opts *o)
+{
+	static char lists[4][256];
+	const char *tok[MAX_LIST];
+	unsigned int n;
+	bool set_dur = false, set_warm = false, set_reps = false;
+	long v;
+
+	*o = (struct bench_opts){ .modes = { "linux", "staging" }, .nmodes = 2,
+				  .dirs = { "tx", "rx" }, .ndirs = 2,
+				  .frames = { 60, 65535 }, .nframes = 2,
+				  .queues = { 1, 2 }, .nqueues = 2,
+				  .policy = "header", .duration = 0.5, .warmup = 0.5, .reps = 3 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--primitives")) {
+			o->primitives = true;
+			continue;
+		} else if (!strcmp(a, "--quick")) {
+			o->quick = true;
+			continue;
+		} else if (!strcmp(a, "--keep")) {
+			o->keep = true;
+			continue;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			o->verbose = true;
+			continue;
+		}
+		if (!val) {
+			fprintf(stderr, "stagenet bench: unknown option or missing value: %s\n", a);
+			return -EINVAL;
+		}
+		i++;
+		if (!strcmp(a, "--modes") || !strcmp(a, "--dirs") || !strcmp(a, "--frames") ||
+		    !strcmp(a, "--queues")) {
+			int which = a[2] == 'm' ? 0 : a[2] == 'd' ? 1 : a[2] == 'f' ? 2 : 3;
+
+			if (strlen(val) >= sizeof(lists[which]) ||
+			    split_list(strcpy(lists[which], val), tok, MAX_LIST, &n)) {
+				fprintf(stderr, "stagenet bench: bad list for %s: %s\n", a, val);
+				return -EINVAL;
+			}
+			for (unsigned int k = 0; k < n; k++) {
+				bool bad = false;
+
+				if (which == 0) {
+					bad = strcmp(tok[k], "copy") && strcmp(tok[k], "linux") &&
+					      strcmp(tok[k], "staging");
+					o->modes[k] = tok[k];
+				} else if (which == 1) {
+					bad = (strcmp(tok[k], "tx") && strcmp(tok[k], "rx")) || k >= 2;
+					if (!bad)
+						o->dirs[k] = tok[k];
+				} else if (which == 2) {
+					bad = sn_parse_long(tok[k], 60, 65535, &v) != 0;
+					o->frames[k] = (uint32_t)v;
+				} else {
+					bad = sn_parse_long(tok[k], 1, 16, &v) != 0;
+					o->queues[k] = (uint16_t)v;
+				}
+				if (bad) {
+					fprintf(stderr, "stagenet bench: bad %s entry '%s'\n", a,
+						tok[k]);
+					return -EINVAL;
+				}
+			}
+			if (which == 0)
+				o->nmodes = n;
+			else if (which == 1)
+				o->ndirs = n;
+			else if (which == 2)
+				o->nframes = n;
+			else
+				o->nqueues = n;
+		} else if (!strcmp(a, "--staging-policy")) {
+			if (strcmp(val, "header") && strcmp(val, "page")) {
+				fprintf(stderr, "stagenet bench: --staging-policy is header or page\n");
+				return -EINVAL;
+			}
+			o->policy = val;
+		} else if (!strcmp(a, "--duration")) {
+			if (parse_secs(val, 0.01, 3600, &o->duration)) {
+				fprintf(stderr, "stagenet bench: --duration is 0.01..3600 seconds\n");
+				return -EINVAL;
+			}
+			set_dur = true;
+		} else if (!strcmp(a, "--warmup")) {
+			if (parse_secs(val, 0, 3600, &o->warmup)) {
+				fprintf(stderr, "stagenet bench: --warmup is 0..3600 seconds\n");
+				return -EINVAL;
+			}
+			set_warm = true;
+		} else if (!strcmp(a, "--reps")) {
+			if (sn_parse_long(val, 1, SN_BENCH_MAX_REPS, &v)) {
+				fprintf(stderr, "stagenet bench: --reps is 1..%u\n", SN_BENCH_MAX_REPS);
+				return -EINVAL;
+			}
+			o->reps = (unsigned int)v;
+			set_reps = true;
+		} else if (!strcmp(a, "--json")) {
+			o->json = val;
+		} else if (!strcmp(a, "--plot")) {
+			o->plot = val;
+		} else {
+			fprintf(stderr, "stagenet bench: unknown option %s\n", a);
+			return -EINVAL;
+		}
+	}
+	if (o->quick) {
+		if (!set_dur)
+			o->duration = 0.1;
+		if (!set_warm)
+			o->warmup = 0.05;
+		if (!set_reps)
+			o->reps = 2;
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep, cut short by SIGINT/SIGTERM; returns false if interrupted. */
+static bool nap(double s)
+{
+	double end = now_s() + s;
+
+	while (!bench_stop) {
+		double left = end - now_s();
+		struct timespec ts;
+
+		if (left <= 0)
+			return true;
+		if (left > 0.05)
+			left = 0.05;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left * 1e9);
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* fork + exec ourselves with argv (argv[0] ignored), output to files,
+ * pinned to cpus[0..ncpus) first so every thread it starts inherits it. */
+static pid_t spawn(const struct bench *b, char **argv, const char *out, const char *err,
+		   const int *cpus, int ncpus)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (ncpus > 0 && sn_bench_pin(cpus, ncpus))
+		_exit(126);
+	{
+		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (o < 0 || e < 0 || n < 0 || dup2(n, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(127);
+	}
+	argv[0] = (char *)"stagenet";
+	execv(b->exe, argv);
+	_exit(127);
+}
+
+/* SIGTERM, wait up to timeout, then SIGKILL.  Returns the wait status, or
+ * -1 if it had to be killed. */
+static int stop_proc(pid_t pid, double timeout)
+{
+	double end = now_s() + timeout;
+	int st;
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, SIGTERM);
+	while (now_s() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return r == pid ? st : 0;
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Run a short helper (vif-add, vif-del, --help) to completion. */
+static int run_wait(const struct bench *b, char **argv, const char *out, const char *err,
+		    double timeout)
+{
+	pid_t pid = spawn(b, argv, out, err, NULL, 0);
+	double end = now_s() + timeout;
+	int st;
+
+	if (pid < 0)
+		return -errno;
+	while (now_s() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -ETIMEDOUT;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)len + 1);
+	if (buf) {
+		size_t got = fread(buf, 1, (size_t)len, f);
+
+		buf[got] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static bool help_mentions(const struct bench *b, const char *cmd, const char *opt)
+{
+	char out[PATH_MAX + 32], *txt;
+	char *argv[] = { NULL, (char *)cmd, (char *)"--help", NULL };
+	bool yes = false;
+
+	snprintf(out, sizeof(out), "%s/help-%s.txt", b->dir, cmd);
+	if (run_wait(b, argv, out, NULL, 10) == 0 && (txt = slurp(out))) {
+		yes = strstr(txt, opt) != NULL;
+		free(txt);
+	}
+	unlink(out);
+	return yes;
+}
+
+static int host_start(struct bench *b)
+{
+	char out[PATH_MAX + 16], err[PATH_MAX + 16], *txt, *p, *nl;
+	char *argv[] = { NULL, (char *)"host", (char *)"--dir", b->dir, (char *)"--quiet", NULL };
+	double end = now_s() + 10;
+
+	snprintf(out, sizeof(out), "%s/host.out", b->dir);
+	snprintf(err, sizeof(err), "%s/host.err", b->dir);
+	b->host = spawn(b, argv, out, err, NULL, 0);
+	if (b->host < 0)
+		return -errno;
+	while (now_s() < end && !bench_stop) {
+		int st;
+
+		if (waitpid(b->host, &st, WNOHANG) == b->host) {
+			b->host = -1;
+			fprintf(stderr, "stagenet bench: the emulated host exited (see %s)\n", err);
+			return -ECHILD;
+		}
+		txt = slurp(out);
+		if (txt && (p = strstr(txt, "XENSTORED_PATH=")) && (nl = strchr(p, '\n'))) {
+			*nl = '\0';
+			setenv("XENSTORED_PATH", p + strlen("XENSTORED_PATH="), 1);
+			free(txt);
+			return 0;
+		}
+		free(txt);
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	fprintf(stderr, "stagenet bench: the emulated host did not come up\n");
+	return -ETIMEDOUT;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+/* Counter sums over every queue of both processes: [0] back, [1] front. */
+struct snap {
+	uint64_t v[2][SN_QS__COUNT];
+	double t;
+};
+
+static void snap_take(struct sn_stats_block *const blk[2], struct snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int side = 0; side < 2; side++) {
+		struct sn_qstats *q;
+
+		if (!blk[side])
+			continue;
+		for (uint16_t i = 0; (q = sn_stats_queue(blk[side], i)); i++)
+			for (int c = 0; c < SN_QS__COUNT; c++)
+				s->v[side][c] += __atomic_load_n(&q->v[c], __ATOMIC_RELAXED);
+	}
+	s->t = now_s();
+}
+
+static uint64_t both(const struct snap *a, const struct snap *b, enum sn_qstat c)
+{
+	return (b->v[0][c] - a->v[0][c]) + (b->v[1][c] - a->v[1][c]);
+}
+
+static uint64_t drops(const struct snap *a, const struct snap *b)
+{
+	static const enum sn_qstat d[] = { SN_QS_tx_drop_malformed, SN_QS_tx_drop_grant,
+		SN_QS_tx_drop_port, SN_QS_rx_drop_no_slots, SN_QS_rx_drop_queue_full,
+		SN_QS_rx_drop_grant, SN_QS_rx_drop_port, SN_QS_fatal_errors };
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		n += both(a, b, d[i]);
+	return n;
+}
+
+static uint64_t token(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+/* The sink's verdict from a process's exit report: lines like
+ * "front port 0: sent=.. lost=.. bad_seq=.. bad_payload=..".  Returns true
+ * if any such line was found. */
+static bool parse_port_lines(const char *path, uint64_t *lost, uint64_t *bad_seq,
+			     uint64_t *bad_payload)
+{
+	char *txt = slurp(path), *save = NULL;
+	bool found = false;
+
+	if (!txt)
+		return false;
+	for (char *l = strtok_r(txt, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (!strstr(l, "port") || !strstr(l, " lost=") || !strstr(l, "bad_payload="))
+			continue;
+		found = true;
+		*lost += token(l, " lost=");
+		*bad_seq += token(l, "bad_seq=");
+		*bad_payload += token(l, "bad_payload=");
+	}
+	free(txt);
+	return found;
+}
+
+static void last_line(const char *path, char *buf, size_t len)
+{
+	char *txt = slurp(path), *end, *start;
+
+	buf[0] = '\0';
+	if (!txt)
+		return;
+	end = txt + strlen(txt);
+	while (end > txt && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	start = strrchr(txt, '\n');
+	snprintf(buf, len, "%s", start ? start + 1 : txt);
+	free(txt);
+}
+
+static bool child_exited(pid_t *pid, int *st)
+{
+	if (*pid > 0 && waitpid(*pid, st, WNOHANG) == *pid) {
+		*pid = -1;
+		return true;
+	}
+	return false;
+}
+
+static void run_cell(struct bench *b, struct sn_bench_cell *c, uint16_t devid)
+{
+	bool tx = !strcmp(c->dir, "tx"), staging = !strcmp(c->mode, "staging");
+	char sdev[8], sq[8], gen[48], p[8][PATH_MAX + 48], why[200];
+	struct sn_stats_block *blk[2] = { NULL, NULL };
+	struct snap s_ready, s0, s1, s_prev, s_fin;
+	pid_t back = -1, front = -1;
+	enum sn_qstat rpk = tx ? SN_QS_tx_pkts : SN_QS_rx_pkts;
+	enum sn_qstat rby = tx ? SN_QS_tx_bytes : SN_QS_rx_bytes;
+	int rs = tx ? 0 : 1; /* receiving side: back for guest TX */
+	double deadline;
+	int st, n;
+
+	snprintf(sdev, sizeof(sdev), "%u", devid);
+	snprintf(sq, sizeof(sq), "%u", c->queues);
+	snprintf(gen, sizeof(gen), "gen:size=%u", c->frame);
+	snprintf(p[0], sizeof(p[0]), "%s/back-%u.out", b->dir, devid);
+	snprintf(p[1], sizeof(p[1]), "%s/back-%u.err", b->dir, devid);
+	snprintf(p[2], sizeof(p[2]), "%s/front-%u.out", b->dir, devid);
+	snprintf(p[3], sizeof(p[3]), "%s/front-%u.err", b->dir, devid);
+	snprintf(p[4], sizeof(p[4]), "%s/back-%u-%u.stats", b->rundir, FE_DOMID, devid);
+	snprintf(p[5], sizeof(p[5]), "%s/front-%u-%u.stats", b->rundir, FE_DOMID, devid);
+	snprintf(p[6], sizeof(p[6]), "%s/vif-%u.log", b->dir, devid);
+	if (staging)
+		snprintf(c->policy, sizeof(c->policy), "%s", b->o.policy);
+	if (staging && !(b->back_staging && b->front_staging)) {
+		c->status = SN_CELL_SKIPPED;
+		snprintf(c->reason, sizeof(c->reason),
+			 "this build's back/front have no staging options");
+		return;
+	}
+
+	{
+		char *argv[] = { NULL, (char *)"vif-add", (char *)"--domid", (char *)"1",
+				 (char *)"--devid", sdev, (char *)"--queues", sq, NULL };
+
+		n = run_wait(b, argv, p[6], p[6], 10);
+		if (n) {
+			sn_bench_cell_fail(c, "vif-add failed (%d)", n);
+			return;
+		}
+	}
+	{
+		char *argv[24] = { NULL, (char *)"back", (char *)"--quiet", (char *)"--busy-poll",
+				   (char *)"--port", tx ? (char *)"sink" : gen,
+				   (char *)"--tx-path",
+				   !strcmp(c->mode, "copy") ? (char *)"copy" : (char *)"linux",
+				   (char *)"--max-queues", sq,
+				   (char *)"--rx-queue-bytes", (char *)BACK_RX_QUEUE_BYTES };
+		int a = 12;
+
+		/* Staging is an optimisation on top of the Linux path; the other
+		 * modes must not get it by default. */
+		if (b->back_staging && !staging) {
+			argv[a++] = (char *)"--staging-max";
+			argv[a++] = (char *)"0";
+		}
+		argv[a] = NULL;
+		back = spawn(b, argv, p[0], p[1], b->cpus, b->back_cpus);
+	}
+	{
+		char *argv[24] = { NULL, (char *)"front", (char *)"--domid", (char *)"1",
+				   (char *)"--devid", sdev, (char *)"--queues", sq,
+				   (char *)"--busy-poll", (char *)"--port", tx ? gen : (char *)"sink",
+				   (char *)"--connect-timeout", (char *)"15000",
+				   /* A sink has no input, so it "ends" at once:
+				    * do not let the frontend exit on its own. */
+				   (char *)"--linger-ms", (char *)"86400000" };
+		int a = 15;
+
+		if (b->front_staging) {
+			argv[a++] = (char *)"--staging";
+			argv[a++] = staging ? (char *)b->o.policy : (char *)"off";
+		}
+		argv[a] = NULL;
+		front = spawn(b, argv, p[2], p[3], b->cpus + b->back_cpus, b->front_cpus);
+	}
+	if (back < 0 || front < 0) {
+		sn_bench_cell_fail(c, "fork: %s", strerror(errno));
+		goto stop;
+	}
+
+	/* Ready when both have published counters and packets arrive. */
+	deadline = now_s() + 20;
+	for (;;) {
+		if (bench_stop) {
+			sn_bench_cell_fail(c, "interrupted");
+			goto stop;
+		}
+		if (child_exited(&back, &st) || child_exited(&front, &st)) {
+			last_line(back < 0 ? p[1] : p[3], why, sizeof(why));
+			sn_bench_cell_fail(c, "%s exited early: %s", back < 0 ? "back" : "front", why);
+			goto stop;
+		}
+		for (int side = 0; side < 2; side++)
+			if (!blk[side])
+				sn_stats_open(p[4 + side], &blk[side]);
+		if (blk[0] && blk[1]) {
+			snap_take(blk, &s_ready);
+			if (s_ready.v[rs][rpk])
+				break;
+		}
+		if (now_s() > deadline) {
+			sn_bench_cell_fail(c, "no packets within 20 s (%s)",
+					   blk[0] && blk[1] ? "connected?" : "not published");
+			goto stop;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+	}
+	if (!nap(b->o.warmup)) {
+		sn_bench_cell_fail(c, "interrupted");
+		goto stop;
+	}
+	snap_take(blk, &s0);
+	s_prev = s1 = s0;
+	for (unsigned int r = 0; r < b->o.reps; r++) {
+		double dt;
+
+		if (!nap(b->o.duration)) {
+			sn_bench_cell_fail(c, "interrupted");
+			goto stop;
+		}
+		snap_take(blk, &s1);
+		if (child_exited(&back, &st) || child_exited(&front, &st)) {
+			last_line(back < 0 ? p[1] : p[3], why, sizeof(why));
+			sn_bench_cell_fail(c, "%s exited during the measurement: %s",
+					   back < 0 ? "back" : "front", why);
+			goto stop;
+		}
+		dt = s1.t - s_prev.t;
+		c->rep_mpps[r] = (double)(s1.v[rs][rpk] - s_prev.v[rs][rpk]) / dt / 1e6;
+		c->rep_gbps[r] = (double)(s1.v[rs][rby] - s_prev.v[rs][rby]) * 8 / dt / 1e9;
+		c->nreps++;
+		s_prev = s1;
+	}
+	c->secs = s1.t - s0.t;
+	c->c.pkts = s1.v[rs][rpk] - s0.v[rs][rpk];
+	c->c.bytes = s1.v[rs][rby] - s0.v[rs][rby];
+	c->c.grant_copies = both(&s0, &s1, SN_QS_grant_copies);
+	c->c.grant_copy_batches = both(&s0, &s1, SN_QS_grant_copy_batches);
+	c->c.grant_maps = both(&s0, &s1, SN_QS_grant_maps);
+	c->c.grant_unmaps = both(&s0, &s1, SN_QS_grant_unmaps);
+	c->c.memcpy_bytes = both(&s0, &s1, SN_QS_memcpy_bytes);
+	c->c.notifications = both(&s0, &s1, SN_QS_notify_sent);
+	c->c.staged_slots = both(&s0, &s1, SN_QS_staged_slots);
+	c->c.unstaged_slots = both(&s0, &s1, SN_QS_unstaged_slots);
+	c->c.drops = drops(&s_ready, &s1);
+
+stop:
+	/* Sender side's frontend first: its exit report carries its sink's
+	 * verdict (guest RX), and the backend still answers its last requests. */
+	if (front > 0) {
+		st = stop_proc(front, 8);
+		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st))
+			sn_bench_cell_fail(c, "front did not exit cleanly (%s %d)",
+					   st == -1 ? "killed" : WIFEXITED(st) ? "status" : "signal",
+					   st == -1 ? 9 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	}
+	front = -1;
+	{
+		char tmo[] = "3000";
+		char *argv[] = { NULL, (char *)"vif-del", (char *)"--domid", (char *)"1",
+				 (char *)"--devid", sdev, (char *)"--timeout-ms", tmo, NULL };
+
+		run_wait(b, argv, p[6], p[6], 10);
+	}
+	if (back > 0) {
+		st = stop_proc(back, 8);
+		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st))
+			sn_bench_cell_fail(c, "back did not exit cleanly (%s %d)",
+					   st == -1 ? "killed" : WIFEXITED(st) ? "status" : "signal",
+					   st == -1 ? 9 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	}
+	back = -1;
+	if (c->nreps && blk[0] && blk[1]) {
+		/* The published files are gone with their writers, but our
+		 * mappings still hold the final counts. */
+		snap_take(blk, &s_fin);
+		if (parse_port_lines(tx ? p[0] : p[2], &c->lost, &c->bad_seq, &c->bad_payload)) {
+			c->payload_checked = true;
+		} else {
+			/* No sink report: at least every packet the sender
+			 * completed must have arrived. */
+			uint64_t sent = tx ? s_fin.v[1][SN_QS_tx_pkts] : s_fin.v[0][SN_QS_rx_pkts];
+			uint64_t got = s_fin.v[rs][rpk];
+
+			if (sent > got)
+				c->lost = sent - got;
+		}
+	}
+	for (int side = 0; side < 2; side++)
+		sn_stats_close(blk[side]);
+	if (b->o.verbose) {
+		for (int i = 0; i < 4; i++) {
+			char *txt = slurp(p[i]);
+
+			if (txt && *txt)
+				fprintf(stderr, "--- %s\n%s", p[i], txt);
+			free(txt);
+		}
+	}
+	sn_bench_cell_finish(c);
+}
+
+static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cells[i].mode, "staging") || cells[i].status != SN_CELL_OK)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (!strcmp(cells[j].mode, "limit") && cells[j].frame == cells[i].frame &&
+			    cells[j].status == SN_CELL_OK && cells[j].mpps > 0)
+				cells[i].limit_fraction = cells[i].mpps / cells[j].mpps;
+	}
+}
+
+static void progress(const struct bench *b, size_t i, size_t n, const struct sn_bench_cell *c)
+{
+	(void)b;
+	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u: ", i + 1, n, c->mode, c->dir,
+		c->frame, c->queues);
+	if (c->status == SN_CELL_OK)
+		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s\n", c->mpps, c->gbps);
+	else
+		fprintf(stderr, "%s (%s)\n", c->status == SN_CELL_FAILED ? "FAILED" : "skipped",
+			c->reason);
+}
+
+int sn_cmd_bench(int argc, char **argv)
+{
+	struct bench *b;
+	struct sn_bench_cell *cells = NULL;
+	size_t ncells = 0, cap;
+	struct sigaction sa = { .sa_handler = on_signal };
+	ssize_t len;
+	int rc, ret = 1;
+	bool failed = false;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return 1;
+	b->host = -1;
+	if (parse_opts(argc, argv, &b->o)) {
+		usage(stderr);
+		free(b);
+		return 2;
+	}
+	len = readlink("/proc/self/exe", b->exe, sizeof(b->exe) - 1);
+	if (len <= 0) {
+		fprintf(stderr, "stagenet bench: cannot find my own binary: %s\n", strerror(errno));
+		free(b);
+		return 1;
+	}
+	b->exe[len] = '\0';
+	snprintf(b->dir, sizeof(b->dir), "%s/stagenet-bench-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(b->dir)) {
+		fprintf(stderr, "stagenet bench: mkdtemp %s: %s\n", b->dir, strerror(errno));
+		free(b);
+		return 1;
+	}
+	snprintf(b->rundir, sizeof(b->rundir), "%s/run", b->dir);
+	if (mkdir(b->rundir, 0700) || setenv("SN_RUNDIR", b->rundir, 1)) {
+		fprintf(stderr, "stagenet bench: %s: %s\n", b->rundir, strerror(errno));
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	b->ncpus = sn_bench_allowed_cpus(b->cpus, MAX_CPUS);
+	if (b->ncpus >= 2) {
+		b->back_cpus = b->ncpus / 2;
+		b->front_cpus = b->ncpus - b->back_cpus;
+	}
+	b->back_staging = help_mentions(b, "back", "--staging-max");
+	b->front_staging = help_mentions(b, "front", "--staging");
+
+	cap = (size_t)b->o.nframes * (1 + (size_t)b->o.nmodes * b->o.ndirs * b->o.nqueues);
+	cells = calloc(cap, sizeof(*cells));
+	if (!cells)
+		goto out;
+
+	rc = host_start(b);
+	if (rc)
+		goto out;
+	printf("stagenet bench: %u CPU(s)%s; busy-polling; warm-up %.2f s, %u x %.2f s per cell\n",
+	       b->ncpus, b->ncpus >= 2 ? ", backend and frontend pinned apart" : "",
+	       b->o.warmup, b->o.reps, b->o.duration);
+	if (b->ncpus >= 2) {
+		printf("  backend on CPU");
+		for (int i = 0; i < b->back_cpus; i++)
+			printf(" %d", b->cpus[i]);
+		printf(", frontend on CPU");
+		for (int i = 0; i < b->front_cpus; i++)
+			printf(" %d", b->cpus[b->back_cpus + i]);
+		printf("\n");
+	}
+	fflush(stdout);
+
+	if (b->o.primitives) {
+		struct sn_primitives_cfg pc = { .platform = SN_PLAT_EMU, .domid = 100,
+						.stagenet_exe = b->exe };
+
+		printf("\nPlatform primitives (stagenet probe):\n");
+		if (sn_bench_primitives(&pc, stdout))
+			fprintf(stderr, "stagenet bench: the primitives probe failed\n");
+	}
+
+	/* The ceiling first, in the same run and on the same CPUs. */
+	for (unsigned int f = 0; f < b->o.nframes && !bench_stop; f++) {
+		struct sn_limit_cfg lc = {
+			.frame = b->o.frames[f], .warmup_s = b->o.warmup,
+			.duration_s = b->o.duration, .reps = b->o.reps,
+			.cpu_cons = b->ncpus >= 2 ? b->cpus[0] : -1,
+			.cpu_prod = b->ncpus >= 2 ? b->cpus[b->back_cpus] : -1,
+		};
+		struct sn_bench_cell *c = &cells[ncells++];
+
+		rc = sn_bench_limit(&lc, c);
+		if (rc)
+			sn_bench_cell_fail(c, "could not run: %s", strerror(-rc));
+		progress(b, ncells - 1, cap, c);
+	}
+	for (unsigned int f = 0; f < b->o.nframes; f++)
+		for (unsigned int q = 0; q < b->o.nqueues; q++)
+			for (unsigned int d = 0; d < b->o.ndirs; d++)
+				for (unsigned int m = 0; m < b->o.nmodes && !bench_stop; m++) {
+					struct sn_bench_cell *c = &cells[ncells];
+
+					sn_bench_cell_init(c, b->o.modes[m], b->o.dirs[d],
+							   b->o.frames[f], b->o.queues[q]);
+					run_cell(b, c, (uint16_t)ncells);
+					ncells++;
+					progress(b, ncells - 1, cap, c);
+				}
+	fill_limit_fractions(cells, ncells);
+	for (size_t i = 0; i < ncells; i++)
+		failed |= cells[i].status == SN_CELL_FAILED;
+
+	sn_bench_print_tables(stdout, cells, ncells);
+	fflush(stdout);
+	ret = failed || bench_stop ? 1 : 0;
+	if (b->o.json) {
+		FILE *f = fopen(b->o.json, "w");
+
+		if (!f || sn_bench_write_json(f, cells, ncells) || fclose(f)) {
+			fprintf(stderr, "stagenet bench: writing %s failed\n", b->o.json);
+			ret = 1;
+		}
+	}
+	if (b->o.plot) {
+		rc = sn_bench_plot(b->o.plot, b->dir, cells, ncells);
+		if (rc) {
+			fprintf(stderr, "stagenet bench: plot %s: %s (is gnuplot installed?)\n",
+				b->o.plot, strerror(-rc));
+			ret = 1;
+		}
+	}
+out:
+	if (b->host > 0)
+		stop_proc(b->host, 5);
+	if (b->o.keep)
+		fprintf(stderr, "stagenet bench: logs kept in %s\n", b->dir);
+	else
+		nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(cells);
+	free(b);
+	return ret;
+}
