@@ -10,6 +10,7 @@
 
 #define SN_LIMIT_SLOTS 256u /* as many as a netif ring */
 #define SN_LIMIT_BATCH 32u  /* as the frontend's and backend's bursts */
+#define SN_LIMIT_MIN_REP_PKTS 256u /* a repetition is extended until it saw this many */
 
 struct sn_limit_cfg {
 	uint32_t frame;     /* 60..65535, as the gen port makes it */

@@ -154,7 +154,12 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		json_u64(f, "bad_seq", c->bad_seq);
 		json_u64(f, "bad_payload", c->bad_payload);
 		fprintf(f, ", \"payload_checked\": %s", c->payload_checked ? "true" : "false");
-		fprintf(f, ", \"reps\": %u", c->nreps);
+		json_u64(f, "unconfirmed", c->unconfirmed);
+		fprintf(f, ", \"reps\": %u, \"rep_mpps\": [", c->nreps);
+		for (unsigned int r = 0; r < c->nreps; r++)
+			fprintf(f, "%s%.6g", r ? ", " : "",
+				isfinite(c->rep_mpps[r]) ? c->rep_mpps[r] : 0.0);
+		fputc(']', f);
 		json_num(f, "seconds", c->secs, true);
 		json_num(f, "limit_fraction", c->limit_fraction, c->limit_fraction >= 0 && ok);
 		fputs(", \"policy\": ", f);
@@ -403,6 +408,18 @@ static int run_gnuplot(const char *script, const char *errlog)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
+/* A gnuplot single-quoted string: a quote inside is written twice. */
+static void gp_quote(FILE *g, const char *s)
+{
+	fputc('\'', g);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', g);
+		fputc(*s, g);
+	}
+	fputc('\'', g);
+}
+
 static int write_plot_files(const char *dat, const char *gp, const char *png, bool cairo,
 			    const struct sn_bench_cell *cells, size_t n)
 {
@@ -437,18 +454,26 @@ static int write_plot_files(const char *dat, const char *gp, const char *png, bo
 			}
 		fputs("\n\n", d);
 	}
-	fprintf(g, "set terminal %s size %zu,480\nset output '%s'\n",
-		cairo ? "pngcairo" : "png", nf ? 520 * nf : 520, png);
+	fprintf(g, "set terminal %s size %zu,480\nset output ",
+		cairo ? "pngcairo" : "png", nf ? 520 * nf : 520);
+	gp_quote(g, png);
+	fputc('\n', g);
 	fprintf(g, "set style data histograms\nset style histogram clustered gap 1\n"
 		   "set style fill solid 0.8 border -1\nset key top left\nset grid ytics\n"
 		   "set yrange [0:*]\nset multiplot layout 1,%zu title 'stagenet bench: "
 		   "before (linux) vs after (staging)'\n", nf ? nf : 1);
-	for (size_t fi = 0; fi < nf; fi++)
-		fprintf(g, "set title '%s'\nset ylabel '%s'\n"
-			   "plot '%s' index %zu using 2:xtic(1) title columnheader(2), "
-			   "'' index %zu using 3 title columnheader(3)\n",
-			is_bulk(frames[fi]) ? "bulk 64 KiB GSO" : "frames",
-			is_bulk(frames[fi]) ? "Gbit/s" : "Mpps", dat, fi, fi);
+	for (size_t fi = 0; fi < nf; fi++) {
+		if (is_bulk(frames[fi]))
+			fprintf(g, "set title 'bulk: %u-byte GSO'\nset ylabel 'Gbit/s'\n",
+				frames[fi]);
+		else
+			fprintf(g, "set title '%u-byte frames (%u on the wire)'\n"
+				   "set ylabel 'Mpps'\n", frames[fi], frames[fi] + 4);
+		fputs("plot ", g);
+		gp_quote(g, dat);
+		fprintf(g, " index %zu using 2:xtic(1) title columnheader(2), "
+			   "'' index %zu using 3 title columnheader(3)\n", fi, fi);
+	}
 	fputs("unset multiplot\n", g);
 	rc = (ferror(d) || ferror(g)) ? -EIO : 0;
 	if (fclose(d))

@@ -46,6 +46,7 @@ struct sn_bench_cell {
 	struct sn_bench_counters c;
 	uint64_t lost, bad_seq, bad_payload;
 	bool payload_checked; /* the sink's own verdict was read (else counts only) */
+	uint64_t unconfirmed; /* guest TX without that verdict: sent, not seen (<= a burst) */
 	double limit_fraction; /* staging cells: mpps / limit mpps; < 0 = n/a */
 };
 

@@ -76,3 +76,55 @@ rx2 = struct.pack('<III', 5, 2, 7) + b'\0' * 40 + rxrsp(3, 64, 8, 60) \
     + struct.pack('<BBHBBH', 1, 0, 1448, 1, 0, 0) + b'\0' * 0
 tx2 = struct.pack('<III', 0, 2, 2) + bytes(pending) + txrsp(0, 0) + txrsp(0, 0)
 put('rx_ring', 'dup', rx_input(rx2, tx2))
+
+# --- ctrl: u8 flags, u8 fault rate, u8 nreq, nreq x request, list bytes ---
+# Request words 0xfeedNNNN name list page NNNN; list refs 0xda7aNNNN name
+# data page NNNN (pages 16..23 are granted read-only).
+def creq(type_, d0=0, d1=0, d2=0):
+    return struct.pack('<HHIII', 0, type_, d0, d1, d2)
+
+def grefs(refs, ro=()):
+    return b''.join(struct.pack('<IHH', 0xda7a0000 + r,
+                                1 if r in ro else 0, 0) for r in refs)
+
+def ctrl(flags, rate, reqs, lists=b''):
+    return bytes([flags, rate, len(reqs)]) + b''.join(reqs) + lists
+
+LIST0, LIST1 = 0xfeed0000, 0xfeed0001
+page0 = grefs(range(6), ro=(4, 5))
+put('ctrl', 'staging', ctrl(0, 0, [
+    creq(8, 0), creq(9, 0, LIST0, 6), creq(8, 0), creq(10, 0, LIST0, 3),
+    creq(9, 1, LIST0, 2), creq(10, 1, LIST0, 6), creq(8, 1)], page0))
+key_and_map = (bytes(range(40)) + b'\0' * (4096 - 40))
+mapping = struct.pack('<16I', *([0, 1] * 8))
+put('ctrl', 'hash', ctrl(0, 0, [
+    creq(7, 1), creq(2, 0x5), creq(1), creq(3, LIST0, 40), creq(4),
+    creq(5, 16), creq(6, LIST1, 16, 0), creq(6, LIST1, 8, 12)],
+    key_and_map + mapping))
+put('ctrl', 'bad', ctrl(0, 0, [
+    creq(9, 0, LIST0, 0), creq(9, 0, LIST0, 513), creq(9, 7, LIST0, 1),
+    creq(9, 0, 12345, 4), creq(0), creq(99), creq(10, 0, 0xfeed0004, 2),
+    creq(5, 100000), creq(6, LIST1, 0xffffffff, 2)],
+    grefs([1, 1, 2])))
+put('ctrl', 'faults', ctrl(0, 60, [
+    creq(9, 0, LIST0, 6), creq(9, 1, LIST0, 6), creq(10, 0, LIST0, 6)],
+    page0))
+put('ctrl', 'prod_jump', ctrl(1, 0, [creq(8, 0)]))
+
+# --- back_tx: u8 flags (1 linux, 2 staging, 4 req_prod lie), u8 fault
+# rate, u32 start index, then tx requests; gref 0xda7aNNNN = data page NNNN.
+def btx(flags, rate, start, reqs):
+    return bytes([flags, rate]) + struct.pack('<I', start) + b''.join(reqs)
+
+D = 0xda7a0000
+simple = [txreq(D + 0, 0, 0, 0, 60), txreq(D + 1, 100, MORE, 1, 3000),
+          txreq(D + 2, 0, MORE, 2, 1500), txreq(D + 3, 0, 0, 3, 500),
+          txreq(D + 17, 0, EXTRA | MORE, 4, 9000), gso_extra(),
+          txreq(D + 4, 0, 0, 5, 4096), txreq(D + 5, 0, 0, 6, 4096)]
+put('back_tx', 'copy', btx(0, 0, 0, simple))
+put('back_tx', 'linux', btx(1, 0, 0xfffffffe, simple))
+put('back_tx', 'staging', btx(2, 0, 7, simple))
+put('back_tx', 'faults', btx(1, 30, 100, simple * 3))
+put('back_tx', 'bad', btx(0, 0, 0, [txreq(12345, 0, 0, 0, 60),
+    txreq(D + 1, 4000, 0, 1, 200), txreq(D + 1, 0, 0, 2, 5)]))
+put('back_tx', 'lie', btx(4, 0, 0, [txreq(D, 0, 0, 0, 60)]))

@@ -43,6 +43,12 @@ struct sn_back_cfg {
 	uint32_t rx_queue_bytes;       /* RX backlog cap in bytes; 0 = 1 MiB */
 	uint32_t rx_drain_ms;          /* head packet waits this long for slots; 0 = 500 */
 	bool publish_stats;            /* sn_stats_publish per vif */
+	/* Staging grants: entries per queue in the gref mapping table
+	 * (0 = SN_BACK_STAGING_DEFAULT, 1024); staging_off is `--staging-max
+	 * 0`: the control ring answers GREF messages NOT_SUPPORTED. */
+	uint32_t staging_max;
+	bool staging_off;
+	bool no_ctrl_ring;             /* do not offer feature-ctrl-ring */
 	FILE *log;                     /* one line per lifecycle event; NULL = quiet */
 };
 

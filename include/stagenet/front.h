@@ -17,6 +17,24 @@
 
 struct sn_front;
 
+/* Staging grants (DESIGN.md section 4): buffers granted once per queue and
+ * registered with the backend over the control ring, so it memcpys
+ * through a standing mapping instead of a grant operation per slot. */
+#ifndef SN_FRONT_STAGING_POLICY_DEFINED
+#define SN_FRONT_STAGING_POLICY_DEFINED
+enum sn_front_staging_policy {
+	SN_STAGING_OFF = 0, /* normal per-use grants only (library default) */
+	/* 256-byte header slots, 16 per page, 16 pages per queue (the
+	 * proposal's "16 grants per ring"): TX copies the first <= 256
+	 * bytes into a slot, the rest of the packet is granted normally;
+	 * RX keeps normal pages (an RX buffer must be a whole page). */
+	SN_STAGING_HEADER,
+	/* Whole pages: TX copies a packet into staged pages slot by slot,
+	 * RX posts staged pages (`stagenet front` default). */
+	SN_STAGING_PAGE,
+};
+#endif
+
 struct sn_front_cfg {
 	uint16_t devid;      /* vif device id: device/vif/<devid> of our domain */
 	uint16_t queues;     /* wanted (clamped to multi-queue-max-queues); 0 = 1 */
@@ -25,6 +43,11 @@ struct sn_front_cfg {
 	/* Counters: one sn_qstats per queue, caller-owned (e.g. from
 	 * sn_stats_queue) or NULL to use private ones. */
 	struct sn_qstats *stats[SN_FRONT_MAX_QUEUES];
+	/* Used only when the backend offers feature-ctrl-ring; any failure
+	 * (NOT_SUPPORTED, table full, no answer) falls back to normal grants,
+	 * said once on stderr and counted (sn_front_staging_fallbacks). */
+	enum sn_front_staging_policy staging;
+	uint32_t staging_pages; /* pages per queue; 0 = the policy's default */
 };
 
 /* Handshake states as seen from outside (xenbus numbers, io/xenbus.h). */
@@ -88,6 +111,12 @@ struct sn_qstats *sn_front_queue_stats(struct sn_front *nic, uint16_t q);
  * away and returned to InitWait). */
 int sn_front_ctrl_fd(struct sn_front *nic);
 int sn_front_poll_ctrl(struct sn_front *nic, enum sn_front_event *ev);
+
+/* Queues that asked for staging and run on normal grants instead, summed
+ * over every connect. */
+uint64_t sn_front_staging_fallbacks(const struct sn_front *nic);
+/* Whether queue q currently has a registered staging pool. */
+bool sn_front_queue_staged(struct sn_front *nic, uint16_t q);
 
 /* Pages quarantined because the backend still held their grant at revoke
  * time; never reused. */

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "back/ctrl.h"
+#include "back/hash.h"
+#include "back/staging.h"
 #include "proto/ring.h"
 #include "stagenet/back.h"
 
@@ -41,22 +44,15 @@ struct sn_back_qparams {
 	bool split;
 };
 
-/* Next issue: staged grefs (GREF_MAPPING control messages).  tx.c and rx.c
- * consult sn_back_staged() per slot; with no table every slot takes the
- * grant path. */
-struct sn_back_gref_table;
-static inline void *sn_back_staged(const struct sn_back_gref_table *t,
-				   uint32_t gref, bool writable)
+/* Staged grefs (GREF_MAPPING control messages): tx.c and rx.c look each
+ * slot's gref up in the queue's table and, on a hit, memcpy through the
+ * standing mapping while holding the entry's in-flight reference (so DEL
+ * refuses it); with no table every slot takes the grant path. */
+static inline struct sn_gref_ent *
+sn_back_staged_get(struct sn_back_gref_table *t, uint32_t gref, bool writable)
 {
-	(void)t;
-	(void)gref;
-	(void)writable;
-	return NULL;
+	return t ? sn_gref_table_get(t, gref, writable) : NULL;
 }
-
-/* Next issue: the control ring (hash configuration, GREF_MAPPING), one per
- * vif, served on the control thread or its own; NULL until then. */
-struct sn_back_ctrl;
 
 struct sn_back_txstate; /* tx.c */
 struct sn_back_rxstate; /* rx.c */
@@ -85,7 +81,10 @@ struct sn_back_queue {
 	struct sn_qstats *st;
 	struct sn_back_txstate *txs;
 	struct sn_back_rxstate *rxs;
-	struct sn_back_gref_table *grefs; /* NULL until the ctrl ring adds one */
+	/* Staging table, created at connect when the frontend has a control
+	 * ring and staging is on; NULL otherwise.  Unmapped after the queue
+	 * thread stopped. */
+	struct sn_back_gref_table *grefs;
 };
 
 struct sn_back_vif {
@@ -116,7 +115,19 @@ struct sn_back_vif {
 	unsigned int n_mcast;
 
 	uint16_t max_queues; /* offered: ours, capped by the toolstack's */
-	struct sn_back_ctrl *ctrl; /* next issue: ctrl-ring-ref/event-channel-ctrl */
+	/* Control ring (ctrl.c): the frontend's keys, read at connect, and
+	 * the server with its own thread, started after the queues and
+	 * stopped before their tables are unmapped.  hash is the frontend's
+	 * RX hash configuration (RX steering and HASH extras). */
+	bool ctrl_present;
+	uint32_t ctrl_ref, ctrl_evt;
+	struct sn_back_ctrl *ctrl;
+	pthread_t ctrl_thread;
+	bool ctrl_thread_started;
+	atomic_bool ctrl_stop;
+	int ctrl_kick_fd;
+	struct sn_back_hash hash;
+	bool hash_init;
 	unsigned int nq; /* connected queues */
 	struct sn_back_queue *q;
 
@@ -158,6 +169,13 @@ int sn_back_queue_map(struct sn_back_queue *q, const struct sn_back_qparams *qp,
 		      char *err, size_t errlen);
 void sn_back_queue_unmap(struct sn_back_queue *q);
 void sn_back_notify(struct sn_back_queue *q, int port);
+
+/* ctrl.c: the vif's control-ring service.  start maps the ring (if the
+ * frontend gave one), creates the staging tables of every queue and starts
+ * the control thread; stop undoes all of it, unmapping every staged gref.
+ * Call stop only after the queue threads have stopped. */
+int sn_back_vif_ctrl_start(struct sn_back_vif *v, char *err, size_t errlen);
+void sn_back_vif_ctrl_stop(struct sn_back_vif *v);
 
 /* tx.c: returns packets handled (>= 0) or -EPROTO when the frontend was
  * declared rogue. */

@@ -2,14 +2,19 @@
  * private memory before it is looked at; so is every gref list, which is
  * bounded to one page before anything is read (XSA-270). */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include "back/common.h"
 #include "back/ctrl.h"
 
 struct sn_back_ctrl {
-	struct sn_back_ctrl_cfg cfg;
+	struct sn_back_ctrl_cfg cfg; /* cfg.tables points at tables below */
+	struct sn_back_gref_table **tables;
 	void *page;
 	struct xen_netif_ctrl_back_ring ring;
 	struct sn_evtchn *evt;
@@ -47,6 +52,16 @@ int sn_back_ctrl_open(const struct sn_back_ctrl_cfg *cfg,
 	}
 	c->cfg = *cfg;
 	c->port = -1;
+	if (cfg->tables) {
+		c->tables = calloc(cfg->nqueues, sizeof(*c->tables));
+		if (!c->tables) {
+			snprintf(err, errlen, "control ring: out of memory");
+			rc = -ENOMEM;
+			goto err_free;
+		}
+		memcpy(c->tables, cfg->tables, cfg->nqueues * sizeof(*c->tables));
+		c->cfg.tables = c->tables;
+	}
 
 	rc = ops->gnt_map(cfg->plat, 1, &cfg->fe_domid, &cfg->ring_ref, true,
 			  &addr, &st);
@@ -91,6 +106,7 @@ err_evt:
 err_unmap:
 	ops->gnt_unmap(cfg->plat, 1, &c->page, &st);
 err_free:
+	free(c->tables);
 	free(c);
 	return rc;
 }
@@ -110,6 +126,7 @@ void sn_back_ctrl_close(struct sn_back_ctrl *c)
 	}
 	if (c->page)
 		ops->gnt_unmap(c->cfg.plat, 1, &c->page, &st);
+	free(c->tables);
 	free(c);
 }
 
@@ -300,4 +317,136 @@ int sn_back_ctrl_process(struct sn_back_ctrl *c, unsigned int budget,
 	if (notify && c->port >= 0)
 		ops->evt_notify(c->evt, (sn_port_t)c->port);
 	return (int)done;
+}
+
+/* ---- the vif's control service ------------------------------------------
+ * Served on a thread of its own rather than on a queue thread: an ADD maps
+ * up to 512 pages, which would stall that queue's datapath, and the
+ * xenstore control thread must stay free to tear a rogue vif down. */
+
+#define CTRL_BUDGET 64u
+
+static void *ctrl_main(void *arg)
+{
+	struct sn_back_vif *v = arg;
+	struct sn_back_ctrl *c = v->ctrl;
+	bool more = false;
+
+	while (!atomic_load(&v->ctrl_stop)) {
+		struct pollfd pfd[2] = {
+			{ .fd = sn_back_ctrl_fd(c), .events = POLLIN },
+			{ .fd = v->ctrl_kick_fd, .events = POLLIN },
+		};
+		int rc;
+
+		if (!more && poll(pfd, 2, -1) < 0)
+			continue;
+		if (atomic_load(&v->ctrl_stop))
+			break;
+		if (atomic_load(&v->disabled)) {
+			/* Rogue: no more service until teardown; keep the
+			 * channel quiet. */
+			while ((rc = c->cfg.plat->ops->evt_pending(c->evt)) >= 0)
+				c->cfg.plat->ops->evt_unmask(c->evt, (sn_port_t)rc);
+			poll(pfd + 1, 1, 100);
+			more = false;
+			continue;
+		}
+		rc = sn_back_ctrl_process(c, CTRL_BUDGET, &more);
+		if (rc == -EPROTO) {
+			sn_back_vif_fatal(&v->q[0], "control ring: impossible number of requests");
+			more = false;
+		}
+	}
+	return NULL;
+}
+
+int sn_back_vif_ctrl_start(struct sn_back_vif *v, char *err, size_t errlen)
+{
+	const struct sn_back_cfg *bc = &v->back->cfg;
+	struct sn_back_gref_table *tables[SN_BACK_MAX_QUEUES] = { NULL };
+	struct sn_back_ctrl_cfg cfg;
+	uint32_t max = bc->staging_max ? bc->staging_max : SN_BACK_STAGING_DEFAULT;
+	int rc;
+
+	v->ctrl_kick_fd = -1;
+	if (!v->ctrl_present)
+		return 0;
+	if (v->nq > SN_BACK_MAX_QUEUES) {
+		snprintf(err, errlen, "control ring: %u queues", v->nq);
+		return -EINVAL;
+	}
+	rc = sn_back_hash_init(&v->hash);
+	if (rc) {
+		snprintf(err, errlen, "control ring: %s", strerror(-rc));
+		return rc;
+	}
+	v->hash_init = true;
+	if (!bc->staging_off) {
+		for (unsigned int i = 0; i < v->nq; i++) {
+			rc = sn_gref_table_create(v->back->plat, v->domid, max,
+						  &v->q[i].grefs);
+			if (rc) {
+				snprintf(err, errlen,
+					 "queue %u: staging table of %u: %s", i,
+					 max, strerror(-rc));
+				return rc;
+			}
+			tables[i] = v->q[i].grefs;
+		}
+	}
+	cfg = (struct sn_back_ctrl_cfg){
+		.plat = v->back->plat,
+		.fe_domid = v->domid,
+		.ring_ref = v->ctrl_ref,
+		.evtchn = v->ctrl_evt,
+		.nqueues = v->nq,
+		.tables = bc->staging_off ? NULL : tables,
+		.hash = &v->hash,
+		.st = v->q[0].st,
+	};
+	rc = sn_back_ctrl_open(&cfg, &v->ctrl, err, errlen);
+	if (rc)
+		return rc;
+	v->ctrl_kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->ctrl_kick_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "control ring: eventfd: %s", strerror(-rc));
+		return rc;
+	}
+	atomic_store(&v->ctrl_stop, false);
+	rc = -pthread_create(&v->ctrl_thread, NULL, ctrl_main, v);
+	if (rc) {
+		snprintf(err, errlen, "control ring: thread: %s", strerror(-rc));
+		return rc;
+	}
+	v->ctrl_thread_started = true;
+	return 0;
+}
+
+void sn_back_vif_ctrl_stop(struct sn_back_vif *v)
+{
+	uint64_t one = 1;
+
+	if (v->ctrl_thread_started) {
+		atomic_store(&v->ctrl_stop, true);
+		if (write(v->ctrl_kick_fd, &one, sizeof(one)) < 0)
+			one = 1;
+		pthread_join(v->ctrl_thread, NULL);
+		v->ctrl_thread_started = false;
+	}
+	if (v->ctrl_kick_fd >= 0)
+		close(v->ctrl_kick_fd);
+	v->ctrl_kick_fd = -1;
+	sn_back_ctrl_close(v->ctrl);
+	v->ctrl = NULL;
+	/* The queue threads are gone: no slot is in flight, every staged
+	 * gref can be unmapped (disconnect or frontend death alike). */
+	for (unsigned int i = 0; i < v->nq; i++) {
+		sn_gref_table_destroy(v->q[i].grefs);
+		v->q[i].grefs = NULL;
+	}
+	if (v->hash_init)
+		sn_back_hash_fini(&v->hash);
+	v->hash_init = false;
 }

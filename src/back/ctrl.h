@@ -21,7 +21,8 @@ struct sn_back_ctrl_cfg {
 	uint32_t evtchn;        /* event-channel-ctrl (the frontend's port) */
 	unsigned int nqueues;   /* queue indices accepted: 0..nqueues-1 */
 	/* nqueues staging tables, or NULL when staging is off
-	 * (`--staging-max 0`: GET/ADD/DEL answer NOT_SUPPORTED).  Not owned. */
+	 * (`--staging-max 0`: GET/ADD/DEL answer NOT_SUPPORTED).  The array is
+	 * copied at open; the tables are not owned. */
 	struct sn_back_gref_table *const *tables;
 	struct sn_back_hash *hash; /* not owned; NULL = hash types NOT_SUPPORTED */
 	struct sn_qstats *st;      /* ctrl_requests / ctrl_errors; may be NULL */

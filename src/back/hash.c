@@ -111,6 +111,8 @@ uint32_t sn_back_hash_ctrl(struct sn_back_hash *h, struct sn_plat *plat,
 			return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 		pthread_mutex_lock(&h->lock);
 		h->alg = req->data[0];
+		atomic_store(&h->active,
+			     h->alg == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
 		pthread_mutex_unlock(&h->lock);
 		return st;
 	case XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS:
@@ -164,6 +166,8 @@ int sn_back_hash_queue(struct sn_back_hash *h, const uint8_t *frame,
 	*hash_type = -1;
 	if (!nqueues)
 		return -EINVAL;
+	if (!atomic_load_explicit(&h->active, memory_order_relaxed))
+		return -ENOENT;
 	pthread_mutex_lock(&h->lock);
 	if (h->alg != XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ) {
 		pthread_mutex_unlock(&h->lock);

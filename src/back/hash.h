@@ -5,6 +5,8 @@
 #define SN_BACK_HASH_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,9 @@
 	 XEN_NETIF_CTRL_HASH_TYPE_IPV6 | XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP)
 
 struct sn_back_hash {
+	/* alg == TOEPLITZ, readable without the lock: RX skips the lock and
+	 * the hash entirely while the frontend configured nothing. */
+	_Atomic bool active;
 	/* Written by the control path, read per RX packet by the queue
 	 * threads: the lock protects every field below. */
 	pthread_mutex_t lock;

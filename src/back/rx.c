@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "back/common.h"
 #include "port/csum.h"
@@ -21,6 +22,8 @@
  * poll for them (Linux netback polls every 30 ms). */
 #define RX_NO_NOTIFY_POLL_MS 30
 #define RX_SCRATCH 8
+/* Packets one queue can hold that other queues steered to it. */
+#define RX_MBOX_PKTS 64u
 
 /* Where one placed packet's responses go. */
 struct rx_placed {
@@ -28,12 +31,26 @@ struct rx_placed {
 	RING_IDX first_idx; /* ring index of its first slot */
 	uint16_t nslots;    /* data slots */
 	bool gso;           /* a GSO extra follows the first slot */
+	bool hash;          /* a HASH extra follows (after the GSO one) */
 	uint16_t id[SN_BACK_RX_MAX_DATA_SLOTS];
 	uint16_t len[SN_BACK_RX_MAX_DATA_SLOTS];
 	int16_t seg[SN_BACK_RX_MAX_DATA_SLOTS]; /* copy segment, -1 = staged */
 };
 
+/* Packets another queue of the vif steered to this one by the frontend's
+ * hash mapping (ctrl.c / hash.c).  Written by the other queues' threads,
+ * drained by ours; the lock protects everything but `count`, which the
+ * owner reads without it to decide whether to sleep. */
+struct rx_mailbox {
+	pthread_mutex_t lock;
+	struct sn_pkt *pkts;
+	uint8_t *bufs;
+	uint32_t cap, head, tail;
+	_Atomic uint32_t count;
+};
+
 struct sn_back_rxstate {
+	struct rx_mailbox mbox;
 	/* Backlog: a ring of packets with buffers, head..tail. */
 	struct sn_pkt *bl;
 	uint8_t *bufs;
@@ -97,6 +114,23 @@ int sn_back_rx_init(struct sn_back_queue *q)
 		s->scratchv[i] = &s->scratch[i];
 	}
 	s->idle_retry_ms = 1;
+	/* The mailbox only fills when the frontend's hash mapping sends
+	 * packets across queues; lazily backed like the backlog. */
+	s->mbox.cap = RX_MBOX_PKTS;
+	s->mbox.pkts = calloc(s->mbox.cap, sizeof(*s->mbox.pkts));
+	s->mbox.bufs = calloc(s->mbox.cap, SN_PKT_BUF_SIZE);
+	if (!s->mbox.pkts || !s->mbox.bufs ||
+	    pthread_mutex_init(&s->mbox.lock, NULL)) {
+		free(s->mbox.pkts);
+		free(s->mbox.bufs);
+		free(s->bl);
+		free(s->bufs);
+		free(s->scratch_buf);
+		free(s);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < s->mbox.cap; i++)
+		s->mbox.pkts[i].data = s->mbox.bufs + (size_t)i * SN_PKT_BUF_SIZE;
 	q->rxs = s;
 	return 0;
 }
@@ -107,6 +141,9 @@ void sn_back_rx_fini(struct sn_back_queue *q)
 
 	if (!s)
 		return;
+	pthread_mutex_destroy(&s->mbox.lock);
+	free(s->mbox.pkts);
+	free(s->mbox.bufs);
 	free(s->bl);
 	free(s->bufs);
 	free(s->scratch_buf);
@@ -144,13 +181,98 @@ static bool mcast_filtered(struct sn_back_queue *q, const struct sn_pkt *pkt)
 	return !hit;
 }
 
+static void pkt_copy(struct sn_pkt *dst, const struct sn_pkt *src)
+{
+	uint8_t *data = dst->data;
+
+	*dst = *src;
+	dst->data = data;
+	dst->cap = SN_PKT_BUF_SIZE;
+	memcpy(dst->data, src->data, src->len);
+}
+
+/* The frontend's hash configuration (control ring): attach the hash it
+ * asked for and pick the queue its mapping names.  Returns that queue, or
+ * -1 to keep the packet where it is.  Hashes a port may have supplied are
+ * not the frontend's Toeplitz: never passed on. */
+static int rx_hash(struct sn_back_queue *q, struct sn_pkt *p)
+{
+	struct sn_back_vif *v = q->vif;
+	uint32_t hash;
+	int type, tq;
+
+	p->flags &= (uint16_t)~SN_PKT_HASH;
+	if (!v->hash_init)
+		return -1;
+	tq = sn_back_hash_queue(&v->hash, p->data, p->len, v->nq, &hash, &type);
+	if (tq < 0)
+		return -1;
+	if (type >= 0) {
+		p->flags |= SN_PKT_HASH;
+		p->hash = hash;
+		p->hash_type = (uint8_t)type;
+	}
+	return tq;
+}
+
+/* Hand a packet to queue t of the same vif (copied: buffers stay with
+ * their queue); wake its thread.  False when its mailbox is full. */
+static bool rx_steer(struct sn_back_queue *q, struct sn_back_queue *t,
+		     const struct sn_pkt *p)
+{
+	struct rx_mailbox *m = &t->rxs->mbox;
+	uint64_t one = 1;
+	bool ok = false;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->tail - m->head < m->cap) {
+		pkt_copy(&m->pkts[m->tail % m->cap], p);
+		m->tail++;
+		atomic_store(&m->count, m->tail - m->head);
+		ok = true;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!ok) {
+		sn_back_count(q, SN_QS_rx_drop_queue_full, 1);
+		return false;
+	}
+	if (write(t->kick_fd, &one, sizeof(one)) < 0)
+		one = 1; /* already kicked: the counter is non-zero */
+	return true;
+}
+
+/* Move steered packets from our mailbox into the backlog, as room
+ * allows. */
+static void rx_take_mailbox(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	struct rx_mailbox *m = &s->mbox;
+
+	if (!atomic_load_explicit(&m->count, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&m->lock);
+	while (m->head != m->tail && s->tail - s->head < s->cap_pkts &&
+	       s->bytes < s->cap_bytes) {
+		struct sn_pkt *p = &m->pkts[m->head % m->cap];
+
+		pkt_copy(bl_at(s, s->tail), p);
+		s->bytes += p->len;
+		s->tail++;
+		m->head++;
+	}
+	atomic_store(&m->count, m->tail - m->head);
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* Pull packets from the port into the backlog.  Returns packets taken. */
 static int rx_fill(struct sn_back_queue *q)
 {
 	struct sn_back_rxstate *s = q->rxs;
-	uint32_t used = s->tail - s->head, room, n, i;
+	uint32_t used, room, n, i;
 	int r, fd;
 
+	rx_take_mailbox(q);
+	used = s->tail - s->head;
 	if (s->port_eof)
 		return 0;
 	room = s->cap_pkts - used;
@@ -201,10 +323,18 @@ static int rx_fill(struct sn_back_queue *q)
 			sn_back_count(q, SN_QS_rx_drop_queue_full, (uint32_t)r - i);
 			break;
 		}
-		if (p->len > SN_PKT_MAX_LEN || p->len > p->cap ||
-		    mcast_filtered(q, p)) {
-			/* Shift the rest down to keep the backlog dense. */
-			sn_back_count(q, SN_QS_rx_drop_port, 1);
+		bool bad = p->len > SN_PKT_MAX_LEN || p->len > p->cap ||
+			   mcast_filtered(q, p);
+		int tq = bad ? -1 : rx_hash(q, p);
+
+		if (bad || (tq >= 0 && (unsigned int)tq != q->id)) {
+			/* Dropped, or steered to the queue the frontend's
+			 * mapping names: shift the rest down to keep the
+			 * backlog dense. */
+			if (bad)
+				sn_back_count(q, SN_QS_rx_drop_port, 1);
+			else
+				rx_steer(q, &q->vif->q[tq], p);
 			for (uint32_t j = i + 1; j < (uint32_t)r; j++) {
 				struct sn_pkt tmp = *s->recvv[j - 1];
 
@@ -261,7 +391,8 @@ static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
 
 static unsigned int rx_need(const struct sn_pkt *pkt)
 {
-	return sn_rx_slots_needed(pkt->len, pkt->flags & SN_PKT_GSO, false);
+	return sn_rx_slots_needed(pkt->len, pkt->flags & SN_PKT_GSO,
+				  pkt->flags & SN_PKT_HASH);
 }
 
 /* Consume the requests for the head packet and plan its copies. */
@@ -276,18 +407,22 @@ static void rx_place(struct sn_back_queue *q)
 	pl->bl = s->head;
 	pl->first_idx = q->rx.req_cons;
 	pl->gso = pkt->flags & SN_PKT_GSO;
+	pl->hash = pkt->flags & SN_PKT_HASH;
 	do {
 		struct netif_rx_request req;
 		uint16_t len = (uint16_t)(pkt->len - off > SN_PAGE_SIZE ?
 						  SN_PAGE_SIZE : pkt->len - off);
-		uint8_t *staged;
+		struct sn_gref_ent *staged;
 
 		sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &req);
 		pl->id[k] = req.id;
 		pl->len[k] = len;
-		staged = sn_back_staged(q->grefs, req.gref, true);
+		/* Only a writable staged entry fits RX; a read-only one
+		 * takes the grant-copy path below. */
+		staged = sn_back_staged_get(q->grefs, req.gref, true);
 		if (staged) {
-			memcpy(staged, pkt->data + off, len);
+			memcpy(staged->addr, pkt->data + off, len);
+			sn_gref_table_put(staged);
 			sn_back_count(q, SN_QS_memcpy_bytes, len);
 			sn_back_count(q, SN_QS_staged_slots, 1);
 			pl->seg[k] = -1;
@@ -298,8 +433,11 @@ static void rx_place(struct sn_back_queue *q)
 		}
 		off += len;
 		k++;
-		/* The GSO extra takes the request right after the first. */
+		/* The extras take the requests right after the first: GSO,
+		 * then HASH. */
 		if (k == 1 && pl->gso)
+			q->rx.req_cons++;
+		if (k == 1 && pl->hash)
 			q->rx.req_cons++;
 	} while (off < pkt->len);
 	pl->nslots = (uint16_t)k;
@@ -348,13 +486,21 @@ static void rx_flush(struct sn_back_queue *q)
 
 			if (k + 1 < pl->nslots)
 				f |= NETRXF_more_data;
-			if (k == 0 && pl->gso)
+			if (k == 0 && (pl->gso || pl->hash))
 				f |= NETRXF_extra_info;
 			rx_put(q, pl->id[k], f, st);
 			if (k == 0 && pl->gso) {
 				struct netif_extra_info x;
 
 				sn_extra_gso_encode(&x, pkt->gso_size, pkt->gso_type);
+				sn_extra_set_more(&x, pl->hash);
+				sn_rx_back_write_slot(&q->rx, q->rx.rsp_prod_pvt++,
+						      &x, sizeof(x));
+			}
+			if (k == 0 && pl->hash) {
+				struct netif_extra_info x;
+
+				sn_extra_hash_encode(&x, pkt->hash_type, pkt->hash);
 				sn_extra_set_more(&x, false);
 				sn_rx_back_write_slot(&q->rx, q->rx.rsp_prod_pvt++,
 						      &x, sizeof(x));
@@ -438,6 +584,10 @@ bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd)
 	int t = -1;
 
 	*port_fd = -1;
+	/* Packets steered to us while the backlog had no room. */
+	if (atomic_load(&s->mbox.count) && s->tail - s->head < s->cap_pkts &&
+	    s->bytes < s->cap_bytes)
+		return true;
 	if (!s->port_eof) {
 		int fd = q->port->ops->fd(q->port);
 		bool full = s->tail - s->head >= s->cap_pkts ||

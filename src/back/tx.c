@@ -183,8 +183,8 @@ static void add_map(struct sn_back_queue *q, unsigned int p, unsigned int k,
 
 /* Plan how packet p's bytes reach its buffer: copy segments for every byte
  * (copy mode) or for the first SN_BACK_TX_COPY_LEN only with the rest of
- * each slot grant-mapped (linux mode).  Staged grefs (next issue) are
- * memcpy'd through their standing mapping. */
+ * each slot grant-mapped (linux mode).  Staged grefs are memcpy'd through
+ * their standing mapping in either mode. */
 static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 {
 	struct sn_back_txstate *s = q->txs;
@@ -196,13 +196,18 @@ static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 	for (unsigned int k = 0; k < d->nr_data; k++) {
 		const struct sn_txslot *sl = &d->slot[k];
 		uint32_t len = sl->size, c;
-		const uint8_t *staged;
+		struct sn_gref_ent *staged;
 
 		if (!len)
 			continue;
-		staged = sn_back_staged(q->grefs, sl->gref, false);
+		/* No grant operation at all for a staged slot: one memcpy
+		 * under the entry's in-flight reference, and the slot is done
+		 * (its response goes out with the batch, never deferred). */
+		staged = sn_back_staged_get(q->grefs, sl->gref, false);
 		if (staged) {
-			memcpy(dst + off, staged + sl->offset, len);
+			memcpy(dst + off, (const uint8_t *)staged->addr + sl->offset,
+			       len);
+			sn_gref_table_put(staged);
 			sn_back_count(q, SN_QS_memcpy_bytes, len);
 			sn_back_count(q, SN_QS_staged_slots, 1);
 			off += len;

@@ -34,6 +34,7 @@ int sn_back_vif_new(struct sn_back *b, uint16_t domid, uint16_t devid,
 	v->domid = domid;
 	v->devid = devid;
 	v->state = -1;
+	v->ctrl_kick_fd = -1;
 	pthread_mutex_init(&v->mcast_lock, NULL);
 	snprintf(path, sizeof(path), "%s/%u/%u", b->be_root, domid, devid);
 	v->be_path = strdup(path);
@@ -308,6 +309,10 @@ int sn_back_vif_connect(struct sn_back_vif *v, unsigned int nq,
 		if (rc)
 			goto err;
 	}
+	/* Staging tables exist before the queue threads that read them. */
+	rc = sn_back_vif_ctrl_start(v, err, errlen);
+	if (rc)
+		goto err;
 	for (i = 0; i < nq; i++) {
 		rc = -pthread_create(&v->q[i].thread, NULL, queue_main, &v->q[i]);
 		if (rc) {
@@ -347,6 +352,7 @@ void sn_back_vif_disconnect(struct sn_back_vif *v)
 		v->q[i].thread_started = false;
 	}
 	/* Threads are gone: nothing touches the mappings any more. */
+	sn_back_vif_ctrl_stop(v);
 	for (i = 0; i < v->nq; i++)
 		queue_teardown(&v->q[i]);
 	free(v->q);

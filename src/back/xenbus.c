@@ -160,6 +160,11 @@ static int write_features(struct sn_back *b, struct sn_back_vif *v)
 		if (!rc)
 			rc = xs_writep(b, t, mq, "%s/multi-queue-max-queues",
 				       v->be_path);
+		/* The control ring carries the hash configuration and the
+		 * staging-grant messages (ctrl.c). */
+		if (!rc)
+			rc = xs_writep(b, t, b->cfg.no_ctrl_ring ? "0" : "1",
+				       "%s/feature-ctrl-ring", v->be_path);
 		if (rc) {
 			b->plat->ops->xs_txn_end(b->plat, t, true);
 			return rc;
@@ -293,6 +298,32 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 			goto fail;
 	}
 
+	/* Control ring: optional; a ref without its event channel fails the
+	 * connect (Linux netback does the same). */
+	v->ctrl_present = false;
+	if (!b->cfg.no_ctrl_ring) {
+		unsigned long cref, cevt;
+
+		rc = read_ulong(b, v->fe_path, "ctrl-ring-ref", UINT32_MAX, &cref);
+		if (rc && rc != -ENOENT) {
+			snprintf(err, sizeof(err), "ctrl-ring-ref invalid");
+			goto fail;
+		}
+		if (!rc) {
+			rc = read_ulong(b, v->fe_path, "event-channel-ctrl",
+					UINT32_MAX, &cevt);
+			if (rc) {
+				snprintf(err, sizeof(err),
+					 "event-channel-ctrl %s",
+					 rc == -ENOENT ? "missing" : "invalid");
+				goto fail;
+			}
+			v->ctrl_present = true;
+			v->ctrl_ref = (uint32_t)cref;
+			v->ctrl_evt = (uint32_t)cevt;
+		}
+	}
+
 	memset(&v->feat, 0, sizeof(v->feat));
 	v->feat.sg = read_flag(b, v->fe_path, "feature-sg");
 	v->feat.gso_tcpv4 = read_flag(b, v->fe_path, "feature-gso-tcpv4");
@@ -323,8 +354,11 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 			    (snprintf(dir, sizeof(dir), "%s/error", v->be_path), dir));
 	free(v->fe_ident);
 	v->fe_ident = domain_ident(b, v->domid);
-	blog(b, "vif%u.%u: connected, %lu queue(s)%s", v->domid, v->devid, nq,
-	     qp[0].split ? ", split event channels" : "");
+	blog(b, "vif%u.%u: connected, %lu queue(s)%s%s", v->domid, v->devid, nq,
+	     qp[0].split ? ", split event channels" : "",
+	     !v->ctrl_present ? "" :
+	     b->cfg.staging_off ? ", control ring" :
+	     ", control ring with staging");
 	set_state(v, XenbusStateConnected);
 	return 0;
 fail:

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "back/staging.h"
 #include "cli/cli.h"
 #include "stagenet/back.h"
 
@@ -35,9 +36,15 @@ static void usage(FILE *f)
 		"  --no-split-evtchn      do not offer split event channels\n"
 		"  --rx-queue-pkts N      RX backlog cap per queue in packets (default 64)\n"
 		"  --rx-queue-bytes N     RX backlog cap per queue in bytes (default 1 MiB)\n"
+		"  --staging-max N        staging grants: gref mappings kept per queue\n"
+		"                         (default %u, max %u); 0 = off, the control\n"
+		"                         ring answers GREF messages NOT_SUPPORTED\n"
+		"  --no-ctrl-ring         do not offer feature-ctrl-ring (no hash\n"
+		"                         configuration, no staging)\n"
 		"  --quiet                no lifecycle log on stderr\n"
 		SN_COMMON_OPTS_HELP
-		"                           (backend domain, default 0)\n");
+		"                           (backend domain, default 0)\n",
+		SN_BACK_STAGING_DEFAULT, SN_BACK_STAGING_LIMIT);
 }
 
 int sn_cmd_back(int argc, char **argv)
@@ -71,6 +78,8 @@ int sn_cmd_back(int argc, char **argv)
 			cfg.busy_poll = true;
 		} else if (!strcmp(a, "--no-split-evtchn")) {
 			cfg.no_split_evtchn = true;
+		} else if (!strcmp(a, "--no-ctrl-ring")) {
+			cfg.no_ctrl_ring = true;
 		} else if (!strcmp(a, "--quiet")) {
 			quiet = true;
 		} else if (!val) {
@@ -97,6 +106,15 @@ int sn_cmd_back(int argc, char **argv)
 				return 2;
 			}
 			cfg.max_queues = (uint16_t)v;
+			i++;
+		} else if (!strcmp(a, "--staging-max")) {
+			if (sn_parse_long(val, 0, SN_BACK_STAGING_LIMIT, &v)) {
+				fprintf(stderr, "stagenet back: --staging-max must be 0..%u\n",
+					SN_BACK_STAGING_LIMIT);
+				return 2;
+			}
+			cfg.staging_off = v == 0;
+			cfg.staging_max = (uint32_t)v;
 			i++;
 		} else if (!strcmp(a, "--rx-queue-pkts")) {
 			if (sn_parse_long(val, 1, 65536, &v)) {
@@ -140,10 +158,11 @@ int sn_cmd_back(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!quiet)
-		fprintf(stderr, "back: serving /local/domain/%u/backend/vif (%s, tx-path %s%s)\n",
+		fprintf(stderr, "back: serving /local/domain/%u/backend/vif (%s, tx-path %s%s, staging %s)\n",
 			plat->domid, plat->ops->name,
 			cfg.tx_path == SN_BACK_TX_LINUX ? "linux" : "copy",
-			cfg.busy_poll ? ", busy-poll" : "");
+			cfg.busy_poll ? ", busy-poll" : "",
+			cfg.no_ctrl_ring || cfg.staging_off ? "off" : "on");
 	rc = sn_back_run(b);
 	if (rc)
 		fprintf(stderr, "stagenet back: %s\n", strerror(-rc));

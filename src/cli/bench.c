@@ -1,8 +1,6 @@
-/* `stagenet bench`: the proposal's Performance section on this machine.
- * Starts its own emulated host, then per cell a vif, a backend and a
- * frontend process (busy-polling, pinned apart), measures the receiving
- * side's published counters over repeated windows after a warm-up, stops
- * everything, and prints before/after tables, the limit row, JSON, a plot. */
+/* `stagenet bench`: the proposal's Performance section on this machine, from
+ * a private emulated host and, per cell, a vif, a backend and a frontend
+ * process whose published counters it samples (README "The benchmark"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -12,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +25,10 @@
 #define MAX_LIST 16
 #define MAX_CPUS 256
 #define FE_DOMID 1
+/* `stagenet front`'s burst: what a frozen queue may have counted but not
+ * yet published. */
+#define FRONT_BURST 32
+#define MIN_REP_PKTS 256 /* a repetition is extended until it saw this many */
 /* Big enough that the backend's RX backlog never drops a burst of 64 KiB
  * packets from the generator (the default 1 MiB holds 16). */
 #define BACK_RX_QUEUE_BYTES "16777216"
@@ -52,6 +55,7 @@ struct bench_opts {
 	unsigned int reps;
 	const char *json, *plot;
 	bool primitives, quick, keep, verbose;
+	char lists[4][256]; /* the option strings the lists point into */
 };
 
 struct bench {
@@ -63,8 +67,8 @@ struct bench {
 	int cpus[MAX_CPUS];
 	int ncpus;
 	int back_cpus, front_cpus; /* counts; back uses cpus[0..], front the rest */
-	bool back_staging, front_staging; /* the CLIs know the staging options */
-	bool back_port_stats;             /* back prints its sink's verdict */
+	bool front_staging; /* `stagenet front` knows --staging */
+	bool back_staging;  /* `stagenet back` knows --staging-max (0 = off) */
 };
 
 static void usage(FILE *f)
@@ -82,7 +86,8 @@ static void usage(FILE *f)
 		"  --frames LIST          60,128,256,1514,65535 (65535 = 64 KiB GSO;\n"
 		"                         default 60,65535)\n"
 		"  --queues LIST          queue counts (default 1,2)\n"
-		"  --staging-policy P     header|page (default header)\n"
+		"  --staging-policy P     page|header (default page: TX and RX through staged\n"
+		"                         pages; header stages only TX's first 256 bytes)\n"
 		"  --duration S           seconds per repetition (default 0.5)\n"
 		"  --warmup S             seconds before measuring (default 0.5)\n"
 		"  --reps N               repetitions per cell, median reported (default 3)\n"
@@ -122,7 +127,6 @@ static int parse_secs(const char *s, double min, double max, double *out)
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
-	static char lists[4][256];
 	const char *tok[MAX_LIST];
 	unsigned int n;
 	bool set_dur = false, set_warm = false, set_reps = false;
@@ -132,7 +136,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				  .dirs = { "tx", "rx" }, .ndirs = 2,
 				  .frames = { 60, 65535 }, .nframes = 2,
 				  .queues = { 1, 2 }, .nqueues = 2,
-				  .policy = "header", .duration = 0.5, .warmup = 0.5, .reps = 3 };
+				  .policy = "page", .duration = 0.5, .warmup = 0.5, .reps = 3 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -161,8 +165,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		    !strcmp(a, "--queues")) {
 			int which = a[2] == 'm' ? 0 : a[2] == 'd' ? 1 : a[2] == 'f' ? 2 : 3;
 
-			if (strlen(val) >= sizeof(lists[which]) ||
-			    split_list(strcpy(lists[which], val), tok, MAX_LIST, &n)) {
+			if (strlen(val) >= sizeof(o->lists[which]) ||
+			    split_list(strcpy(o->lists[which], val), tok, MAX_LIST, &n)) {
 				fprintf(stderr, "stagenet bench: bad list for %s: %s\n", a, val);
 				return -EINVAL;
 			}
@@ -276,7 +280,7 @@ static bool nap(double s)
 static pid_t spawn(const struct bench *b, char **argv, const char *out, const char *err,
 		   const int *cpus, int ncpus)
 {
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	fflush(NULL);
 	pid = fork();
@@ -284,6 +288,10 @@ static pid_t spawn(const struct bench *b, char **argv, const char *out, const ch
 		return pid;
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	/* If the bench dies without stopping us, stop anyway (cleanly: the
+	 * daemons handle SIGTERM). */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
+		_exit(125);
 	if (ncpus > 0 && sn_bench_pin(cpus, ncpus))
 		_exit(126);
 	{
@@ -512,12 +520,45 @@ static bool child_exited(pid_t *pid, int *st)
 	return false;
 }
 
+/* Guest TX without a sink report from the backend: freeze the frontend
+ * (no new requests), let the busy-polling backend drain the rings, and take
+ * the counters once both sides' packet counts agree, or once the backend
+ * has stopped moving for 200 ms short of at most the bursts the frozen
+ * queues may have counted but not yet published, or after 5 s. */
+static void quiesce_tx(pid_t front, uint16_t queues, struct sn_stats_block *const blk[2],
+		       struct snap *out)
+{
+	double end = now_s() + 5, still_since = now_s();
+	uint64_t last = UINT64_MAX;
+	struct snap a;
+
+	if (front <= 0 || kill(front, SIGSTOP))
+		return;
+	for (;;) {
+		uint64_t be, fe;
+
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+		snap_take(blk, &a);
+		be = a.v[0][SN_QS_tx_pkts];
+		fe = a.v[1][SN_QS_tx_pkts];
+		if (be != last) {
+			last = be;
+			still_since = a.t;
+		}
+		if (be >= fe || a.t > end ||
+		    (a.t - still_since > 0.2 && fe - be <= (uint64_t)FRONT_BURST * queues))
+			break;
+	}
+	*out = a;
+	kill(front, SIGCONT);
+}
+
 static void run_cell(struct bench *b, struct sn_bench_cell *c, uint16_t devid)
 {
 	bool tx = !strcmp(c->dir, "tx"), staging = !strcmp(c->mode, "staging");
 	char sdev[8], sq[8], gen[48], p[8][PATH_MAX + 48], why[200];
 	struct sn_stats_block *blk[2] = { NULL, NULL };
-	struct snap s_ready, s0, s1, s_prev, s_fin;
+	struct snap s_ready, s0, s1, s_prev, s_q = { .t = 0 };
 	pid_t back = -1, front = -1;
 	enum sn_qstat rpk = tx ? SN_QS_tx_pkts : SN_QS_rx_pkts;
 	enum sn_qstat rby = tx ? SN_QS_tx_bytes : SN_QS_rx_bytes;
@@ -537,10 +578,10 @@ static void run_cell(struct bench *b, struct sn_bench_cell *c, uint16_t devid)
 	snprintf(p[6], sizeof(p[6]), "%s/vif-%u.log", b->dir, devid);
 	if (staging)
 		snprintf(c->policy, sizeof(c->policy), "%s", b->o.policy);
-	if (staging && !(b->back_staging && b->front_staging)) {
+	if (staging && !b->front_staging) {
 		c->status = SN_CELL_SKIPPED;
 		snprintf(c->reason, sizeof(c->reason),
-			 "this build's back/front have no staging options");
+			 "this build's `stagenet front` has no --staging option");
 		return;
 	}
 
@@ -563,8 +604,9 @@ static void run_cell(struct bench *b, struct sn_bench_cell *c, uint16_t devid)
 				   (char *)"--rx-queue-bytes", (char *)BACK_RX_QUEUE_BYTES };
 		int a = 12;
 
-		/* Staging is an optimisation on top of the Linux path; the other
-		 * modes must not get it by default. */
+		/* Staging is an optimisation on top of the Linux path (unknown
+		 * grefs still take it).  The baselines get a backend without it,
+		 * as the proposal's "before" had. */
 		if (b->back_staging && !staging) {
 			argv[a++] = (char *)"--staging-max";
 			argv[a++] = (char *)"0";
@@ -628,13 +670,22 @@ static void run_cell(struct bench *b, struct sn_bench_cell *c, uint16_t devid)
 	snap_take(blk, &s0);
 	s_prev = s1 = s0;
 	for (unsigned int r = 0; r < b->o.reps; r++) {
-		double dt;
+		double dt, rep_end = now_s() + 20 * b->o.duration + 2;
+		bool ok = nap(b->o.duration);
 
-		if (!nap(b->o.duration)) {
+		/* A window must hold some packets: on a loaded machine a
+		 * busy-polling process can lose its CPU for longer than a
+		 * --quick window, and "no packets" would be noise, not a rate. */
+		while (ok) {
+			snap_take(blk, &s1);
+			if (s1.v[rs][rpk] - s_prev.v[rs][rpk] >= MIN_REP_PKTS || now_s() > rep_end)
+				break;
+			ok = nap(0.01);
+		}
+		if (!ok) {
 			sn_bench_cell_fail(c, "interrupted");
 			goto stop;
 		}
-		snap_take(blk, &s1);
 		if (child_exited(&back, &st) || child_exited(&front, &st)) {
 			last_line(back < 0 ? p[1] : p[3], why, sizeof(why));
 			sn_bench_cell_fail(c, "%s exited during the measurement: %s",
@@ -659,7 +710,16 @@ static void run_cell(struct bench *b, struct sn_bench_cell *c, uint16_t devid)
 	c->c.staged_slots = both(&s0, &s1, SN_QS_staged_slots);
 	c->c.unstaged_slots = both(&s0, &s1, SN_QS_unstaged_slots);
 	c->c.drops = drops(&s_ready, &s1);
+	/* An "after" figure must really be staging: a frontend that fell
+	 * back to normal grants (said once on its stderr) would pass the
+	 * baseline off as the optimisation.  Header staging leaves RX alone. */
+	if (staging && !c->c.staged_slots && !(!tx && !strcmp(b->o.policy, "header"))) {
+		last_line(p[3], why, sizeof(why));
+		sn_bench_cell_fail(c, "no slot went through staging (front: %s)", why);
+	}
 
+	if (tx && c->status == SN_CELL_OK)
+		quiesce_tx(front, c->queues, blk, &s_q);
 stop:
 	/* Sender side's frontend first: its exit report carries its sink's
 	 * verdict (guest RX), and the backend still answers its last requests. */
@@ -687,19 +747,21 @@ stop:
 	}
 	back = -1;
 	if (c->nreps && blk[0] && blk[1]) {
-		/* The published files are gone with their writers, but our
-		 * mappings still hold the final counts. */
-		snap_take(blk, &s_fin);
 		if (parse_port_lines(tx ? p[0] : p[2], &c->lost, &c->bad_seq, &c->bad_payload)) {
 			c->payload_checked = true;
-		} else {
-			/* No sink report: at least every packet the sender
-			 * completed must have arrived. */
-			uint64_t sent = tx ? s_fin.v[1][SN_QS_tx_pkts] : s_fin.v[0][SN_QS_rx_pkts];
-			uint64_t got = s_fin.v[rs][rpk];
+		} else if (tx && s_q.t > 0) {
+			/* No sink report from the backend: then every packet the
+			 * frozen frontend put on its rings must have reached the
+			 * backend's sink, except the burst a queue may have been
+			 * writing when it froze (counted per packet, published
+			 * at the end of the burst). */
+			uint64_t fe = s_q.v[1][SN_QS_tx_pkts], be = s_q.v[0][SN_QS_tx_pkts];
 
-			if (sent > got)
-				c->lost = sent - got;
+			c->unconfirmed = fe > be ? fe - be : 0;
+			if (c->unconfirmed > (uint64_t)FRONT_BURST * c->queues)
+				c->lost = c->unconfirmed;
+		} else {
+			sn_bench_cell_fail(c, "no verdict from the receiving side");
 		}
 	}
 	for (int side = 0; side < 2; side++)
@@ -728,10 +790,46 @@ static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
 	}
 }
 
-static void progress(const struct bench *b, size_t i, size_t n, const struct sn_bench_cell *c)
+/* The limit row of one frame size, or (again) a second set of repetitions
+ * merged into it. */
+static void run_limit(const struct bench *b, uint32_t frame, struct sn_bench_cell *c, bool again)
 {
-	(void)b;
-	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u: ", i + 1, n, c->mode, c->dir,
+	struct sn_limit_cfg lc = {
+		.frame = frame, .warmup_s = b->o.warmup,
+		.duration_s = b->o.duration, .reps = b->o.reps,
+		.cpu_cons = b->ncpus >= 2 ? b->cpus[0] : -1,
+		.cpu_prod = b->ncpus >= 2 ? b->cpus[b->back_cpus] : -1,
+	};
+	struct sn_bench_cell t;
+	int rc;
+
+	rc = sn_bench_limit(&lc, again ? &t : c);
+	if (rc) {
+		sn_bench_cell_fail(c, "could not run: %s", strerror(-rc));
+		return;
+	}
+	if (!again)
+		return;
+	if (t.status != SN_CELL_OK)
+		sn_bench_cell_fail(c, "%s", t.reason);
+	for (unsigned int r = 0; r < t.nreps && c->nreps < SN_BENCH_MAX_REPS; r++) {
+		c->rep_mpps[c->nreps] = t.rep_mpps[r];
+		c->rep_gbps[c->nreps++] = t.rep_gbps[r];
+	}
+	c->secs += t.secs;
+	c->c.pkts += t.c.pkts;
+	c->c.bytes += t.c.bytes;
+	c->c.memcpy_bytes += t.c.memcpy_bytes;
+	c->lost += t.lost;
+	c->bad_seq += t.bad_seq;
+	c->bad_payload += t.bad_payload;
+	c->payload_checked &= t.payload_checked;
+	sn_bench_cell_finish(c);
+}
+
+static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
+{
+	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u: ", i, n, c->mode, c->dir,
 		c->frame, c->queues);
 	if (c->status == SN_CELL_OK)
 		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s\n", c->mpps, c->gbps);
@@ -744,7 +842,7 @@ int sn_cmd_bench(int argc, char **argv)
 {
 	struct bench *b;
 	struct sn_bench_cell *cells = NULL;
-	size_t ncells = 0, cap;
+	size_t ncells = 0, cap, done = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	ssize_t len;
 	int rc, ret = 1;
@@ -786,8 +884,8 @@ int sn_cmd_bench(int argc, char **argv)
 		b->back_cpus = b->ncpus / 2;
 		b->front_cpus = b->ncpus - b->back_cpus;
 	}
-	b->back_staging = help_mentions(b, "back", "--staging-max");
 	b->front_staging = help_mentions(b, "front", "--staging");
+	b->back_staging = help_mentions(b, "back", "--staging-max");
 
 	cap = (size_t)b->o.nframes * (1 + (size_t)b->o.nmodes * b->o.ndirs * b->o.nqueues);
 	cells = calloc(cap, sizeof(*cells));
@@ -820,22 +918,12 @@ int sn_cmd_bench(int argc, char **argv)
 			fprintf(stderr, "stagenet bench: the primitives probe failed\n");
 	}
 
-	/* The ceiling first, in the same run and on the same CPUs. */
+	/* Per frame size: the ceiling, that size's cells, the ceiling again
+	 * (merged), so a machine whose load drifts during the run does not
+	 * compare the cells with a ceiling from another moment. */
+	ncells = b->o.nframes;
 	for (unsigned int f = 0; f < b->o.nframes && !bench_stop; f++) {
-		struct sn_limit_cfg lc = {
-			.frame = b->o.frames[f], .warmup_s = b->o.warmup,
-			.duration_s = b->o.duration, .reps = b->o.reps,
-			.cpu_cons = b->ncpus >= 2 ? b->cpus[0] : -1,
-			.cpu_prod = b->ncpus >= 2 ? b->cpus[b->back_cpus] : -1,
-		};
-		struct sn_bench_cell *c = &cells[ncells++];
-
-		rc = sn_bench_limit(&lc, c);
-		if (rc)
-			sn_bench_cell_fail(c, "could not run: %s", strerror(-rc));
-		progress(b, ncells - 1, cap, c);
-	}
-	for (unsigned int f = 0; f < b->o.nframes; f++)
+		run_limit(b, b->o.frames[f], &cells[f], false);
 		for (unsigned int q = 0; q < b->o.nqueues; q++)
 			for (unsigned int d = 0; d < b->o.ndirs; d++)
 				for (unsigned int m = 0; m < b->o.nmodes && !bench_stop; m++) {
@@ -845,8 +933,12 @@ int sn_cmd_bench(int argc, char **argv)
 							   b->o.frames[f], b->o.queues[q]);
 					run_cell(b, c, (uint16_t)ncells);
 					ncells++;
-					progress(b, ncells - 1, cap, c);
+					progress(++done, cap, c);
 				}
+		if (!bench_stop)
+			run_limit(b, b->o.frames[f], &cells[f], true);
+		progress(++done, cap, &cells[f]);
+	}
 	fill_limit_fractions(cells, ncells);
 	for (size_t i = 0; i < ncells; i++)
 		failed |= cells[i].status == SN_CELL_FAILED;

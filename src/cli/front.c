@@ -45,6 +45,18 @@ static void usage(FILE *f)
 		"  --connect-timeout MS   give up if the backend never connects (default: wait)\n"
 		"  --linger-ms MS         after every input port ended, keep receiving this\n"
 		"                         long, then exit (default 500)\n"
+		"  --staging POLICY       staging grants, used when the backend offers a\n"
+		"                         control ring and GREF mapping (default page):\n"
+		"                           page    whole staged pages: TX copies packets\n"
+		"                                   into them, RX posts them\n"
+		"                           header  256-byte slots, 16 pages per queue: TX\n"
+		"                                   stages the first 256 bytes and grants\n"
+		"                                   the rest; RX uses normal grants\n"
+		"                           off     per-use grants only\n"
+		"                         Fallback to normal grants is printed once;\n"
+		"                         staged_slots/unstaged_slots count the slots.\n"
+		"  --staging-pages N      staged pages per queue (default: page 512,\n"
+		"                         header 16; capped by the backend's table)\n"
 		SN_COMMON_OPTS_HELP);
 }
 
@@ -213,6 +225,9 @@ int sn_cmd_front(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sn_common_opts_init(&co);
+	/* Staging is what this project is for: on unless asked otherwise
+	 * (the library default stays off for embedders). */
+	cfg.staging = SN_STAGING_PAGE;
 	for (int a = 1; a < argc; a++) {
 		const char *o = argv[a];
 		const char *val = a + 1 < argc ? argv[a + 1] : NULL;
@@ -231,6 +246,26 @@ int sn_cmd_front(int argc, char **argv)
 			cfg.no_split_evtchn = false;
 		} else if (!strcmp(o, "--no-split-evtchn")) {
 			cfg.no_split_evtchn = true;
+		} else if (!strcmp(o, "--staging") && val) {
+			if (!strcmp(val, "page")) {
+				cfg.staging = SN_STAGING_PAGE;
+			} else if (!strcmp(val, "header")) {
+				cfg.staging = SN_STAGING_HEADER;
+			} else if (!strcmp(val, "off")) {
+				cfg.staging = SN_STAGING_OFF;
+			} else {
+				fprintf(stderr, "stagenet front: bad value for --staging: %s "
+					"(header, page or off)\n", val);
+				return 2;
+			}
+			a++;
+		} else if (!strcmp(o, "--staging-pages") && val) {
+			if (sn_parse_long(val, 0, 65536, &v)) {
+				fprintf(stderr, "stagenet front: bad value for %s: %s\n", o, val);
+				return 2;
+			}
+			cfg.staging_pages = (uint32_t)v;
+			a++;
 		} else if (!strcmp(o, "--port") && val) {
 			port_spec = val;
 			a++;
@@ -313,6 +348,14 @@ int sn_cmd_front(int argc, char **argv)
 	nq = sn_front_num_queues(nic);
 	fprintf(stderr, "stagenet front: vif %ld connected, %u queue(s), mtu %u\n", devid, nq,
 		sn_front_mtu(nic));
+	if (cfg.staging != SN_STAGING_OFF) {
+		uint16_t staged = 0;
+
+		for (i = 0; i < nq; i++)
+			staged += sn_front_queue_staged(nic, i);
+		fprintf(stderr, "stagenet front: staging grants (%s) on %u of %u queue(s)\n",
+			cfg.staging == SN_STAGING_PAGE ? "page" : "header", staged, nq);
+	}
 
 	ws = calloc(1, sizeof(*ws));
 	if (!ws)

@@ -25,8 +25,9 @@ struct sn_front_ctrl {
 	struct sn_plat *p;
 	uint16_t be_domid;
 	int timeout_ms;
-	/* Serialises exchanges: staging set-up of several queues and a hash
-	 * configuration may come from different threads. */
+	/* Serialises exchanges (staging set-up of several queues and a hash
+	 * configuration may come from different threads) and guards st;
+	 * the stats getter takes it on a const client, casting const away. */
 	pthread_mutex_t lock;
 	struct xen_netif_ctrl_front_ring ring;
 	void *sring;

@@ -29,7 +29,7 @@ struct sn_front_ctrl_op {
 	uint16_t id; /* private: the id the request went out with */
 };
 
-/* Counters of what the backend sent that was not an answer we wait for. */
+/* What the client sent, and what went wrong with the answers. */
 struct sn_front_ctrl_stats {
 	uint64_t requests;     /* requests put on the ring */
 	uint64_t stray;        /* responses with an unknown or already-answered id,

@@ -145,6 +145,9 @@ static void queue_teardown(struct sn_front_queue *q)
 	q->up = false;
 	sn_front_tx_release(q);
 	sn_front_rx_release(q);
+	/* Anything still staged here lost its backend (an orderly close
+	 * unstages first, while the backend can still answer DEL). */
+	sn_front_queue_unstage(q, true);
 	for (i = 0; i < SN_TX_RING_SIZE; i++)
 		buf_release(q, &q->txb[i]);
 	for (i = 0; i < SN_RX_RING_SIZE; i++)
@@ -195,6 +198,7 @@ static int queue_setup(struct sn_front_queue *q)
 		if (rc)
 			goto fail;
 		q->tx_next[i] = (uint16_t)(i + 1);
+		q->tx_stage[i] = -1;
 	}
 	q->tx_free_head = 0;
 	q->tx_free_cnt = SN_TX_RING_SIZE;
@@ -202,10 +206,18 @@ static int queue_setup(struct sn_front_queue *q)
 		rc = buf_alloc(nic, &q->rxb[i], true);
 		if (rc)
 			goto fail;
+		q->rx_stage[i] = -1;
 	}
-	rc = sn_front_rx_refill(q);
-	if (rc < 0)
-		goto fail;
+	/* Page staging posts staged pages on RX, but the pool can only be
+	 * registered once the backend is Connected (it maps the control
+	 * ring then).  A ring filled now would hold normal buffers for its
+	 * first 256 packets, so posting waits for the pool. */
+	q->rx_deferred = nic->staging_planned && nic->cfg.staging == SN_STAGING_PAGE;
+	if (!q->rx_deferred) {
+		rc = sn_front_rx_refill(q);
+		if (rc < 0)
+			goto fail;
+	}
 	return 0;
 
 fail:
@@ -407,6 +419,93 @@ static void probe_shr_grant(struct sn_front *nic)
 	p->ops->shr_free(p, page, 1);
 }
 
+void sn_front_queue_unstage(struct sn_front_queue *q, bool peer_gone)
+{
+	unsigned int i;
+	uint32_t kept;
+
+	if (!q->staging)
+		return;
+	kept = sn_front_staging_destroy(q->staging, peer_gone);
+	q->staging = NULL;
+	/* Requests still on the rings name grefs that are now deleted (and
+	 * revoked, or quarantined): their answers take the normal path. */
+	for (i = 0; i < SN_TX_RING_SIZE; i++)
+		q->tx_stage[i] = -1;
+	for (i = 0; i < SN_RX_RING_SIZE; i++)
+		q->rx_stage[i] = -1;
+	if (kept)
+		atomic_fetch_add(&q->nic->quarantined, kept);
+}
+
+/* Orderly close: the datapath stops and every pool is deleted while the
+ * backend is still connected and can answer DEL (after Closing it unmaps
+ * everything and its control ring is gone). */
+static void staging_release_all(struct sn_front *nic)
+{
+	uint16_t i;
+
+	for (i = 0; i < nic->nq; i++) {
+		struct sn_front_queue *q = &nic->q[i];
+
+		pthread_mutex_lock(&q->lock);
+		if (q->staging) {
+			q->up = false;
+			/* Collect what the backend has answered so those
+			 * buffers are no longer in flight when DEL comes. */
+			if (q->tx_sring && !atomic_load(&q->broken))
+				sn_front_tx_gc(q);
+			sn_front_queue_unstage(q, false);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
+static void staging_fallback(struct sn_front *nic, uint16_t queues, const char *why)
+{
+	atomic_fetch_add(&nic->staging_fallbacks, queues);
+	if (nic->staging_said)
+		return;
+	nic->staging_said = true;
+	fprintf(stderr, "stagenet front: vif %u: staging grants (%s) unavailable: %s; "
+		"using the normal grant path\n", nic->devid,
+		sn_front_staging_policy_name(nic->cfg.staging), why);
+}
+
+/* Backend Connected: register a pool per queue, then post RX buffers
+ * (staged ones first) on the queues that waited for it. */
+static void staging_connect(struct sn_front *nic)
+{
+	struct sn_front_staging *pools[SN_FRONT_MAX_QUEUES] = { 0 };
+	struct sn_front_staging_cfg scfg = { .policy = nic->cfg.staging,
+					     .max_pages = nic->cfg.staging_pages };
+	struct sn_qstats *st[SN_FRONT_MAX_QUEUES];
+	struct sn_front_staging_report rep = { 0 };
+	uint16_t i;
+
+	if (nic->ctrl) {
+		for (i = 0; i < nic->nq; i++)
+			st[i] = nic->q[i].st;
+		sn_front_staging_setup(nic->plat, nic->ctrl, nic->be_domid, nic->nq, &scfg, st,
+				       pools, nic->staging_said ? NULL : stderr, &rep);
+		if (rep.fallbacks) {
+			nic->staging_said = true;
+			atomic_fetch_add(&nic->staging_fallbacks, rep.fallbacks);
+		}
+	}
+	for (i = 0; i < nic->nq; i++) {
+		struct sn_front_queue *q = &nic->q[i];
+
+		pthread_mutex_lock(&q->lock);
+		q->staging = pools[i];
+		if (q->rx_deferred) {
+			q->rx_deferred = false;
+			sn_front_rx_refill(q);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
 /* Backend in InitWait: build everything and announce it. */
 static int do_connect(struct sn_front *nic)
 {
@@ -428,14 +527,30 @@ static int do_connect(struct sn_front *nic)
 		probe_shr_grant(nic);
 		nic->shr_probed = true;
 	}
+	nic->staging_planned = false;
+	if (nic->cfg.staging != SN_STAGING_OFF) {
+		if (nic->be_ctrl_ring)
+			nic->staging_planned = true;
+		else
+			staging_fallback(nic, nic->nq, "backend offers no control ring");
+	}
 	rc = sn_front_queues_setup(nic);
 	if (rc)
 		return rc;
+	if (nic->staging_planned) {
+		rc = sn_front_ctrl_open(nic->plat, nic->be_domid, 0, &nic->ctrl);
+		if (rc) {
+			nic->ctrl = NULL;
+			staging_fallback(nic, nic->nq, "cannot set up the control ring");
+		}
+	}
 	rc = sn_front_xb_write_keys(nic);
 	if (!rc)
 		rc = set_state(nic, XenbusStateConnected);
 	if (rc) {
 		sn_front_queues_teardown(nic);
+		sn_front_ctrl_close(nic->ctrl);
+		nic->ctrl = NULL;
 		return rc;
 	}
 	nic->phase = SN_FRONT_CONNECTING;
@@ -445,6 +560,10 @@ static int do_connect(struct sn_front *nic)
 static void go_down(struct sn_front *nic)
 {
 	sn_front_queues_teardown(nic);
+	/* After the pools: DEL needed the ring.  shr_free quarantines the
+	 * ring page if the backend still maps it. */
+	sn_front_ctrl_close(nic->ctrl);
+	nic->ctrl = NULL;
 	nic->phase = SN_FRONT_DOWN;
 }
 
@@ -469,6 +588,8 @@ int sn_front_poll_ctrl(struct sn_front *nic, enum sn_front_event *ev)
 		if (be == XenbusStateConnected) {
 			if (nic->phase == SN_FRONT_CONNECTING) {
 				nic->phase = SN_FRONT_UP;
+				if (nic->staging_planned)
+					staging_connect(nic);
 				for (i = 0; i < nic->nq; i++) {
 					pthread_mutex_lock(&nic->q[i].lock);
 					nic->q[i].up = true;
@@ -579,6 +700,8 @@ void sn_front_close(struct sn_front *nic, int timeout_ms)
 	p = nic->plat;
 	/* Closing first so the backend stops touching the rings before we
 	 * revoke their grants; then Closed once it has. */
+	if (nic->phase == SN_FRONT_UP)
+		staging_release_all(nic);
 	if (set_state(nic, XenbusStateClosing) == 0 && nic->phase != SN_FRONT_DOWN)
 		sn_front_xb_wait_be(nic, done, 3, timeout_ms);
 	go_down(nic);
@@ -607,6 +730,23 @@ uint32_t sn_front_mtu(const struct sn_front *nic)
 const uint8_t *sn_front_mac(const struct sn_front *nic)
 {
 	return nic->mac;
+}
+
+uint64_t sn_front_staging_fallbacks(const struct sn_front *nic)
+{
+	return atomic_load(&((struct sn_front *)nic)->staging_fallbacks);
+}
+
+bool sn_front_queue_staged(struct sn_front *nic, uint16_t qi)
+{
+	bool r;
+
+	if (qi >= SN_FRONT_MAX_QUEUES)
+		return false;
+	pthread_mutex_lock(&nic->q[qi].lock);
+	r = nic->q[qi].staging != NULL;
+	pthread_mutex_unlock(&nic->q[qi].lock);
+	return r;
 }
 
 uint64_t sn_front_quarantined(const struct sn_front *nic)

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "front/staging.h"
 #include "proto/ring.h"
 #include "proto/rxrsp.h"
 #include "proto/slots.h"
@@ -61,11 +62,16 @@ struct sn_front_queue {
 	 * backends expect; extra-info slots are recycled by index. */
 	struct sn_front_buf rxb[SN_RX_RING_SIZE];
 
-	/* Staging (next issue): a pool of buffers granted once and registered
-	 * with the backend over the control ring.  tx_one copies small packets
-	 * into it instead of txb[id].page and rx_refill posts its grefs; NULL
-	 * means the normal per-use grant path above. */
+	/* Staging: a pool of buffers granted once and registered with the
+	 * backend over the control ring (front/staging.h), set at Connected.
+	 * tx_one copies packet bytes into its slots instead of txb[id].page
+	 * and rx_refill posts its pages; NULL means the normal per-use grant
+	 * path above.  tx_stage[id] / rx_stage[slot] name the staged slot a
+	 * request uses, -1 for a normally granted one. */
 	struct sn_front_staging *staging;
+	int32_t tx_stage[SN_TX_RING_SIZE];
+	int32_t rx_stage[SN_RX_RING_SIZE];
+	bool rx_deferred; /* RX posting waits for the pool (Connected) */
 };
 
 struct sn_front {
@@ -91,10 +97,13 @@ struct sn_front {
 	bool no_shr_grant;     /* platform cannot grant per use */
 	bool shr_probed;
 	atomic_uint_fast64_t quarantined;
-	/* Control-ring client (next issue): built in do_connect after the data
-	 * rings when be_ctrl_ring, keys ctrl-ring-ref/event-channel-ctrl
-	 * written in the same transaction. */
+	/* Control-ring client: built in do_connect after the data rings when
+	 * staging is wanted and the backend offers feature-ctrl-ring; keys
+	 * ctrl-ring-ref/event-channel-ctrl written in the same transaction. */
 	struct sn_front_ctrl *ctrl;
+	atomic_uint_fast64_t staging_fallbacks;
+	bool staging_said; /* the one fallback line was printed */
+	bool staging_planned; /* this connect wants a pool (ctrl ring offered) */
 	struct sn_front_queue q[SN_FRONT_MAX_QUEUES];
 };
 
@@ -123,6 +132,10 @@ int sn_front_buf_grant(struct sn_front_queue *q, struct sn_front_buf *b,
 int sn_front_buf_replace(struct sn_front_queue *q, struct sn_front_buf *b,
 			 bool writable);
 void sn_front_notify(struct sn_front_queue *q, int port);
+
+/* Staging pool of a queue: release it (queue lock held).  peer_gone: the
+ * backend already disconnected (no DEL possible). */
+void sn_front_queue_unstage(struct sn_front_queue *q, bool peer_gone);
 
 /* tx.c / rx.c (called with the queue lock held) */
 int sn_front_tx_gc(struct sn_front_queue *q);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "front/nic.h"
+#include "front/staging.h"
 #include "proto/extra.h"
 
 int sn_front_rx_refill(struct sn_front_queue *q)
@@ -16,16 +17,30 @@ int sn_front_rx_refill(struct sn_front_queue *q)
 		unsigned int slot = idx & (SN_RX_RING_SIZE - 1);
 		struct sn_front_buf *b = &q->rxb[slot];
 		struct netif_rx_request req = { 0 };
+		int si = -1;
 
-		/* A page the backend may still write never goes out again. */
-		if (b->quarantined && sn_front_buf_replace(q, b, true))
-			break;
-		if (!b->page || b->inflight)
-			break;
-		if (sn_front_buf_grant(q, b, true))
-			break;
+		/* Staged page first: registered with the backend, no grant
+		 * per use; it comes back to the pool when consumed. */
+		if (q->staging) {
+			si = q->rx_stage[slot];
+			if (si < 0)
+				si = sn_front_staging_rx_take(q->staging);
+		}
+		if (si >= 0) {
+			q->rx_stage[slot] = si;
+			req.gref = sn_front_staging_slot(q->staging, si)->gref;
+		} else {
+			/* A page the backend may still write never goes out
+			 * again. */
+			if (b->quarantined && sn_front_buf_replace(q, b, true))
+				break;
+			if (!b->page || b->inflight)
+				break;
+			if (sn_front_buf_grant(q, b, true))
+				break;
+			req.gref = b->gref;
+		}
 		req.id = (uint16_t)slot;
-		req.gref = b->gref;
 		sn_rx_front_put_req(&q->rx, &req);
 		posted++;
 	}
@@ -40,8 +55,28 @@ void sn_front_rx_release(struct sn_front_queue *q)
 {
 	unsigned int i;
 
-	for (i = 0; i < SN_RX_RING_SIZE; i++)
+	for (i = 0; i < SN_RX_RING_SIZE; i++) {
+		if (q->rx_stage[i] >= 0) {
+			sn_front_staging_give(q->staging, q->rx_stage[i]);
+			q->rx_stage[i] = -1;
+		}
 		sn_front_buf_revoke(q, &q->rxb[i]);
+	}
+}
+
+/* The slots of a consumed chain: staged pages back to the pool. */
+static void rx_unstage(struct sn_front_queue *q, const struct sn_rxpkt *rp)
+{
+	unsigned int k;
+
+	for (k = 0; k < rp->nr_slots; k++) {
+		unsigned int slot = (rp->cons + k) & (SN_RX_RING_SIZE - 1);
+
+		if (q->rx_stage[slot] >= 0) {
+			sn_front_staging_give(q->staging, q->rx_stage[slot]);
+			q->rx_stage[slot] = -1;
+		}
+	}
 }
 
 /* Correct backends never produce these; they are lies, not accidents.  A
@@ -87,39 +122,54 @@ static int rx_take(struct sn_front_queue *q, const struct sn_rxpkt *rp,
 		   struct sn_pkt *pkt)
 {
 	bool busy = false, deliver = rp->verdict == SN_RXRSP_OK;
-	unsigned int k;
-	uint32_t off = 0;
+	unsigned int k, nstaged = 0;
+	uint32_t off = 0, staged_bytes = 0;
 
 	for (k = 0; k < rp->nr_slots; k++) {
-		struct sn_front_buf *b = &q->rxb[(rp->cons + k) & (SN_RX_RING_SIZE - 1)];
+		unsigned int slot = (rp->cons + k) & (SN_RX_RING_SIZE - 1);
 
-		if (sn_front_buf_revoke(q, b))
+		/* A staged page keeps its grant: nothing to revoke. */
+		if (q->rx_stage[slot] < 0 && sn_front_buf_revoke(q, &q->rxb[slot]))
 			busy = true;
 	}
 	if (busy) {
 		sn_front_queue_fail(q, "rx grant still in use after response");
 		return -EIO;
 	}
-	if (!deliver)
-		return 0;
-	if (rp->len > pkt->cap || rp->nr_recorded != rp->nr_data) {
-		sn_front_count(q, SN_QS_rx_drop_port, 1);
+	if (!deliver || rp->len > pkt->cap || rp->nr_recorded != rp->nr_data) {
+		if (deliver)
+			sn_front_count(q, SN_QS_rx_drop_port, 1);
+		rx_unstage(q, rp);
 		return 0;
 	}
 	for (k = 0; k < rp->nr_data; k++) {
 		const struct sn_rxslot *s = &rp->slot[k];
-		struct sn_front_buf *b = &q->rxb[sn_rxpkt_slot_idx(rp, k) & (SN_RX_RING_SIZE - 1)];
+		unsigned int slot = sn_rxpkt_slot_idx(rp, k) & (SN_RX_RING_SIZE - 1);
+		const uint8_t *src;
 
+		if (q->rx_stage[slot] >= 0) {
+			src = sn_front_staging_slot(q->staging, q->rx_stage[slot])->ptr;
+			nstaged++;
+			staged_bytes += (uint32_t)s->status;
+		} else {
+			src = q->rxb[slot].page;
+		}
 		/* offset + status <= page was checked by proto on the copy. */
-		memcpy(pkt->data + off, b->page + s->offset, (size_t)s->status);
+		memcpy(pkt->data + off, src + s->offset, (size_t)s->status);
 		off += (uint32_t)s->status;
 	}
+	rx_unstage(q, rp);
 	pkt->len = off;
 	pkt->queue = q->id;
 	rx_meta(pkt, rp);
 	sn_front_count(q, SN_QS_rx_pkts, 1);
 	sn_front_count(q, SN_QS_rx_bytes, off);
-	sn_front_count(q, SN_QS_unstaged_slots, rp->nr_data);
+	if (nstaged) {
+		sn_front_count(q, SN_QS_staged_slots, nstaged);
+		sn_front_count(q, SN_QS_memcpy_bytes, staged_bytes);
+	}
+	if (rp->nr_data > nstaged)
+		sn_front_count(q, SN_QS_unstaged_slots, rp->nr_data - nstaged);
 	return 1;
 }
 

@@ -10,8 +10,8 @@
 #include "proto/slots.h"
 
 /* A pool is carved from at most two platform allocations: TX pages
- * (granted read-only) and RX pages (writable).  Page i of the pool belongs
- * to block 0 when i < blk_pages[0]. */
+ * (granted read-only) and RX pages (writable); block b holds pool pages
+ * [first, first + count).  Blocks are what the platform frees whole. */
 struct stblock {
 	uint8_t *addr;
 	uint32_t count, first;
@@ -233,14 +233,24 @@ static uint32_t pages_release(struct staging_priv *sp)
 	return kept;
 }
 
-uint32_t sn_front_staging_destroy(struct sn_front_staging *s)
+uint32_t sn_front_staging_destroy(struct sn_front_staging *s, bool peer_gone)
 {
 	struct staging_priv *sp = (struct staging_priv *)s;
-	uint32_t kept;
+	uint32_t kept, i;
 
 	if (!s)
 		return 0;
-	pages_del(s);
+	if (peer_gone) {
+		/* The backend disconnected, which ends every mapping it had
+		 * (DESIGN.md 4), and its control ring with it: nobody is left
+		 * to answer a DEL.  The revoke inside shr_free is the proof
+		 * that counts: a grant still mapped cannot be revoked, and the
+		 * platform quarantines its page instead of freeing it. */
+		for (i = 0; i < s->npages; i++)
+			s->pages[i].state = SN_STPAGE_NONE;
+	} else {
+		pages_del(s);
+	}
 	kept = pages_release(sp);
 	free(s->pages);
 	free(s->slots);
@@ -359,7 +369,7 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 
 err_pool:
 	/* DELs whatever was added; pages it cannot confirm stay allocated. */
-	sn_front_staging_destroy(s);
+	sn_front_staging_destroy(s, false);
 	return rc;
 err:
 	free(sp);
@@ -373,7 +383,7 @@ void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 			    struct sn_front_staging **pools, FILE *log,
 			    struct sn_front_staging_report *rep)
 {
-	bool unsupported = false;
+	bool give_up = false;
 	uint16_t q;
 
 	memset(rep, 0, sizeof(*rep));
@@ -386,13 +396,14 @@ void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 		int rc = -EOPNOTSUPP;
 
 		/* A backend that does not know GREF mapping for one queue
-		 * knows it for none: ask once, not nq times. */
-		if (!unsupported)
+		 * knows it for none, and a control ring that went silent or
+		 * lied stays that way: ask once, not nq times (each silent
+		 * exchange costs a timeout). */
+		if (!give_up)
 			rc = sn_front_staging_create(p, ctrl, be_domid, q, cfg, qs, &pools[q]);
-		else if (qs)
-			sn_qstat_add(qs, SN_QS_ctrl_errors, 1);
-		if (rc == -EOPNOTSUPP)
-			unsupported = true;
+		if (rc == -EOPNOTSUPP || rc == -ETIMEDOUT || rc == -EPROTO || rc == -EIO ||
+		    sn_front_ctrl_broken(ctrl))
+			give_up = true;
 		if (!rc) {
 			rep->staged++;
 			continue;
@@ -403,8 +414,8 @@ void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 		}
 		rep->fallbacks++;
 	}
-	if (rep->fallbacks)
-		fprintf(log ? log : stderr,
+	if (rep->fallbacks && log)
+		fprintf(log,
 			"stagenet front: staging grants (%s) unavailable on %u of %u queues "
 			"(queue %u: %s); those queues use the normal grant path\n",
 			sn_front_staging_policy_name(cfg->policy), rep->fallbacks, nq,

@@ -12,21 +12,10 @@
 #include <stdio.h>
 
 #include "front/ctrl.h"
+#include "stagenet/front.h"
 #include "stagenet/stats.h"
 
-#ifndef SN_FRONT_STAGING_POLICY_DEFINED
-#define SN_FRONT_STAGING_POLICY_DEFINED
-enum sn_front_staging_policy {
-	SN_STAGING_OFF = 0,
-	/* 256-byte header slots, 16 per page, 16 pages per queue (the
-	 * proposal's "16 grants per ring"): TX copies the first <= 256
-	 * bytes into a slot, the rest of the packet is granted normally. */
-	SN_STAGING_HEADER,
-	/* Whole pages: TX copies whole packets slot by slot, RX posts
-	 * staged pages. */
-	SN_STAGING_PAGE,
-};
-#endif
+/* enum sn_front_staging_policy is public: stagenet/front.h. */
 
 #define SN_STAGING_HDR_SLOT 256u
 #define SN_STAGING_HDR_PAGES 16u
@@ -101,14 +90,18 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 			    struct sn_qstats *st, struct sn_front_staging **out);
 /* DEL every registered page (the caller has stopped the rings first) and
  * free the pages whose DEL succeeded and whose grant the platform could
- * revoke; all others are never freed.  Returns the pages kept back. */
-uint32_t sn_front_staging_destroy(struct sn_front_staging *s);
+ * revoke; all others are never freed.  peer_gone: the backend has already
+ * disconnected (Closing/Closed, or back in InitWait), so no DEL can be
+ * answered; pages are then freed only where the revoke succeeds.  Returns
+ * the pages kept back. */
+uint32_t sn_front_staging_destroy(struct sn_front_staging *s, bool peer_gone);
 
 /* Connected: create a pool for each of nq queues.  Any failure leaves that
- * queue on the normal path, counted in its ctrl_errors, and is reported in
- * exactly one line on log (NULL = stderr) for the whole call; a
- * NOT_SUPPORTED answer stops asking for the other queues.  pools[i] is NULL
- * for queues without staging.  st[i] may be NULL. */
+ * queue on the normal path (rep->fallbacks; the failed request also counts
+ * in that queue's ctrl_errors) and is reported in exactly one line on log
+ * (NULL: not at all) for the whole call; NOT_SUPPORTED, no answer or a
+ * broken ring stops asking for the other queues.  pools[i] is NULL for
+ * queues without staging.  st may be NULL, and so may st[i]. */
 void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 			    uint16_t be_domid, uint16_t nq,
 			    const struct sn_front_staging_cfg *cfg,

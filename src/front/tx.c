@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "front/nic.h"
+#include "front/staging.h"
 #include "port/csum.h"
 #include "proto/extra.h"
 
@@ -68,6 +69,14 @@ int sn_front_tx_gc(struct sn_front_queue *q)
 			continue;
 		if (r == SN_TXRSP_DONE_ERROR)
 			sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+		if (q->tx_stage[rsp.id] >= 0) {
+			/* Staged: the grant stays; the slot goes back to the
+			 * pool for the next packet. */
+			sn_front_staging_give(q->staging, q->tx_stage[rsp.id]);
+			q->tx_stage[rsp.id] = -1;
+			buf_done(q, rsp.id);
+			continue;
+		}
 		if (sn_front_buf_revoke(q, &q->txb[rsp.id])) {
 			/* Answered but still mapped: the backend lies about
 			 * being done with our page. */
@@ -88,8 +97,13 @@ void sn_front_tx_release(struct sn_front_queue *q)
 
 	/* Disconnect: whatever is still in flight is revoked now; a page the
 	 * backend still holds is quarantined by the revoke. */
-	for (i = 0; i < SN_TX_RING_SIZE; i++)
+	for (i = 0; i < SN_TX_RING_SIZE; i++) {
+		if (q->tx_stage[i] >= 0) {
+			sn_front_staging_give(q->staging, q->tx_stage[i]);
+			q->tx_stage[i] = -1;
+		}
 		sn_front_buf_revoke(q, &q->txb[i]);
+	}
 	memset(&q->tx_pending, 0, sizeof(q->tx_pending));
 	q->tx_free_cnt = 0;
 }
@@ -112,6 +126,130 @@ static uint16_t tx_csum_flags(struct sn_front *nic, struct sn_pkt *pkt)
 	if (pkt->flags & SN_PKT_CSUM_VALID)
 		return NETTXF_data_validated;
 	return 0;
+}
+
+/* One fragment of a packet on its way to the ring. */
+struct tx_frag {
+	uint16_t id;
+	uint32_t gref;
+	uint16_t off, len;
+};
+
+/* Post a packet's fragments: the first request carries the whole length
+ * (spec), the GSO extra follows it, continuations carry their own. */
+static void tx_post(struct sn_front_queue *q, const struct tx_frag *fr, unsigned int nfrag,
+		    uint32_t total, uint16_t flags, const struct netif_extra_info *gso)
+{
+	unsigned int i;
+
+	for (i = 0; i < nfrag; i++) {
+		struct netif_tx_request req = { 0 };
+
+		req.gref = fr[i].gref;
+		req.offset = fr[i].off;
+		req.id = fr[i].id;
+		if (i == 0) {
+			req.size = (uint16_t)total;
+			req.flags = flags | (gso ? NETTXF_extra_info : 0);
+		} else {
+			req.size = fr[i].len;
+		}
+		if (i + 1 < nfrag)
+			req.flags |= NETTXF_more_data;
+		sn_idmap_set(&q->tx_pending, fr[i].id);
+		sn_tx_front_put_req(&q->tx, &req);
+		if (i == 0 && gso)
+			sn_tx_front_write_slot(&q->tx, q->tx.req_prod_pvt++, gso, sizeof(*gso));
+	}
+}
+
+/* Copy bytes into a staged slot for id.  Only packet bytes are written
+ * to pages the backend can read (XSA-403). */
+static void tx_stage_frag(struct sn_front_queue *q, struct tx_frag *fr, int slot,
+			  const uint8_t *src, uint16_t len)
+{
+	const struct sn_front_stslot *sl = sn_front_staging_slot(q->staging, slot);
+
+	memcpy(sl->ptr, src, len);
+	q->tx_stage[fr->id] = slot;
+	fr->gref = sl->gref;
+	fr->off = sl->off;
+	fr->len = len;
+}
+
+/* Staged TX (DESIGN.md 4): packet bytes are copied into buffers the
+ * backend keeps mapped, so it needs no grant operation for them.
+ *   page policy:   the whole packet, page by page, when enough staged
+ *                  pages are free;
+ *   header policy: the first <= 256 bytes in one header slot, the rest
+ *                  in pages granted per use as on the normal path.
+ * Returns 1 posted, 0 no room (retry), -ENOBUFS when staging cannot take
+ * this packet (the caller uses the normal path), -1 dropped (counted). */
+static int tx_one_staged(struct sn_front_queue *q, struct sn_pkt *pkt, uint16_t flags,
+			 const struct netif_extra_info *gso)
+{
+	struct sn_front_staging *s = q->staging;
+	struct tx_frag fr[SN_FRONT_TX_MAX_SLOTS];
+	unsigned int nfrag, nstaged, i;
+	uint32_t hdr, off;
+
+	if (s->policy == SN_STAGING_PAGE) {
+		nfrag = sn_slots_span(pkt->len, 0);
+		nstaged = nfrag;
+		hdr = 0;
+	} else {
+		hdr = pkt->len < SN_STAGING_HDR_SLOT ? pkt->len : SN_STAGING_HDR_SLOT;
+		nfrag = 1 + (pkt->len > hdr ? sn_slots_span(pkt->len - hdr, 0) : 0);
+		nstaged = 1;
+	}
+	if (nfrag > SN_FRONT_TX_MAX_SLOTS || (nfrag > 1 && !q->nic->be_sg) ||
+	    s->tx_nfree < nstaged)
+		return -ENOBUFS;
+	if (sn_tx_front_free(&q->tx) < nfrag + (gso ? 1u : 0u) || q->tx_free_cnt < nfrag)
+		return 0;
+
+	for (i = 0, off = 0; i < nfrag; i++) {
+		uint32_t room = s->policy == SN_STAGING_PAGE ? SN_PAGE_SIZE
+				: i == 0 ? hdr : SN_PAGE_SIZE;
+		uint16_t n = (uint16_t)(pkt->len - off < room ? pkt->len - off : room);
+
+		fr[i].id = (uint16_t)id_get(q);
+		if (i < nstaged) {
+			tx_stage_frag(q, &fr[i], sn_front_staging_tx_take(s), pkt->data + off, n);
+		} else {
+			struct sn_front_buf *b = &q->txb[fr[i].id];
+
+			memcpy(b->page, pkt->data + off, n);
+			if (sn_front_buf_grant(q, b, false)) {
+				/* Undo: staged slots back to the pool,
+				 * granted pages revoked, ids returned. */
+				id_put(q, fr[i].id);
+				while (i-- > 0) {
+					if (q->tx_stage[fr[i].id] >= 0) {
+						sn_front_staging_give(s, q->tx_stage[fr[i].id]);
+						q->tx_stage[fr[i].id] = -1;
+					} else {
+						sn_front_buf_revoke(q, &q->txb[fr[i].id]);
+					}
+					buf_done(q, fr[i].id);
+				}
+				sn_front_count(q, SN_QS_tx_drop_grant, 1);
+				return -1;
+			}
+			fr[i].gref = b->gref;
+			fr[i].off = 0;
+			fr[i].len = n;
+		}
+		off += n;
+	}
+	tx_post(q, fr, nfrag, pkt->len, flags, gso);
+	sn_front_count(q, SN_QS_tx_pkts, 1);
+	sn_front_count(q, SN_QS_tx_bytes, pkt->len);
+	sn_front_count(q, SN_QS_staged_slots, nstaged);
+	sn_front_count(q, SN_QS_memcpy_bytes, s->policy == SN_STAGING_PAGE ? pkt->len : hdr);
+	if (nfrag > nstaged)
+		sn_front_count(q, SN_QS_unstaged_slots, nfrag - nstaged);
+	return 1;
 }
 
 /* Queue one packet; 1 = posted, 0 = no room (retry later), -1 = dropped
@@ -154,6 +292,11 @@ static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt)
 	if (sn_tx_front_free(&q->tx) < need || q->tx_free_cnt < nfrag)
 		return 0;
 	flags = tx_csum_flags(nic, pkt);
+	if (q->staging) {
+		rc = tx_one_staged(q, pkt, flags, has_gso ? &gso : NULL);
+		if (rc != -ENOBUFS)
+			return rc;
+	}
 
 	for (i = 0; i < nfrag; i++) {
 		uint32_t off = i * SN_PAGE_SIZE;

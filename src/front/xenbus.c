@@ -205,6 +205,18 @@ static int xb_write_queue(struct sn_front *nic, xs_transaction_t t,
 	return rc;
 }
 
+static int xb_rm(struct sn_front *nic, xs_transaction_t t, const char *key)
+{
+	char path[SN_FRONT_PATH_MAX + 48];
+	int n, rc;
+
+	n = snprintf(path, sizeof(path), "%s/%s", nic->fe_path, key);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	rc = nic->plat->ops->xs_rm(nic->plat, t, path);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 static int xb_write_all(struct sn_front *nic, xs_transaction_t t)
 {
 	int rc;
@@ -220,6 +232,18 @@ static int xb_write_all(struct sn_front *nic, xs_transaction_t t)
 	if (nic->be_max_queues || nic->nq > 1) {
 		rc = xb_write(nic, t, nic->fe_path, "multi-queue-num-queues", "%u", nic->nq);
 		if (rc)
+			return rc;
+	}
+	/* The control ring's keys go in the same transaction as the data
+	 * rings' (netif.h: before Connected); without one, stale keys of an
+	 * earlier connect must not point the backend at a freed page. */
+	if (nic->ctrl) {
+		rc = sn_front_ctrl_write_keys(nic->ctrl, t, nic->fe_path);
+		if (rc)
+			return rc;
+	} else {
+		if ((rc = xb_rm(nic, t, "ctrl-ring-ref")) ||
+		    (rc = xb_rm(nic, t, "event-channel-ctrl")))
 			return rc;
 	}
 	if ((rc = xb_write(nic, t, nic->fe_path, "request-rx-copy", "1")) ||

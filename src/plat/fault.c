@@ -90,6 +90,7 @@ static bool decide(struct fault_plat *fp, enum sn_fault_kind k)
 	return hit;
 }
 
+/* fp->lock held */
 static int16_t fault_status(const struct fault_plat *fp, enum sn_fault_kind k)
 {
 	int16_t s = fp->cfg.rule[k].status;
@@ -104,7 +105,7 @@ static int fault_gnt_copy(struct sn_plat *p, uint32_t count, sn_copy_seg *segs)
 	struct fault_plat *fp = fp_of(p);
 	uint32_t *keep, nk = 0, nfail = 0;
 	sn_copy_seg *sub;
-	int16_t st = fault_status(fp, SN_FAULT_COPY);
+	int16_t st = GNTST_general_error;
 	bool *fail;
 	int rc;
 
@@ -119,6 +120,7 @@ static int fault_gnt_copy(struct sn_plat *p, uint32_t count, sn_copy_seg *segs)
 		nfail += fail[i];
 	}
 	fp->st.injected[SN_FAULT_COPY] += nfail;
+	st = fault_status(fp, SN_FAULT_COPY); /* cfg may change under us */
 	pthread_mutex_unlock(&fp->lock);
 	if (!nfail) {
 		free(fail);
@@ -156,7 +158,7 @@ static int fault_gnt_map(struct sn_plat *p, uint32_t count,
 			 bool writable, void **addrs, int16_t *status)
 {
 	struct fault_plat *fp = fp_of(p);
-	int16_t st = fault_status(fp, SN_FAULT_MAP);
+	int16_t st = GNTST_general_error;
 	uint32_t *keep = NULL, *srefs = NULL, nk = 0, nfail = 0;
 	uint16_t *sdom = NULL;
 	int16_t *sst = NULL;
@@ -176,6 +178,7 @@ static int fault_gnt_map(struct sn_plat *p, uint32_t count,
 		nfail += fail[i];
 	}
 	fp->st.injected[SN_FAULT_MAP] += nfail;
+	st = fault_status(fp, SN_FAULT_MAP); /* cfg may change under us */
 	pthread_mutex_unlock(&fp->lock);
 	if (!nfail) {
 		free(fail);
@@ -221,7 +224,7 @@ static int fault_gnt_unmap(struct sn_plat *p, uint32_t count,
 			   void *const *addrs, int16_t *status)
 {
 	struct fault_plat *fp = fp_of(p);
-	int16_t st = fault_status(fp, SN_FAULT_UNMAP);
+	int16_t st = GNTST_general_error;
 	uint32_t *keep = NULL, nk = 0, nfail = 0;
 	int16_t *sst = NULL;
 	void **saddr = NULL;
@@ -239,6 +242,7 @@ static int fault_gnt_unmap(struct sn_plat *p, uint32_t count,
 		nfail += fail[i];
 	}
 	fp->st.injected[SN_FAULT_UNMAP] += nfail;
+	st = fault_status(fp, SN_FAULT_UNMAP); /* cfg may change under us */
 	pthread_mutex_unlock(&fp->lock);
 	if (!nfail) {
 		free(fail);

@@ -20,6 +20,8 @@
  *   FREE   one shr_free call             -> -EBUSY; the pages stay granted
  *                                           (quarantined until close)
  *   EVENT  one evt_pending call          -> rule.burst spurious events queued
+ * Event handles are wrapped too: evt_fd is an epoll fd over the inner
+ * handle's fd and the spurious-event source; poll it, never read it.
  * A failed element is never passed to the inner platform, so a failed copy
  * writes nothing and a failed map maps nothing. */
 enum sn_fault_kind {

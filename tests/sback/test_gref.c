@@ -225,8 +225,12 @@ static void xsa270_list_straddling_the_page_refused(void **state)
 {
 	struct fx *f = *state;
 
+	uint32_t refs[512];
+
 	/* 513 entries would run 8 bytes past the list page. */
-	set_list(f, 512, f->ref, NULL);
+	for (unsigned int i = 0; i < 512; i++)
+		refs[i] = f->ref[i % NPG];
+	set_list(f, 512, refs, NULL);
 	assert_int_equal(env_call(&f->e, T_ADD, 0, f->list_ref, 513, NULL), INVAL);
 	assert_int_equal(env_call(&f->e, T_DEL, 0, f->list_ref, 513, NULL), INVAL);
 	/* Nothing was written into the list either. */

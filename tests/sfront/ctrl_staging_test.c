@@ -106,11 +106,56 @@ static void ctrl_keys_and_get(void **state)
 	assert_int_equal(sn_front_ctrl_gref_size(t->c, 2, &size, &status), 0);
 	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
 	/* Unknown to this backend: NOT_SUPPORTED, not a transport error. */
-	assert_int_equal(sn_front_ctrl_hash_set_alg(t->c, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ,
-						    &status), 0);
+	assert_int_equal(sn_front_ctrl_call(t->c, 42, 0, 0, 0, &status, NULL), 0);
 	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED);
 	assert_int_equal(t->b.n_get, 2);
 	assert_false(sn_front_ctrl_broken(t->c));
+}
+
+/* Hash helpers: algorithm, flags, and the key and mapping carried in the
+ * granted scratch page, as the backend copies them out. */
+static void ctrl_hash_config_reaches_backend(void **state)
+{
+	struct tctx *t = *state;
+	uint8_t key[40];
+	uint32_t map[1500], status = 99, v = 0, i;
+
+	t->b.max = 0; /* no GREF mapping: hash messages still work */
+	start(t, 0);
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x6d + i * 7);
+	for (i = 0; i < 1500; i++)
+		map[i] = i % 4;
+	assert_int_equal(sn_front_ctrl_hash_get_flags(t->c, &v, &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED);
+	assert_int_equal(sn_front_ctrl_hash_set_alg(t->c, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ,
+						    &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	assert_int_equal(sn_front_ctrl_hash_get_flags(t->c, &v, &status), 0);
+	assert_int_equal(v, 0xf);
+	assert_int_equal(sn_front_ctrl_hash_set_flags(t->c, 0x5, &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	assert_int_equal(t->b.hash_flags, 0x5);
+	assert_int_equal(sn_front_ctrl_hash_set_key(t->c, key, sizeof(key), &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	assert_int_equal(t->b.hash_key_len, 40);
+	assert_memory_equal(t->b.hash_key, key, 40);
+	/* Too long for this backend: its status comes back unchanged. */
+	assert_int_equal(sn_front_ctrl_hash_set_key(t->c, (const uint8_t *)map, 100, &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW);
+	assert_int_equal(sn_front_ctrl_hash_get_mapping_size(t->c, &v, &status), 0);
+	assert_int_equal(v, TB_HASH_MAP_MAX);
+	assert_int_equal(sn_front_ctrl_hash_set_mapping_size(t->c, 1600, &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	/* 1500 entries at offset 100: one full page (1024) and the rest. */
+	assert_int_equal(sn_front_ctrl_hash_set_mapping(t->c, map, 1500, 100, &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	assert_int_equal(t->b.hash_map_msgs, 2);
+	assert_memory_equal(t->b.hash_map + 100, map, sizeof(map));
+	assert_int_equal(t->b.hash_map[99], 0);
+	/* Past the end: refused, and the first refusal is what we see. */
+	assert_int_equal(sn_front_ctrl_hash_set_mapping(t->c, map, 1500, 200, &status), 0);
+	assert_int_equal(status, XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
 }
 
 static void ctrl_out_of_order_answers_match_by_id(void **state)
@@ -258,7 +303,7 @@ static void staging_page_pool_get_add_del(void **state)
 	assert_int_equal(qs.v[SN_QS_ctrl_requests], 2);
 	assert_int_equal(qs.v[SN_QS_ctrl_errors], 0);
 
-	assert_int_equal(sn_front_staging_destroy(s), 0);
+	assert_int_equal(sn_front_staging_destroy(s, false), 0);
 	assert_int_equal(t->b.n_del, 1);
 	assert_int_equal(tb_count(&t->b), 0);
 }
@@ -276,7 +321,7 @@ static void staging_pool_is_min_of_get_and_config(void **state)
 	assert_int_equal(s->rx_total, 2);
 	assert_int_equal(s->tx_total, 3);
 	assert_int_equal(tb_count(&t->b), 5);
-	assert_int_equal(sn_front_staging_destroy(s), 0);
+	assert_int_equal(sn_front_staging_destroy(s, false), 0);
 	assert_int_equal(tb_count(&t->b), 0);
 }
 
@@ -318,7 +363,7 @@ static void staging_header_slots_and_datapath(void **state)
 	for (i = 0; i < 256; i++)
 		sn_front_staging_give(s, taken[i]);
 	assert_int_equal(s->tx_nfree, 256);
-	assert_int_equal(sn_front_staging_destroy(s), 0);
+	assert_int_equal(sn_front_staging_destroy(s, false), 0);
 	assert_int_equal(tb_count(&t->b), 0);
 }
 
@@ -336,7 +381,7 @@ static void staging_add_split_into_512_entry_messages(void **state)
 	assert_int_equal(t->b.max_add_count, SN_CTRL_GREFS_PER_PAGE);
 	assert_int_equal(tb_count(&t->b), 1100);
 	assert_int_equal(s->rx_total, SN_RX_RING_SIZE);
-	assert_int_equal(sn_front_staging_destroy(s), 0);
+	assert_int_equal(sn_front_staging_destroy(s, false), 0);
 	assert_int_equal(t->b.n_del, 3);
 	assert_int_equal(tb_count(&t->b), 0);
 }
@@ -373,10 +418,12 @@ static void staging_not_supported_falls_back_once(void **state)
 	assert_int_equal(rep.staged, 0);
 	assert_int_equal(rep.fallbacks, 4);
 	assert_int_equal(rep.first_err, -EOPNOTSUPP);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4; i++)
 		assert_null(pools[i]);
-		assert_int_equal(qs[i].v[SN_QS_ctrl_errors], 1);
-	}
+	/* The one refused request is counted where it was made. */
+	assert_int_equal(qs[0].v[SN_QS_ctrl_errors], 1);
+	assert_int_equal(qs[0].v[SN_QS_ctrl_requests], 1);
+	assert_int_equal(qs[3].v[SN_QS_ctrl_requests], 0);
 	/* Said exactly once, and the backend was asked once, not per queue. */
 	assert_int_equal(count_lines(buf), 1);
 	assert_non_null(strstr(buf, "NOT_SUPPORTED"));
@@ -439,8 +486,8 @@ static void staging_partial_fallback_per_queue(void **state)
 	assert_non_null(pools[1]);
 	assert_null(pools[2]);
 	assert_int_equal(count_lines(buf), 1);
-	assert_int_equal(sn_front_staging_destroy(pools[0]), 0);
-	assert_int_equal(sn_front_staging_destroy(pools[1]), 0);
+	assert_int_equal(sn_front_staging_destroy(pools[0], false), 0);
+	assert_int_equal(sn_front_staging_destroy(pools[1], false), 0);
 	assert_int_equal(tb_count(&t->b), 0);
 	free(buf);
 }
@@ -487,7 +534,7 @@ static void staging_teardown_keeps_page_backend_holds(void **state)
 	mapping = tb_addr(&t->b, t->b.hold_ref);
 	assert_non_null(mapping);
 
-	assert_int_equal(sn_front_staging_destroy(s), 1);
+	assert_int_equal(sn_front_staging_destroy(s, false), 1);
 	assert_int_equal(tb_count(&t->b), 1);
 	assert_true(tb_has(&t->b, t->b.hold_ref));
 	assert_false(page_reused(t->fe, t->be->domid, held_addr));
@@ -510,7 +557,7 @@ static void staging_teardown_lying_del_still_not_reused(void **state)
 	assert_int_equal(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, NULL, &s), 0);
 	addr = s->pages[3].addr;
 	t->b.lie_ref = s->pages[3].gref;
-	assert_true(sn_front_staging_destroy(s) >= 1);
+	assert_true(sn_front_staging_destroy(s, false) >= 1);
 	assert_true(tb_has(&t->b, t->b.lie_ref));
 	assert_false(page_reused(t->fe, t->be->domid, addr));
 }
@@ -528,8 +575,56 @@ static void staging_teardown_frees_released_pages(void **state)
 	start(t, 0);
 	assert_int_equal(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, NULL, &s), 0);
 	addr = s->pages[3].addr;
-	assert_int_equal(sn_front_staging_destroy(s), 0);
+	assert_int_equal(sn_front_staging_destroy(s, false), 0);
 	assert_true(page_reused(t->fe, t->be->domid, addr));
+}
+
+/* A control ring that never answers costs one timeout, not one per queue,
+ * and every queue falls back. */
+static void staging_silent_backend_gives_up_after_one_timeout(void **state)
+{
+	struct tctx *t = *state;
+	struct sn_front_staging_cfg cfg = { .policy = SN_STAGING_PAGE };
+	struct sn_front_staging *pools[4];
+	struct sn_front_staging_report rep;
+	struct sn_front_ctrl_stats st;
+
+	t->b.max = 100;
+	t->b.nq = 4;
+	t->b.mode = TB_SILENT;
+	start(t, 100);
+	sn_front_staging_setup(t->fe, t->c, t->be->domid, 4, &cfg, NULL, pools, NULL, &rep);
+	assert_int_equal(rep.fallbacks, 4);
+	assert_int_equal(rep.first_err, -ETIMEDOUT);
+	sn_front_ctrl_get_stats(t->c, &st);
+	assert_int_equal(st.requests, 1);
+	assert_int_equal(st.timeouts, 1);
+}
+
+/* The backend disconnected (no DEL possible): pages are freed where the
+ * revoke succeeds, and a page it still maps is never reused. */
+static void staging_peer_gone_frees_by_revoke_only(void **state)
+{
+	struct tctx *t = *state;
+	struct sn_front_staging_cfg cfg = { .policy = SN_STAGING_PAGE, .max_pages = 8 };
+	struct sn_front_staging *s = NULL;
+	uint8_t *held, *freed;
+	uint32_t i;
+
+	t->b.max = 100;
+	start(t, 0);
+	assert_int_equal(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, NULL, &s), 0);
+	held = s->pages[5].addr;
+	freed = s->pages[2].addr;
+	/* It drops every mapping but one, and no longer answers. */
+	for (i = 0; i < s->npages; i++)
+		if (i != 5)
+			tb_release(&t->b, s->pages[i].gref);
+	t->b.mode = TB_SILENT;
+	assert_true(sn_front_staging_destroy(s, true) >= 1);
+	assert_int_equal(t->b.n_del, 0);
+	assert_false(page_reused(t->fe, t->be->domid, held));
+	assert_true(page_reused(t->fe, t->be->domid, freed));
 }
 
 static void staging_policy_parse(void **state)
@@ -565,6 +660,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(ctrl_keys_and_get),
+		T(ctrl_hash_config_reaches_backend),
 		T(ctrl_out_of_order_answers_match_by_id),
 		T(ctrl_unknown_id_ignored_counted_then_recovers),
 		T(ctrl_duplicate_id_ignored_counted),
@@ -581,6 +677,8 @@ int main(void)
 		T(staging_teardown_keeps_page_backend_holds),
 		T(staging_teardown_lying_del_still_not_reused),
 		T(staging_teardown_frees_released_pages),
+		T(staging_silent_backend_gives_up_after_one_timeout),
+		T(staging_peer_gone_frees_by_revoke_only),
 		cmocka_unit_test(staging_policy_parse),
 	};
 

@@ -158,6 +158,65 @@ static uint32_t do_del(struct tback *b, uint16_t q, uint32_t lref, uint32_t n, u
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }
 
+/* Hash messages, enough to check what the client puts in its pages: the
+ * key and mapping are copied out of the granted page as a backend would. */
+static uint32_t do_hash(struct tback *b, const struct xen_netif_ctrl_request *req, uint32_t *data)
+{
+	const uint32_t ok = XEN_NETIF_CTRL_STATUS_SUCCESS, bad = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+	uint8_t *page;
+
+	switch (req->type) {
+	case XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM:
+		if (req->data[0] > XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ)
+			return bad;
+		b->hash_alg = req->data[0];
+		return ok;
+	case XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS:
+		if (!b->hash_alg)
+			return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
+		*data = 0xf;
+		return ok;
+	case XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS:
+		if (!b->hash_alg || req->data[0] & ~0xfu)
+			return bad;
+		b->hash_flags = req->data[0];
+		return ok;
+	case XEN_NETIF_CTRL_TYPE_SET_HASH_KEY:
+		if (req->data[1] > sizeof(b->hash_key))
+			return XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW;
+		page = map1(b, req->data[0], false);
+		if (!page)
+			return bad;
+		memset(b->hash_key, 0, sizeof(b->hash_key));
+		memcpy(b->hash_key, page, req->data[1]);
+		b->hash_key_len = req->data[1];
+		unmap1(b, page);
+		return ok;
+	case XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE:
+		*data = TB_HASH_MAP_MAX;
+		return ok;
+	case XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE:
+		if (req->data[0] > TB_HASH_MAP_MAX)
+			return bad;
+		b->hash_map_size = req->data[0];
+		memset(b->hash_map, 0, sizeof(b->hash_map));
+		return ok;
+	case XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING:
+		if (req->data[1] > SN_PAGE_SIZE / 4 || req->data[2] > b->hash_map_size ||
+		    req->data[1] > b->hash_map_size - req->data[2])
+			return bad;
+		page = map1(b, req->data[0], false);
+		if (!page)
+			return bad;
+		memcpy(b->hash_map + req->data[2], page, req->data[1] * 4u);
+		unmap1(b, page);
+		b->hash_map_msgs++;
+		return ok;
+	default:
+		return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
+	}
+}
+
 static void answer(struct tback *b, const struct xen_netif_ctrl_request *req,
 		   struct xen_netif_ctrl_response *rsp)
 {
@@ -166,7 +225,14 @@ static void answer(struct tback *b, const struct xen_netif_ctrl_request *req,
 
 	pthread_mutex_lock(&b->lock);
 	b->n_req++;
-	if (b->mode == TB_NOT_SUPPORTED || !b->max)
+	if (b->mode == TB_NOT_SUPPORTED)
+		goto out;
+	if (req->type >= XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS &&
+	    req->type <= XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM) {
+		status = do_hash(b, req, &data);
+		goto out;
+	}
+	if (!b->max)
 		goto out;
 	switch (req->type) {
 	case XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE:

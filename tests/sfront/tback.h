@@ -12,8 +12,9 @@
 #include "proto/ring.h"
 #include "stagenet/plat.h"
 
-#define TB_MAX_ENTRIES 2048
+#define TB_MAX_ENTRIES 4096
 #define TB_MAX_QUEUES 4
+#define TB_HASH_MAP_MAX 2048u
 
 enum tb_mode {
 	TB_HONEST = 0,
@@ -61,6 +62,10 @@ struct tback {
 	unsigned int n_req, n_get, n_add, n_del, max_add_count;
 	unsigned int add_ro, add_rw;
 	bool zero_ok; /* every page it mapped by ADD read as zeroes */
+	/* Hash configuration as received. */
+	uint32_t hash_alg, hash_flags, hash_key_len, hash_map_size, hash_map_msgs;
+	uint8_t hash_key[64];
+	uint32_t hash_map[TB_HASH_MAP_MAX];
 	unsigned int adds_seen;
 };
 

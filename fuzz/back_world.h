@@ -1,0 +1,57 @@
+/* One netback queue's guest-TX half, in-process over the emulated host, for
+ * the back_tx fuzz harness and tests/hostile: a frontend domain that grants
+ * a TX ring and data pages and writes the ring by hand, and the real
+ * sn_back_tx_action on a queue set up as connect leaves it, on a
+ * fault-wrapped backend platform, with a port that captures packets. */
+#ifndef SN_FUZZ_BACK_WORLD_H
+#define SN_FUZZ_BACK_WORLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "back/common.h"
+
+#define BW_NDATA 24u /* data pages 0..15 writable grants, 16..23 read-only
+		      * grants of pages 0..7 */
+#define BW_CAPS 64u  /* packets kept by the port (the rest are counted) */
+
+struct bw_cap {
+	uint32_t len;
+	uint16_t flags;
+	uint8_t data[SN_PKT_MAX_LEN];
+};
+
+struct back_world {
+	struct sn_plat *fp, *bp; /* frontend; backend = fault wrapper */
+	struct netif_tx_sring *ring; /* frontend's view of the TX ring */
+	uint32_t ring_ref;
+	uint8_t *dpages;             /* data pages 0..15, frontend's view */
+	uint32_t data_ref[BW_NDATA];
+	void *ring_map;              /* backend's mapping */
+
+	struct sn_back back;
+	struct sn_back_vif vif;
+	struct sn_back_queue q;
+	struct sn_qstats st;
+	struct sn_port port;
+	uint64_t sent;               /* packets the port took */
+	struct bw_cap *caps;         /* the first BW_CAPS of them */
+	bool started;
+};
+
+/* Open both domains (and the in-process host) once; aborts on failure. */
+void bw_init(struct back_world *w, uint16_t fe_domid, uint16_t be_domid);
+/* Fresh ring at index start (frontend side zeroed) and a fresh TX state:
+ * linux = the map path, staged = a table holding data pages 0, 3, ... */
+void bw_start(struct back_world *w, RING_IDX start, bool linux_path,
+	      bool staged);
+/* Run the queue until idle twice, or the frontend is judged rogue
+ * (returns -EPROTO); else the packets handled. */
+int bw_run(struct back_world *w);
+/* Tear the TX state down as disconnect does; returns how many data pages
+ * are still pinned afterwards (0 = nothing leaked). */
+unsigned int bw_stop(struct back_world *w);
+/* Whether the datapath woke the control thread (drains the wake fd). */
+bool bw_woken(struct back_world *w);
+
+#endif

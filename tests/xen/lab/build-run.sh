@@ -1,0 +1,52 @@
+#!/bin/bash
+# Builds the per-run part of the Xen lab: the domU initramfs (static busybox,
+# Xen modules, the stagenet binary with its shared libraries, the domU
+# scenario scripts) and the dom0 initramfs = cached base cpio + an overlay with
+# /init, the scenario scripts, stagenet and the domU files.
+#   build-run.sh BASE STAGENET OUT
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BASE=$1 SNBIN=$2 OUT=$3
+rm -rf "$OUT/domu-root" "$OUT/dom0-overlay"
+mkdir -p "$OUT"
+
+# the binary's shared-library closure, from this (Debian 12) host
+libs() { ldd "$SNBIN" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}'; }
+
+# ---- domU ----
+U=$OUT/domu-root
+mkdir -p "$U"/{bin,proc,sys,dev,tmp,lab,opt/sn,lib/modules,lib64,lib/x86_64-linux-gnu}
+cp "$BASE/busybox" "$U/bin/busybox"
+cp "$BASE"/domu-modules/*.ko "$U/lib/modules/"
+cp "$SNBIN" "$U/opt/sn/stagenet"
+for l in $(libs); do
+	case $l in
+	*ld-linux*) cp -L "$l" "$U/lib64/$(basename "$l")" ;;
+	*) cp -L "$l" "$U/lib/x86_64-linux-gnu/" ;;
+	esac
+done
+install -m755 "$HERE/domu-init" "$U/init"
+cp "$HERE"/domu-scen*.sh "$U/lab/"
+(cd "$U" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/domu-initrd.cpio.gz"
+
+# ---- dom0 overlay ----
+O=$OUT/dom0-overlay
+mkdir -p "$O"/{boot,etc/xen,etc/lab,opt/sn/lib,proc,sys,dev,run,tmp}
+install -m755 "$HERE/dom0-init" "$O/init"
+cp "$HERE"/dom0-scen*.sh "$HERE/vif-precreate" "$HERE/vif-none" "$O/etc/lab/"
+cp "$HERE/domu.cfg" "$O/etc/xen/domu.cfg"
+cp "$OUT/domu-initrd.cpio.gz" "$O/boot/domu-initrd.cpio.gz"
+cp "$SNBIN" "$O/opt/sn/stagenet"
+# glibc stays the dom0's own (never mix a loader and a libc); the rest (libxen*,
+# libpcap and what it pulls in) is what the binary was linked against.
+for l in $(libs); do
+	case $(basename "$l") in
+	ld-linux*|libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*) ;;
+	*) cp -L "$l" "$O/opt/sn/lib/" ;;
+	esac
+done
+printf '#!/bin/sh\nLD_LIBRARY_PATH=/opt/sn/lib exec /opt/sn/stagenet "$@"\n' > "$O/opt/sn/sn"
+chmod 755 "$O/opt/sn/sn"
+(cd "$O" && find . | cpio -o -H newc --quiet) > "$OUT/dom0-overlay.cpio"
+cat "$BASE/dom0-base.cpio" "$OUT/dom0-overlay.cpio" > "$OUT/dom0-initrd.cpio"
+rm -rf "$U" "$O" "$OUT/dom0-overlay.cpio"
