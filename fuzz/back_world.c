@@ -48,10 +48,22 @@ static int port_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int
 
 static int port_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
 {
-	(void)p;
-	(void)pkts;
-	(void)n;
-	return 0;
+	struct back_world *w = (struct back_world *)((char *)p -
+		offsetof(struct back_world, port));
+	unsigned int k = 0;
+
+	for (; k < n && w->inj_pos < w->ninj; k++, w->inj_pos++) {
+		const struct sn_pkt *src = &w->inj[w->inj_pos];
+		uint8_t *data = pkts[k]->data;
+		uint32_t cap = pkts[k]->cap;
+
+		DIE_UNLESS(src->len <= cap);
+		*pkts[k] = *src;
+		pkts[k]->data = data;
+		pkts[k]->cap = cap;
+		memcpy(data, src->data, src->len);
+	}
+	return (int)k;
 }
 
 static int port_fd(struct sn_port *p)
@@ -97,6 +109,16 @@ void bw_init(struct back_world *w, uint16_t fe_domid, uint16_t be_domid)
 						 false, &w->data_ref[i]) == 0);
 	DIE_UNLESS(w->bp->ops->gnt_map(w->bp, 1, &fe_domid, &w->ring_ref, true,
 				       &w->ring_map, &st) == 0 && st == GNTST_okay);
+	DIE_UNLESS(w->fp->ops->shr_alloc(w->fp, be_domid, 1, true, &w->rx_ring_ref,
+					 &p) == 0);
+	w->rx_ring = p;
+	DIE_UNLESS(w->fp->ops->shr_alloc(w->fp, be_domid, BW_RXBUF, true,
+					 w->rxbuf_ref, &p) == 0);
+	w->rxbuf = p;
+	DIE_UNLESS(w->bp->ops->gnt_map(w->bp, 1, &fe_domid, &w->rx_ring_ref, true,
+				       &w->rx_map, &st) == 0 && st == GNTST_okay);
+	w->inj_data = calloc(BW_INJ, SN_PKT_MAX_LEN);
+	DIE_UNLESS(w->inj_data);
 
 	w->back.plat = w->bp;
 	w->back.cfg.plat = w->bp;
@@ -113,6 +135,7 @@ void bw_init(struct back_world *w, uint16_t fe_domid, uint16_t be_domid)
 	w->q.plat = w->bp;
 	w->q.fe_domid = fe_domid;
 	w->q.tx_page = w->ring_map;
+	w->q.rx_page = w->rx_map;
 	w->q.tx_port = w->q.rx_port = -1; /* no event channel: nothing to kick */
 	w->q.kick_fd = -1;
 	w->q.port = &w->port;
@@ -179,6 +202,63 @@ unsigned int bw_stop(struct back_world *w)
 	for (unsigned int i = 0; i < BW_NDATA; i++)
 		pinned += (unsigned int)emu_world_pinned(w->fp, w->data_ref[i]);
 	return pinned;
+}
+
+void bw_rx_start(struct back_world *w, unsigned int n)
+{
+	sn_rx_front_init(&w->rxf, w->rx_ring);
+	memset(w->rxbuf, 0xee, (size_t)BW_RXBUF * SN_PAGE_SIZE);
+	DIE_UNLESS(sn_rx_back_attach(&w->q.rx, w->rx_map) == 0);
+	memset(&w->st, 0, sizeof(w->st));
+	w->ninj = w->inj_pos = 0;
+	DIE_UNLESS(sn_back_rx_init(&w->q) == 0);
+	for (unsigned int k = 0; k < n && k < BW_RXBUF; k++) {
+		struct netif_rx_request r = { .id = (uint16_t)k,
+					      .gref = w->rxbuf_ref[k] };
+
+		sn_rx_front_put_req(&w->rxf, &r);
+	}
+	sn_rx_front_push(&w->rxf);
+	w->rx_started = true;
+}
+
+struct sn_pkt *bw_inject(struct back_world *w, uint32_t len, uint16_t flags)
+{
+	struct sn_pkt *p;
+
+	DIE_UNLESS(w->ninj < BW_INJ && len <= SN_PKT_MAX_LEN);
+	p = &w->inj[w->ninj];
+	memset(p, 0, sizeof(*p));
+	p->data = w->inj_data + (size_t)w->ninj * SN_PKT_MAX_LEN;
+	p->len = len;
+	p->cap = SN_PKT_MAX_LEN;
+	p->flags = flags;
+	for (uint32_t i = 0; i < len; i++)
+		p->data[i] = (uint8_t)(len + i * 3);
+	w->ninj++;
+	return p;
+}
+
+int bw_rx_run(struct back_world *w)
+{
+	int total = 0;
+
+	for (int rounds = 0, idle = 0; idle < 2; rounds++) {
+		int rc = sn_back_rx_action(&w->q, 64);
+
+		DIE_UNLESS(rounds < 100000 && rc >= 0);
+		total += rc;
+		idle = rc ? 0 : idle + 1;
+	}
+	return total;
+}
+
+void bw_rx_stop(struct back_world *w)
+{
+	if (!w->rx_started)
+		return;
+	sn_back_rx_fini(&w->q);
+	w->rx_started = false;
 }
 
 bool bw_woken(struct back_world *w)

@@ -14,6 +14,8 @@
 #define BW_NDATA 24u /* data pages 0..15 writable grants, 16..23 read-only
 		      * grants of pages 0..7 */
 #define BW_CAPS 64u  /* packets kept by the port (the rest are counted) */
+#define BW_RXBUF 16u /* RX buffer pages the frontend posts (writable) */
+#define BW_INJ 16u   /* packets queued for the port to hand to RX */
 
 struct bw_cap {
 	uint32_t len;
@@ -37,6 +39,19 @@ struct back_world {
 	uint64_t sent;               /* packets the port took */
 	struct bw_cap *caps;         /* the first BW_CAPS of them */
 	bool started;
+
+	/* Guest RX: the frontend's RX ring and buffers, and packets the
+	 * port hands to the backend (injected by the caller). */
+	struct netif_rx_sring *rx_ring;
+	uint32_t rx_ring_ref;
+	struct netif_rx_front_ring rxf;
+	uint8_t *rxbuf;
+	uint32_t rxbuf_ref[BW_RXBUF];
+	void *rx_map;
+	struct sn_pkt inj[BW_INJ];
+	uint8_t *inj_data;
+	unsigned int ninj, inj_pos;
+	bool rx_started;
 };
 
 /* Open both domains (and the in-process host) once; aborts on failure. */
@@ -51,6 +66,14 @@ int bw_run(struct back_world *w);
 /* Tear the TX state down as disconnect does; returns how many data pages
  * are still pinned afterwards (0 = nothing leaked). */
 unsigned int bw_stop(struct back_world *w);
+/* Guest RX: fresh RX ring and RX state; post n buffers (ids 0..n-1). */
+void bw_rx_start(struct back_world *w, unsigned int n);
+/* Queue a packet of len bytes (pattern seeded by len) for the port. */
+struct sn_pkt *bw_inject(struct back_world *w, uint32_t len, uint16_t flags);
+/* Run sn_back_rx_action until idle twice; returns packets handled. */
+int bw_rx_run(struct back_world *w);
+void bw_rx_stop(struct back_world *w);
+
 /* Whether the datapath woke the control thread (drains the wake fd). */
 bool bw_woken(struct back_world *w);
 

@@ -381,9 +381,21 @@ static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
 	if (pkt->len > SN_PAGE_SIZE && !f->sg)
 		return false;
 	if (pkt->flags & SN_PKT_GSO) {
+		struct netif_extra_info x;
+
 		if (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && !f->gso_tcpv4)
 			return false;
 		if (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && !f->gso_tcpv6)
+			return false;
+		/* Metadata the extra cannot express (MSS 0, unknown type) is
+		 * refused here, before any ring slot is promised to it. */
+		if (sn_extra_gso_encode(&x, pkt->gso_size, pkt->gso_type))
+			return false;
+	}
+	if (pkt->flags & SN_PKT_HASH) {
+		struct netif_extra_info x;
+
+		if (sn_extra_hash_encode(&x, pkt->hash_type, pkt->hash))
 			return false;
 	}
 	return true;
@@ -490,7 +502,9 @@ static void rx_flush(struct sn_back_queue *q)
 				f |= NETRXF_extra_info;
 			rx_put(q, pl->id[k], f, st);
 			if (k == 0 && pl->gso) {
-				struct netif_extra_info x;
+				/* Zeroed so no private stack byte can reach the
+				 * guest even if an encoder left a field (XSA-216). */
+				struct netif_extra_info x = { 0 };
 
 				sn_extra_gso_encode(&x, pkt->gso_size, pkt->gso_type);
 				sn_extra_set_more(&x, pl->hash);
@@ -498,7 +512,7 @@ static void rx_flush(struct sn_back_queue *q)
 						      &x, sizeof(x));
 			}
 			if (k == 0 && pl->hash) {
-				struct netif_extra_info x;
+				struct netif_extra_info x = { 0 };
 
 				sn_extra_hash_encode(&x, pkt->hash_type, pkt->hash);
 				sn_extra_set_more(&x, false);

@@ -78,7 +78,12 @@ cleanup() {
 			tail -n 40 "$f" >&2
 		done
 	fi
-	rm -rf "$T"
+	# SN_NETNS_KEEP=1 keeps the logs and captures of a failed run.
+	if [ $rc -ne 0 ] && [ -n "${SN_NETNS_KEEP:-}" ]; then
+		echo "kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
 	exit $rc
 }
 trap cleanup EXIT

@@ -5,7 +5,7 @@
 #   boot.sh BASE RUNDIR SCEN LOG [extra dom0 cmdline flags]
 set -uo pipefail
 BASE=$1 RUN=$2 SCEN=$3 LOG=$4 FLAGS=${5:-}
-TIMEOUT=${XENLAB_BOOT_TIMEOUT:-420}
+TIMEOUT=${XENLAB_BOOT_TIMEOUT:-600}
 XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M loglvl=all guest_loglvl=all"
 DOM0_ARGS="console=hvc0 earlyprintk=xen loglevel=4 lab.scen=$SCEN $FLAGS"
 T0=${EPOCHREALTIME/./}

@@ -11,6 +11,8 @@ small_frames_staged() { # stats-file dir(tx|rx) label
 		-a "$(total staged_slots $f)" -ge "$N_GEN" -a "$(total grant_copies $f)" = 0 -a "$(total grant_maps $f)" = 0
 }
 
+# results are named C1/..., C2/..., C3/...
+S=C1
 if start_back back1 --port tap; then
 	serve_down
 	# vif-precreate: see scenario A (stagenet back makes its TAP only on connect)
@@ -23,10 +25,11 @@ if start_back back1 --port tap; then
 			test "$(total staged_slots /tmp/stats-c1.txt)" -gt 0
 	fi
 	show_domu_log domu1
-	stop_back back1
 	xl destroy domu1
+	stop_back back1
 fi
 
+S=C2
 if start_back back2 --port gen:count=$N_GEN,size=200; then
 	if xl_create domu2 C2 'vif=["mac=00:16:3e:00:00:02,script=/etc/lab/vif-none"]'; then
 		backend_connected $DOMID
@@ -37,14 +40,15 @@ if start_back back2 --port gen:count=$N_GEN,size=200; then
 		domu_result domu2 front-staged 30
 	fi
 	show_domu_log domu2
-	stop_back back2
 	xl destroy domu2
+	stop_back back2
 fi
 
+S=C3
 if start_back back3 --port sink; then
 	if xl_create domu3 C3 'vif=["mac=00:16:3e:00:00:02,script=/etc/lab/vif-none"]'; then
 		backend_connected $DOMID
-		domu_result domu3 front-gen 300
+		domu_result domu3 front-gen 180
 		# the frontend is gone: the counters are the ones back prints on exit
 		stop_back back3
 		small_frames_staged /tmp/back3.out tx back-sink-staged

@@ -104,6 +104,8 @@ ping_and_tcp() { # dom
 			[ -s /tmp/up.got ] && break; sleep 1
 		done
 	fi
+	echo "---- dom0 /proc/net/snmp, after domU -> dom0 ----"; grep -E '^(Ip|Tcp):' /proc/net/snmp
+	ip -s -s link show dev vif${DOMID}.0
 	check tcp-domU-to-dom0 "got $(wc -c < /tmp/up.got 2>/dev/null || echo 0) of $(wc -c < /tmp/up.bin) bytes" \
 		cmp -s /tmp/up.bin /tmp/up.got
 }
@@ -132,8 +134,8 @@ A)
 			test "$(total tx_pkts /tmp/stats-back.txt)" -gt 0 -a "$(total rx_pkts /tmp/stats-back.txt)" -gt 0
 	}
 	show_domu_log domu
-	stop_back back
 	xl destroy domu
+	stop_back back
 	;;
 B)
 	DOMU_FLAGS=lab.nonetfront

@@ -17,7 +17,8 @@ C1)
 	if [ "$st" -gt 0 ] && ! grep -q 'staging grants .*unavailable' /tmp/front.log; then
 		r front-staged PASS "staged_slots $st"
 	else r front-staged FAIL "staged_slots $st; $(grep 'staging grants' /tmp/front.log)"; fi
-	echo "---- stagenet front log ----"; cat /tmp/front.log
+	stop_front
+	echo "---- stagenet front output and log ----"; cat /tmp/front.out /tmp/front.log
 	;;
 C2)
 	start_front sink $STG --linger-ms 600000
@@ -45,7 +46,7 @@ C3)
 	start_front gen:count=$N,size=200 $STG --linger-ms 3000
 	i=0
 	while kill -0 $FPID 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt 1200 ] && { kill -INT $FPID; break; }; sleep 0.2
+		i=$((i + 1)); [ $i -gt 600 ] && { kill -INT $FPID; break; }; sleep 0.2
 	done
 	wait $FPID; rc=$?
 	cat /tmp/front.out /tmp/front.log

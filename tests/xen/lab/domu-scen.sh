@@ -48,6 +48,7 @@ net_tests() { # ifname
 	n=$(wc -c < /tmp/down.got); m=$(wc -c < /tmp/down.bin)
 	if cmp -s /tmp/down.bin /tmp/down.got; then r tcp-dom0-to-domU PASS "got $n of $m bytes, identical"
 	else r tcp-dom0-to-domU FAIL "got $n of $m bytes"; fi
+	echo "---- domU /proc/net/snmp, after dom0 -> domU ----"; grep -E '^(Ip|Tcp):' /proc/net/snmp
 	(timeout 300 nc -l -p 5002 < /tmp/up.bin) &
 	sleep 0.5
 	echo "DOMU[$(up)] DOMU-SERVING"
@@ -83,9 +84,10 @@ B)
 	else
 		r staging-fallback PASS "SKIPPED-NO-STAGING: this stagenet front has no --staging"
 	fi
-	echo "---- stagenet front log ----"; cat /tmp/front.log
+	stop_front
+	echo "---- stagenet front output and log ----"; cat /tmp/front.out /tmp/front.log
 	;;
-C1|C2)
+C1|C2|C3)
 	. /lab/domu-scen-c.sh
 	;;
 *)
