@@ -19,7 +19,8 @@ mkdir -p "$U"/{bin,proc,sys,dev,tmp,lab,opt/sn,lib/modules,lib64,lib/x86_64-linu
 cp "$BASE/busybox" "$U/bin/busybox"
 cp "$BASE"/domu-modules/*.ko "$U/lib/modules/"
 cp "$SNBIN" "$U/opt/sn/stagenet"
-for l in $(libs); do
+# glibc dlopen()s libgcc_s for thread exit/cancellation; ldd does not list it
+for l in $(libs) $(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ {print $NF; exit}'); do
 	case $l in
 	*ld-linux*) cp -L "$l" "$U/lib64/$(basename "$l")" ;;
 	*) cp -L "$l" "$U/lib/x86_64-linux-gnu/" ;;

@@ -82,7 +82,7 @@ backend_connected() { # domid: backend state 4 and hotplug-status connected
 		test "$(xenstore-read $be/state 2>/dev/null)" = 4 -a \
 		  "$(xenstore-read $be/hotplug-status 2>/dev/null)" = connected
 }
-# TCP data both ways, fetched by the receiving side with busybox nc: dom0
+# TCP data both ways, fetched by the receiving side (busybox nc / bash): dom0
 # serves down.bin on 5001 (started before the domU exists), the domU serves
 # up.bin on 5002 once it printed DOMU-SERVING.
 seq 1 12000 > /tmp/down.bin
@@ -100,7 +100,8 @@ ping_and_tcp() { # dom
 	domu_result "$1" tcp-dom0-to-domU 120
 	if domu_wait "$1" DOMU-SERVING 60; then
 		for i in 1 2 3 4 5; do
-			timeout 60 busybox nc 10.0.0.2 5002 < /dev/null > /tmp/up.got 2>/dev/null
+			# not busybox nc: it quits at the end of its stdin, before the data came
+			timeout 60 bash -c 'cat < /dev/tcp/10.0.0.2/5002' > /tmp/up.got 2>/dev/null
 			[ -s /tmp/up.got ] && break; sleep 1
 		done
 	fi

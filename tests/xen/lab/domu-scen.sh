@@ -41,8 +41,14 @@ net_tests() { # ifname
 	# MTU-sized frames (no GSO): 1472 B of ICMP payload = 1514 B frames
 	if ping -c 2 -s 1472 -w 30 10.0.0.1; then r ping-mtu-domU-to-dom0 PASS "1514-byte frames"
 	else r ping-mtu-domU-to-dom0 FAIL "1514-byte frames"; fi
+	# busybox nc quits when its stdin ends, even with data still to come:
+	# its stdin is a FIFO that stays open (and silent) until it is done
+	mkfifo /tmp/hold
 	for i in 1 2 3 4 5; do
-		timeout 60 nc 10.0.0.1 5001 < /dev/null > /tmp/down.got 2>/dev/null
+		sleep 300 > /tmp/hold &
+		sp=$!
+		timeout 60 nc 10.0.0.1 5001 < /tmp/hold > /tmp/down.got 2>/dev/null
+		kill $sp 2>/dev/null
 		[ -s /tmp/down.got ] && break; sleep 1
 	done
 	n=$(wc -c < /tmp/down.got); m=$(wc -c < /tmp/down.bin)
