@@ -10,8 +10,10 @@ DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
 
 .PHONY: all deps demo check check-asan clean fuzz
 
+# build/stagenet is the name the README and scripts use for the binary.
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+	ln -sfn src/cli/stagenet $(BUILD)/stagenet
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
