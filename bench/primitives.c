@@ -523,7 +523,10 @@ static int time_map(struct sn_plat *p, uint16_t dom, uint32_t ref,
 				rc ? strerror(-rc) : "ok", st);
 			return rc ? rc : -EIO;
 		}
-		if (it == 0 && ((volatile uint8_t *)addr)[7] != 7) {
+		/* Every map is read once, as a backend reads what it maps:
+		 * the first touch (a page fault filling the new PTE) and the
+		 * TLB flush it makes the unmap do are part of the cost. */
+		if (((volatile uint8_t *)addr)[7] != 7 && it == 0) {
 			fprintf(stderr, "stagenet probe: grant map shows wrong data\n");
 			p->ops->gnt_unmap(p, 1, &addr, &st);
 			return -EIO;
@@ -712,7 +715,7 @@ void sn_bench_primitives_print(const struct sn_primitives_result *r, FILE *out)
 	row(out, "grant copy 64 B, per segment (batch 32)", r->copy_seg,
 	    r->memcpy_64);
 	row(out, "grant copy batch of 32 x 64 B", r->copy_batch, r->memcpy_64);
-	row(out, "grant map + unmap 1 page", r->map_unmap, r->memcpy_64);
+	row(out, "grant map + read + unmap 1 page", r->map_unmap, r->memcpy_64);
 	row(out, "event notify round trip", r->evt_round_trip, r->memcpy_64);
 }
 

@@ -37,7 +37,7 @@ struct sn_primitives_result {
 	double memcpy_4k;      /* memcpy of 4 KiB */
 	double copy_seg;       /* grant copy, per 64 B segment in a batch of 32 */
 	double copy_batch;     /* grant copy, per batch of 32 segments */
-	double map_unmap;      /* map + unmap of one granted page */
+	double map_unmap;      /* map, one read, unmap of one granted page */
 	double evt_round_trip; /* notify, peer wakes and notifies back */
 };
 

@@ -81,6 +81,20 @@ struct sn_port_ctx {
  *   gen/pcap/sink fd() is -1. */
 int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port **out);
 
+/* Create, before any queue opens, the object a port kind keeps for the life
+ * of a vif, so the toolstack's hotplug script finds it at InitWait the way
+ * it finds Linux netback's vif<domid>.<devid> (created at probe, before
+ * InitWait, not at connect).  Only tap has one: the netdev, created with
+ * the flags the queues use and then held by an fd whose queue is detached
+ * (it carries no traffic, it only keeps the device across connections).
+ * Returns that fd, to close when the vif goes away; -EOPNOTSUPP for kinds
+ * with nothing to hold; other -errno with a message on stderr. */
+int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx);
+/* The current name of a held device (a hotplug script may have renamed
+ * it, as vif-bridge does for vifname=): name has IFNAMSIZ bytes.  0 or
+ * -errno. */
+int sn_port_held_name(int fd, char *name);
+
 static inline void sn_port_close(struct sn_port *p)
 {
 	if (p)

@@ -107,6 +107,9 @@ struct sn_back_vif {
 	struct sn_back_features feat;
 	uint8_t mac[6];
 	uint32_t mtu;
+	/* sn_port_hold's fd (the tap netdev, made before InitWait for the
+	 * hotplug script), or -1; closed when the vif goes away. */
+	int port_hold_fd;
 
 	/* Multicast filter, shared by the vif's queues (TX adds/removes,
 	 * RX reads).  The lock protects mcast[] and n_mcast. */

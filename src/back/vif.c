@@ -3,6 +3,7 @@
  * that queue's TX and RX rings, event-driven with a short NAPI-like poll
  * before it sleeps, or spinning with busy_poll. */
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +36,32 @@ int sn_back_vif_new(struct sn_back *b, uint16_t domid, uint16_t devid,
 	v->devid = devid;
 	v->state = -1;
 	v->ctrl_kick_fd = -1;
+	v->port_hold_fd = -1;
 	pthread_mutex_init(&v->mcast_lock, NULL);
 	snprintf(path, sizeof(path), "%s/%u/%u", b->be_root, domid, devid);
 	v->be_path = strdup(path);
 	if (!v->be_path) {
 		rc = -ENOMEM;
 		goto err;
+	}
+	/* Linux netback creates vif<domid>.<devid> at probe, and the
+	 * toolstack's vif-bridge, run when we reach InitWait, enslaves it to
+	 * the bridge: the device must exist long before the frontend
+	 * connects and our queues open it. */
+	if (!b->cfg.port_open && b->cfg.port_spec) {
+		struct sn_port_ctx ctx = {
+			.domid = domid, .devid = devid, .nqueues = 1, .backend = true,
+		};
+
+		rc = sn_port_hold(b->cfg.port_spec, &ctx);
+		if (rc >= 0)
+			v->port_hold_fd = rc;
+		else if (rc != -EOPNOTSUPP)
+			/* Not fatal here: the connect retries and reports. */
+			fprintf(b->cfg.log ? b->cfg.log : stderr,
+				"back: vif%u.%u: cannot create its %s device ahead "
+				"of connect: %s\n", domid, devid, b->cfg.port_spec,
+				strerror(-rc));
 	}
 	v->stats_max = b->max_queues;
 	if (b->cfg.publish_stats &&
@@ -72,6 +93,8 @@ void sn_back_vif_free(struct sn_back_vif *v)
 		sn_stats_unpublish(v->stats_blk);
 	else
 		free(v->stats);
+	if (v->port_hold_fd >= 0)
+		close(v->port_hold_fd);
 	pthread_mutex_destroy(&v->mcast_lock);
 	free(v->be_path);
 	free(v->fe_path);
@@ -221,12 +244,30 @@ static void *queue_main(void *arg)
 	return NULL;
 }
 
+/* The port's own verdict (a sink's lost/bad_seq/bad_payload) dies with the
+ * port at disconnect, so it is logged here, in the frontend's format. */
+static void queue_port_report(struct sn_back_queue *q)
+{
+	const struct sn_port_stats *st = &q->port->stats;
+	FILE *f = q->vif->back->cfg.log;
+
+	if (!f)
+		return;
+	fprintf(f, "back vif%u.%u port %u: sent=%llu recv=%llu drops=%llu lost=%llu "
+		"bad_seq=%llu bad_payload=%llu\n", q->vif->domid, q->vif->devid, q->id,
+		(unsigned long long)st->sent_pkts, (unsigned long long)st->recv_pkts,
+		(unsigned long long)st->drops, (unsigned long long)st->lost,
+		(unsigned long long)st->bad_seq, (unsigned long long)st->bad_payload);
+}
+
 static void queue_teardown(struct sn_back_queue *q)
 {
 	if (q->txs)
 		sn_back_tx_fini(q);
 	if (q->rxs)
 		sn_back_rx_fini(q);
+	if (q->port)
+		queue_port_report(q);
 	sn_port_close(q->port);
 	q->port = NULL;
 	sn_back_queue_unmap(q);
@@ -235,11 +276,21 @@ static void queue_teardown(struct sn_back_queue *q)
 	q->kick_fd = -1;
 }
 
-static int default_port_open(struct sn_back *b, const struct sn_port_ctx *ctx,
+static int default_port_open(struct sn_back_vif *v, const struct sn_port_ctx *ctx,
 			     struct sn_port **out)
 {
+	struct sn_back *b = v->back;
+	char name[IFNAMSIZ], spec[IFNAMSIZ + 8];
+
 	if (b->cfg.port_open)
 		return b->cfg.port_open(b->cfg.port_arg, ctx, out);
+	/* Attach to the held device under its current name: the hotplug
+	 * script may have renamed it (vifname=), and opening the default
+	 * name would make a second device, on no bridge. */
+	if (v->port_hold_fd >= 0 && !sn_port_held_name(v->port_hold_fd, name)) {
+		snprintf(spec, sizeof(spec), "tap:%s", name);
+		return sn_port_open(spec, ctx, out);
+	}
 	return sn_port_open(b->cfg.port_spec, ctx, out);
 }
 
@@ -272,7 +323,7 @@ static int queue_setup(struct sn_back_vif *v, struct sn_back_queue *q,
 	rc = sn_back_queue_map(q, qp, err, errlen);
 	if (rc)
 		return rc;
-	rc = default_port_open(v->back, &ctx, &q->port);
+	rc = default_port_open(v, &ctx, &q->port);
 	if (rc) {
 		snprintf(err, errlen, "queue %u: port %s: %s", i,
 			 v->back->cfg.port_spec, strerror(-rc));

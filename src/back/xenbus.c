@@ -115,8 +115,34 @@ static void set_state(struct sn_back_vif *v, int state)
 	if (v->state == state)
 		return;
 	snprintf(s, sizeof(s), "%d", state);
-	rc = xs_writep(v->back, XBT_NULL, s, "%s/state", v->be_path);
-	if (rc)
+	/* Only while the node exists, like Linux's xenbus_switch_state: the
+	 * toolstack may have removed the directory (vif-del) while we were
+	 * still reacting to the Closing it wrote just before, and a plain
+	 * write would re-create it with a lone state key: a ghost vif. */
+	for (int tries = 0; tries < 16; tries++) {
+		struct sn_plat *p = v->back->plat;
+		xs_transaction_t t;
+		char *cur = NULL;
+
+		rc = p->ops->xs_txn_start(p, &t);
+		if (rc)
+			break;
+		rc = xs_readp(v->back, t, &cur, "%s/state", v->be_path);
+		free(cur);
+		if (!rc)
+			rc = xs_writep(v->back, t, s, "%s/state", v->be_path);
+		if (rc) {
+			p->ops->xs_txn_end(p, t, true);
+			break;
+		}
+		rc = p->ops->xs_txn_end(p, t, false);
+		if (rc != -EAGAIN)
+			break;
+	}
+	if (rc == -ENOENT)
+		blog(v->back, "vif%u.%u: device removed, state %d not written",
+		     v->domid, v->devid, state);
+	else if (rc)
 		blog(v->back, "vif%u.%u: writing state %d: %s", v->domid,
 		     v->devid, state, strerror(-rc));
 	blog(v->back, "vif%u.%u: state %d -> %d", v->domid, v->devid,

@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"  --no-split-evtchn      one event channel per queue\n"
 		"  --connect-timeout MS   give up if the backend never connects (default: wait)\n"
 		"  --linger-ms MS         after every input port ended, keep receiving this\n"
-		"                         long, then exit (default 500)\n"
+		"                         long, then exit (default 500); a port without\n"
+		"                         input (sink, pcap:out) runs until SIGINT/SIGTERM\n"
 		"  --staging POLICY       staging grants, used when the backend offers a\n"
 		"                         control ring and GREF mapping (default page):\n"
 		"                           page    whole staged pages: TX copies packets\n"
@@ -67,6 +68,9 @@ struct front_worker {
 	uint16_t q;
 	bool busy;
 	atomic_bool eof;
+	/* The port produced at least one packet: only a port that had input
+	 * can run out of it (a sink never does, so it runs until stopped). */
+	atomic_bool had_input;
 	int rc;
 };
 
@@ -152,6 +156,7 @@ static void *worker_main(void *arg)
 				tx_off = 0;
 				tx_n = (unsigned int)n;
 				work = true;
+				atomic_store(&w->had_input, true);
 			}
 		}
 		/* Also runs with nothing to send: collects TX responses. */
@@ -389,7 +394,7 @@ int sn_cmd_front(int argc, char **argv)
 		while (!front_stop) {
 			struct pollfd pfd = { .fd = sn_front_ctrl_fd(nic), .events = POLLIN };
 			enum sn_front_event ev;
-			bool all_eof = true;
+			bool all_eof = true, any_input = false;
 
 			poll(&pfd, pfd.fd >= 0 ? 1 : 0, 100);
 			rc = sn_front_poll_ctrl(nic, &ev);
@@ -399,9 +404,11 @@ int sn_cmd_front(int argc, char **argv)
 				fprintf(stderr, "stagenet front: backend went away; waiting for it\n");
 			else if (ev == SN_FRONT_EV_RECONNECTED)
 				fprintf(stderr, "stagenet front: reconnected\n");
-			for (i = 0; i < started; i++)
+			for (i = 0; i < started; i++) {
 				all_eof &= atomic_load(&ws->w[i].eof);
-			if (!all_eof) {
+				any_input |= atomic_load(&ws->w[i].had_input);
+			}
+			if (!all_eof || !any_input) {
 				all_eof_at = 0;
 			} else if (!all_eof_at) {
 				all_eof_at = mono_us();

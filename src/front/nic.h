@@ -57,6 +57,9 @@ struct sn_front_queue {
 	uint16_t tx_free_head;
 	uint16_t tx_free_cnt;
 	struct sn_idmap tx_pending; /* ids with a request on the ring */
+	/* ids whose request is a packet's first slot: a packet answered
+	 * ERROR is counted once, not once per slot. */
+	struct sn_idmap tx_head;
 
 	/* RX: buffer i is posted in ring slot i (id == slot), as Linux
 	 * backends expect; extra-info slots are recycled by index. */

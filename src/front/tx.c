@@ -67,7 +67,7 @@ int sn_front_tx_gc(struct sn_front_queue *q)
 		}
 		if (r == SN_TXRSP_SKIP)
 			continue;
-		if (r == SN_TXRSP_DONE_ERROR)
+		if (r == SN_TXRSP_DONE_ERROR && sn_idmap_test(&q->tx_head, rsp.id))
 			sn_front_count(q, SN_QS_tx_drop_malformed, 1);
 		if (q->tx_stage[rsp.id] >= 0) {
 			/* Staged: the grant stays; the slot goes back to the
@@ -157,6 +157,10 @@ static void tx_post(struct sn_front_queue *q, const struct tx_frag *fr, unsigned
 		if (i + 1 < nfrag)
 			req.flags |= NETTXF_more_data;
 		sn_idmap_set(&q->tx_pending, fr[i].id);
+		if (i == 0)
+			sn_idmap_set(&q->tx_head, fr[i].id);
+		else
+			sn_idmap_clear(&q->tx_head, fr[i].id);
 		sn_tx_front_put_req(&q->tx, &req);
 		if (i == 0 && gso)
 			sn_tx_front_write_slot(&q->tx, q->tx.req_prod_pvt++, gso, sizeof(*gso));
@@ -336,6 +340,10 @@ static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt)
 		if (i + 1 < nfrag)
 			req.flags |= NETTXF_more_data;
 		sn_idmap_set(&q->tx_pending, ids[i]);
+		if (i == 0)
+			sn_idmap_set(&q->tx_head, ids[i]);
+		else
+			sn_idmap_clear(&q->tx_head, ids[i]);
 		sn_tx_front_put_req(&q->tx, &req);
 		if (i == 0 && has_gso)
 			sn_tx_front_write_slot(&q->tx, q->tx.req_prod_pvt++, &gso, sizeof(gso));

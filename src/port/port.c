@@ -78,3 +78,12 @@ int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port
 	fprintf(stderr, "stagenet: unknown port kind in '%s' (tap, pcap, gen, sink)\n", spec);
 	return -EINVAL;
 }
+
+int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx)
+{
+	if (!spec || !ctx)
+		return -EINVAL;
+	if (!strcmp(spec, "tap") || !strncmp(spec, "tap:", 4))
+		return sn_port_tap_hold(spec[3] ? spec + 4 : NULL, ctx);
+	return -EOPNOTSUPP;
+}

@@ -14,6 +14,8 @@ int sn_port_tap_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 int sn_port_pcap_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
 int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
 int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
+/* sn_port_hold for a tap: the fd, or -errno. */
+int sn_port_tap_hold(const char *args, const struct sn_port_ctx *ctx);
 
 /* Walk "k=v,k=v" in a writable copy: returns 1 with key and val set (val ""
  * when there is no '='), 0 at the end. */

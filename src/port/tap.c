@@ -257,10 +257,94 @@ static void tap_link_up(const char *name, uint32_t mtu)
 	close(s);
 }
 
+/* The device name: NAME from the spec, else Linux netback's vif<domid>.<devid>
+ * on the backend (so vif scripts and habits carry over). */
+static int tap_name(const char *args, const struct sn_port_ctx *ctx, char *name)
+{
+	if (args && *args) {
+		if (strlen(args) >= IFNAMSIZ || strchr(args, '/') || strchr(args, ' ')) {
+			fprintf(stderr, "stagenet: tap: bad interface name '%s'\n", args);
+			return -EINVAL;
+		}
+		snprintf(name, IFNAMSIZ, "%s", args);
+		return 0;
+	}
+	if (ctx->backend) {
+		snprintf(name, IFNAMSIZ, "vif%u.%u", ctx->domid, ctx->devid);
+		return 0;
+	}
+	fprintf(stderr, "stagenet: tap: the frontend needs a name (tap:NAME)\n");
+	return -EINVAL;
+}
+
+/* Open /dev/net/tun and attach to (or create) device name as one more
+ * queue.  Returns the fd or -errno, with a message. */
+static int tap_attach(const char *name)
+{
+	struct ifreq ifr;
+	int fd, rc;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		fprintf(stderr, "stagenet: tap: /dev/net/tun: %s\n", strerror(errno));
+		return rc;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	/* Every queue attaches with IFF_MULTI_QUEUE (the kernel requires the
+	 * same flags on all of them), so queue count can change freely. */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno;
+		fprintf(stderr, "stagenet: tap: TUNSETIFF %s: %s\n", name, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int sn_port_tap_hold(const char *args, const struct sn_port_ctx *ctx)
+{
+	char name[IFNAMSIZ];
+	struct ifreq ifr;
+	int fd, rc;
+
+	rc = tap_name(args, ctx, name);
+	if (rc)
+		return rc;
+	fd = tap_attach(name);
+	if (fd < 0)
+		return fd;
+	/* A detached queue gets no packets, yet its fd keeps the device (and
+	 * what hotplug did to it: bridge port, MTU, up) while queues come and
+	 * go with frontend connections. */
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_DETACH_QUEUE;
+	if (ioctl(fd, TUNSETQUEUE, &ifr) < 0) {
+		rc = -errno;
+		fprintf(stderr, "stagenet: tap: detaching the holder of %s: %s\n", name,
+			strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int sn_port_held_name(int fd, char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	return 0;
+}
+
 int sn_port_tap_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out)
 {
 	struct tap_port *t;
-	struct ifreq ifr;
 	unsigned int offload = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 	int hsz = (int)sizeof(struct virtio_net_hdr);
 	int rc;
@@ -271,36 +355,13 @@ int sn_port_tap_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 	t->fd = -1;
 	t->port.ops = &tap_ops;
 	t->queue = ctx->queue;
-	if (args && *args) {
-		if (strlen(args) >= IFNAMSIZ || strchr(args, '/') || strchr(args, ' ')) {
-			fprintf(stderr, "stagenet: tap: bad interface name '%s'\n", args);
-			rc = -EINVAL;
-			goto err_free;
-		}
-		snprintf(t->name, sizeof(t->name), "%s", args);
-	} else if (ctx->backend) {
-		/* Linux netback's naming, so vif scripts and habits carry over. */
-		snprintf(t->name, sizeof(t->name), "vif%u.%u", ctx->domid, ctx->devid);
-	} else {
-		fprintf(stderr, "stagenet: tap: the frontend needs a name (tap:NAME)\n");
-		rc = -EINVAL;
+	rc = tap_name(args, ctx, t->name);
+	if (rc)
 		goto err_free;
-	}
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	t->fd = tap_attach(t->name);
 	if (t->fd < 0) {
-		rc = -errno;
-		fprintf(stderr, "stagenet: tap: /dev/net/tun: %s\n", strerror(errno));
+		rc = t->fd;
 		goto err_free;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
-	/* Every queue attaches with IFF_MULTI_QUEUE (the kernel requires the
-	 * same flags on all of them), so queue count can change freely. */
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		rc = -errno;
-		fprintf(stderr, "stagenet: tap: TUNSETIFF %s: %s\n", t->name, strerror(errno));
-		goto err_close;
 	}
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hsz) < 0 || ioctl(t->fd, TUNSETOFFLOAD, offload) < 0) {
 		rc = -errno;

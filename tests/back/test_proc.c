@@ -55,8 +55,11 @@ static pid_t spawn(const char *const *args, const char *out)
 	}
 	argv[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
-	if (out)
+	if (out) {
 		posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		/* The log (stderr) too, interleaved in one file description. */
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	}
 	if (posix_spawn(&pid, exe, &fa, NULL, argv, environ))
 		pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
@@ -143,7 +146,7 @@ static void backend_serves_restarted_frontend_after_sigkill(void **state)
 	pid_t f;
 	FILE *o;
 	char line[256];
-	bool counted = false;
+	bool counted = false, verdict = false;
 
 	assert_true(wait_state(c, XenbusStateInitWait));
 	/* A frontend that finishes and closes. */
@@ -167,8 +170,16 @@ static void backend_serves_restarted_frontend_after_sigkill(void **state)
 	while (fgets(line, sizeof(line), o))
 		if (strstr(line, "tx_pkts"))
 			counted = true;
+		/* The sink's verdict on the first frontend, logged when its
+		 * queue was torn down: all 300 frames, in order, intact. */
+		else if (!verdict && strstr(line, "back vif3.0 port 0:")) {
+			assert_non_null(strstr(line, " sent=300 "));
+			assert_non_null(strstr(line, " lost=0 bad_seq=0 bad_payload=0"));
+			verdict = true;
+		}
 	fclose(o);
 	assert_true(counted);
+	assert_true(verdict);
 }
 
 int main(void)

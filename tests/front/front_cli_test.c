@@ -190,6 +190,10 @@ static void front_cli_guest_rx_sink_sees_every_packet(void **state)
 		      "--queues", "2", "--no-split-evtchn", (char *)NULL);
 	wait_live("front", d, 0, SN_QS_rx_pkts, 2000);
 	wait_live("front", d, 1, SN_QS_rx_pkts, 2000);
+	/* A sink has no input that could end: well past the default
+	 * --linger-ms (500) it is still running, until told to stop. */
+	poll(NULL, 0, 1200);
+	assert_int_equal(waitpid(front, NULL, WNOHANG), 0);
 	kill(front, SIGINT);
 	assert_int_equal(reap(front, WAIT_MS), 0);
 	kill(back, SIGINT);

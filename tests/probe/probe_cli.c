@@ -27,7 +27,7 @@ static const char *const rows[] = {
 	"memcpy 4 KiB",
 	"grant copy 64 B, per segment (batch 32)",
 	"grant copy batch of 32 x 64 B",
-	"grant map + unmap 1 page",
+	"grant map + read + unmap 1 page",
 	"event notify round trip",
 };
 

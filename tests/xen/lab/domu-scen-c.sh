@@ -7,10 +7,10 @@ STG="--staging page"
 case "$S" in
 C1)
 	start_front tap:sn0 $STG
-	if wait_netdev sn0 60; then
+	if wait_netdev sn0 150; then
 		ip link set sn0 address 00:16:3e:00:00:02
 		net_tests sn0
-		sleep 3
+		wait_fetched
 	fi
 	$SN stats > /tmp/stats.txt 2>&1; cat /tmp/stats.txt
 	st=$(total staged_slots /tmp/stats.txt)
@@ -26,7 +26,7 @@ C2)
 	while :; do
 		$SN stats > /tmp/stats.txt 2>&1
 		[ "$(total rx_pkts /tmp/stats.txt)" -ge "$N" ] && break
-		i=$((i + 1)); [ $i -gt 240 ] && break; sleep 0.5
+		i=$((i + 1)); [ $i -gt 400 ] && break; sleep 0.5
 	done
 	cat /tmp/stats.txt
 	echo "DOMU[$(up)] DOMU-C2-RECEIVED"
@@ -46,7 +46,7 @@ C3)
 	start_front gen:count=$N,size=200 $STG --linger-ms 3000
 	i=0
 	while kill -0 $FPID 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt 600 ] && { kill -INT $FPID; break; }; sleep 0.2
+		i=$((i + 1)); [ $i -gt 1000 ] && { kill -INT $FPID; break; }; sleep 0.2
 	done
 	wait $FPID; rc=$?
 	cat /tmp/front.out /tmp/front.log

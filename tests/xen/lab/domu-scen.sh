@@ -55,26 +55,46 @@ net_tests() { # ifname
 	if cmp -s /tmp/down.bin /tmp/down.got; then r tcp-dom0-to-domU PASS "got $n of $m bytes, identical"
 	else r tcp-dom0-to-domU FAIL "got $n of $m bytes"; fi
 	echo "---- domU /proc/net/snmp, after dom0 -> domU ----"; grep -E '^(Ip|Tcp):' /proc/net/snmp
-	(timeout 300 nc -l -p 5002 < /tmp/up.bin) &
+	timeout 300 nc -l -p 5002 < /tmp/up.bin &
+	NCPID=$!
 	sleep 0.5
 	echo "DOMU[$(up)] DOMU-SERVING"
+}
+# Keep the interface (and, for a userspace frontend, the process behind it)
+# up until dom0 has fetched up.bin: nc -l exits once it has sent the file.
+# Under TCG dom0 may need tens of seconds to see DOMU-SERVING on the console
+# and connect, so a fixed sleep here lost the race (C1, first stage run).
+wait_fetched() {
+	i=0
+	while kill -0 $NCPID 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 1200 ] && { echo "DOMU[$(up)] up.bin not fetched within 120 s"; break; }
+		sleep 0.1
+	done
+	echo "DOMU[$(up)] up.bin served (nc done)"
+	sleep 1
 }
 
 case "$S" in
 A)
-	wait_netdev eth0 20
+	wait_netdev eth0 60
 	echo "DOMU[$(up)] eth0 driver: $(basename $(readlink /sys/class/net/eth0/device/driver))"
 	net_tests eth0
 	;;
 B)
+	if grep -q lab.plattest /proc/cmdline; then
+		/opt/sn/test_xen_platform > /tmp/xp.log 2>&1
+		rc=$?
+		cat /tmp/xp.log
+		if [ $rc = 0 ]; then r xen-platform-domU PASS "test_xen_platform in the domU: $(grep -E 'PASSED|FAILED' /tmp/xp.log | tr '\n' ' ')"
+		else r xen-platform-domU FAIL "test_xen_platform in the domU exited $rc"; fi
+	fi
 	STG=
 	$SN front --help | grep -q -- '--staging' && STG="--staging page"
 	start_front tap:sn0 $STG
-	if wait_netdev sn0 60; then
+	if wait_netdev sn0 150; then
 		ip link set sn0 address 00:16:3e:00:00:02
 		net_tests sn0
-		# give dom0 time to fetch up.bin before the counters are read
-		sleep 3
+		wait_fetched
 	else
 		r ping-domU-to-dom0 FAIL "stagenet front made no TAP"
 	fi
