@@ -61,6 +61,10 @@ struct sn_qstats *sn_stats_queue(struct sn_stats_block *b, uint16_t q);
 void sn_stats_unpublish(struct sn_stats_block *b); /* removes the file */
 /* Print one block (all queues, non-zero counters, plus totals). */
 void sn_stats_print(FILE *f, const struct sn_stats_block *b);
+/* Each counter summed over the block's queues (a reader's snapshot: every
+ * counter is read once, relaxed; counters are not consistent with each
+ * other to the packet). */
+void sn_stats_totals(const struct sn_stats_block *b, uint64_t out[SN_QS__COUNT]);
 
 /* Readers (stagenet stats).  sn_stats_rundir writes the directory blocks
  * are published in (it may not exist yet); sn_stats_open maps a published

@@ -437,15 +437,9 @@ struct snap {
 static void snap_take(struct sn_stats_block *const blk[2], struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
-	for (int side = 0; side < 2; side++) {
-		struct sn_qstats *q;
-
-		if (!blk[side])
-			continue;
-		for (uint16_t i = 0; (q = sn_stats_queue(blk[side], i)); i++)
-			for (int c = 0; c < SN_QS__COUNT; c++)
-				s->v[side][c] += __atomic_load_n(&q->v[c], __ATOMIC_RELAXED);
-	}
+	for (int side = 0; side < 2; side++)
+		if (blk[side])
+			sn_stats_totals(blk[side], s->v[side]);
 	s->t = now_s();
 }
 

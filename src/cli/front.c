@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include "stagenet/stats.h"
 
 #define FRONT_BURST 32
+/* Busy polling: empty turns in a row before an idle worker yields. */
+#define BUSY_YIELD_TURNS 16u
 /* Spin this long after the last bit of work before sleeping (NAPI-like):
  * a blocking wake-up costs far more than a short poll. */
 #define FRONT_SPIN_US 50
@@ -117,6 +120,7 @@ static void *worker_main(void *arg)
 	uint8_t *rxmem = NULL, *txmem = NULL;
 	unsigned int tx_off = 0, tx_n = 0;
 	uint64_t last_work = mono_us();
+	unsigned int idle_turns = 0;
 	struct sn_qstats *st = sn_front_queue_stats(w->nic, w->q);
 
 	if ((w->rc = pkts_alloc(rxk, rxp, FRONT_BURST, &rxmem)) ||
@@ -167,10 +171,19 @@ static void *worker_main(void *arg)
 		}
 
 		if (work) {
-			last_work = mono_us();
+			idle_turns = 0;
+			if (!w->busy)
+				last_work = mono_us();
 			continue;
 		}
-		if (w->busy || mono_us() - last_work < FRONT_SPIN_US)
+		if (w->busy) {
+			/* More busy queues than CPUs: an idle worker hands its
+			 * time slice to a sibling with work (see back/vif.c). */
+			if (++idle_turns >= BUSY_YIELD_TURNS)
+				sched_yield();
+			continue;
+		}
+		if (mono_us() - last_work < FRONT_SPIN_US)
 			continue;
 		if (sn_front_queue_arm(w->nic, w->q) > 0)
 			continue;

@@ -316,6 +316,16 @@ static uint64_t counter(const struct sn_stats_block *b, uint32_t q, uint32_t c)
 	return __atomic_load_n(&v[(size_t)q * b->hdr->ncounters + c], __ATOMIC_RELAXED);
 }
 
+void sn_stats_totals(const struct sn_stats_block *b, uint64_t out[SN_QS__COUNT])
+{
+	uint32_t nc = b->hdr->ncounters < SN_QS__COUNT ? b->hdr->ncounters : SN_QS__COUNT;
+
+	memset(out, 0, SN_QS__COUNT * sizeof(*out));
+	for (uint32_t q = 0; q < b->hdr->nqueues; q++)
+		for (uint32_t c = 0; c < nc; c++)
+			out[c] += counter(b, q, c);
+}
+
 void sn_stats_print(FILE *f, const struct sn_stats_block *b)
 {
 	uint32_t nc = b->hdr->ncounters < SN_QS__COUNT ? b->hdr->ncounters : SN_QS__COUNT;

@@ -222,6 +222,49 @@ static void stats_open_rejects_garbage(void **state)
 	assert_int_equal(sn_stats_publish("back", 1, 1, 0, &b), -EINVAL);
 }
 
+/* --rate: the counters' growth between two snapshots, per direction and
+ * per packet.  The CLI says when its first snapshot is taken; the test
+ * bumps the counters only after that, so the deltas are exact. */
+static void stats_rate_reports_deltas(void **state)
+{
+	const char *exe = getenv("SN_STAGENET");
+	struct sn_stats_block *b;
+	struct sn_qstats *q0, *q1;
+	char cmd[512], out[4096], line[256];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(exe);
+	assert_int_equal(sn_stats_publish("back", 4, 1, 2, &b), 0);
+	q0 = sn_stats_queue(b, 0);
+	q1 = sn_stats_queue(b, 1);
+	sn_qstat_add(q0, SN_QS_tx_pkts, 5000); /* before: not counted */
+	snprintf(cmd, sizeof(cmd), "'%s' stats --rate 0.5 back-4-1", exe);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(strstr(line, "back-4-1: sampling for 0.50 s"));
+	sn_qstat_add(q0, SN_QS_tx_pkts, 300);
+	sn_qstat_add(q1, SN_QS_tx_pkts, 700);
+	sn_qstat_add(q0, SN_QS_tx_bytes, 64000);
+	sn_qstat_add(q1, SN_QS_rx_pkts, 250);
+	sn_qstat_add(q0, SN_QS_grant_copies, 625);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	assert_non_null(strstr(out, "guest tx: 1000 packets"));
+	assert_non_null(strstr(out, "guest rx: 250 packets"));
+	assert_non_null(strstr(out, "grant_copies         +625 (0.500 per packet)"));
+	assert_non_null(strstr(out, "tx_bytes             +64000"));
+	assert_null(strstr(out, "memcpy_bytes"));
+	/* A name is required, and a dead writer has no rate. */
+	assert_int_not_equal(run_stats("--rate 0.5 2>/dev/null", out, sizeof(out)), 0);
+	assert_int_not_equal(run_stats("--rate 0 back-4-1 2>/dev/null", out, sizeof(out)), 0);
+	sn_stats_unpublish(b);
+	assert_int_not_equal(run_stats("--rate 0.5 back-4-1 2>/dev/null", out, sizeof(out)), 0);
+}
+
 static void stats_names_match_enum(void **state)
 {
 	(void)state;
@@ -238,6 +281,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stats_stale_block_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(stats_live_owner_not_clobbered, setup, teardown),
 		cmocka_unit_test_setup_teardown(stats_open_rejects_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(stats_rate_reports_deltas, setup, teardown),
 		cmocka_unit_test(stats_names_match_enum),
 	};
 
