@@ -2,6 +2,7 @@
  * threads, tests/back/harness.c) with a hand-driven hostile frontend that
  * writes its rings and xenstore keys slot by slot:
  *   XSA-90/CVE-2021-28691  rogue packet, then disconnect and destroy
+ *   XSA-332/391            a kick storm from another thread, never paused
  *   XSA-423                headers split over many tiny slots
  *   XSA-432                18 continuation slots of 1..7 bytes
  *   XSA-448                zero-size continuation slots
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
@@ -239,6 +241,78 @@ static void xsa90_rogue_then_disconnect_destroy(void **state)
 	assert_int_equal(h_stat(t, 71, SN_QS_tx_pkts), 8);
 	h_fe_close(&good);
 	assert_int_equal(back_maps(t), 0);
+}
+
+/* ---- XSA-332 / XSA-391, a storm that does not stop -------------------------- */
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Kicks only, no ring writes (storm_main also rewrites req_prod). */
+static void *kick_main(void *arg)
+{
+	struct storm *s = arg;
+	const struct sn_plat_ops *ops = s->fe->t->fplat->ops;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		ops->evt_notify(s->fe->evt, (sn_port_t)s->fe->port);
+		__atomic_fetch_add(&s->kicks, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* A frontend kicks its event channel from another thread as fast as it
+ * can, with nothing behind the kicks, while its own packets are answered:
+ * the queue thread takes each fired port once per wake-up (events taken
+ * stay far below kicks sent), counts the empty wake-ups, and answers every
+ * packet within a bounded time. */
+static void xsa332_391_back_concurrent_storm(void **state)
+{
+	struct h_ctx *t = *state;
+	struct storm s;
+	struct h_fe fe;
+	int16_t st[1024];
+	int64_t worst = 0, end;
+	uint16_t id = 0;
+
+	h_fe_connect(t, &fe, 83);
+	s = (struct storm){ .fe = &fe };
+	assert_int_equal(pthread_create(&s.th, NULL, kick_main, &s), 0);
+	while (__atomic_load_n(&s.kicks, __ATOMIC_RELAXED) < 1000)
+		h_sleep_ms(1);
+	end = now_us() + 400000;
+	while (now_us() < end) {
+		int64_t t0 = now_us();
+
+		memset(page(&fe, id % 64), (int)id, 64);
+		h_tx_req(&fe, fe.data_ref[id % 64], 0, 0, id % 1024, 64);
+		h_tx_push(&fe);
+		if (collect(&fe, 1, st) != 0 || st[id % 1024] != NETIF_RSP_OKAY)
+			break;
+		if (now_us() - t0 > worst)
+			worst = now_us() - t0;
+		id++;
+		h_sleep_ms(1);
+	}
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s.th, NULL);
+	if (getenv("SN_TEST_VERBOSE"))
+		fprintf(stderr, "kicks %lu notify_recv %llu spurious %llu, %u packets, "
+			"worst %lld us\n", s.kicks,
+			(unsigned long long)h_stat(t, 83, SN_QS_notify_recv),
+			(unsigned long long)h_stat(t, 83, SN_QS_spurious_events), id,
+			(long long)worst);
+	assert_int_equal(h_stat(t, 83, SN_QS_tx_pkts), id);
+	assert_true(id > 20);
+	assert_true(worst < 200000);
+	assert_true(h_stat(t, 83, SN_QS_spurious_events) > 0);
+	assert_true(h_stat(t, 83, SN_QS_notify_recv) < s.kicks / 4);
+	h_fe_close(&fe);
 }
 
 /* ---- XSA-423 ------------------------------------------------------------- */
@@ -695,6 +769,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		COPY(xsa90_rogue_then_disconnect_destroy),
+		COPY(xsa332_391_back_concurrent_storm),
 		COPY(xsa423_header_split_tiny_slots),
 		LINUX(xsa423_header_split_tiny_slots),
 		COPY(xsa432_18_tiny_slots),
