@@ -159,4 +159,23 @@ static inline int sn_gnt_copy(struct sn_plat *p, uint32_t n, sn_copy_seg *s)
 	return p->ops->gnt_copy(p, n, s);
 }
 
+/* Take the ports that fired on e, at most max of them, each once, and only
+ * then re-enable them.  Unmasking inside the loop lets a port fire again
+ * at once, so a peer kicking faster than we loop could keep us there as
+ * long as it liked (XSA-332/391); a kick that lands meanwhile stays
+ * pending and unmask re-raises it for the next call.  Returns how many
+ * fired (a queue binds one or two ports, its control ring one more). */
+static inline int sn_evt_take_fired(struct sn_plat *p, struct sn_evtchn *e, int max)
+{
+	int fired[8], got = 0, port;
+
+	if (max > (int)(sizeof(fired) / sizeof(fired[0])))
+		max = (int)(sizeof(fired) / sizeof(fired[0]));
+	while (got < max && (port = p->ops->evt_pending(e)) >= 0)
+		fired[got++] = port;
+	for (int i = 0; i < got; i++)
+		p->ops->evt_unmask(e, (sn_port_t)fired[i]);
+	return got;
+}
+
 #endif

@@ -270,14 +270,12 @@ int sn_back_ctrl_process(struct sn_back_ctrl *c, unsigned int budget,
 	unsigned int done = 0;
 	bool notify = false;
 	RING_IDX prod;
-	int port;
 
 	if (more)
 		*more = false;
 	/* The event is only a hint: take it, unmask, then look at the ring
 	 * (a kick arriving from here on sets the fd again). */
-	while ((port = ops->evt_pending(c->evt)) >= 0)
-		ops->evt_unmask(c->evt, (sn_port_t)port);
+	sn_evt_take_fired(c->cfg.plat, c->evt, 2);
 
 	for (;;) {
 		unsigned int n;
@@ -346,8 +344,7 @@ static void *ctrl_main(void *arg)
 		if (atomic_load(&v->disabled)) {
 			/* Rogue: no more service until teardown; keep the
 			 * channel quiet. */
-			while ((rc = c->cfg.plat->ops->evt_pending(c->evt)) >= 0)
-				c->cfg.plat->ops->evt_unmask(c->evt, (sn_port_t)rc);
+			sn_evt_take_fired(c->cfg.plat, c->evt, 2);
 			poll(pfd + 1, 1, 100);
 			more = false;
 			continue;

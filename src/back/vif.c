@@ -157,12 +157,8 @@ static uint64_t now_ns(void)
  * many ports had fired. */
 static int drain_events(struct sn_back_queue *q)
 {
-	int port, n = 0;
+	int n = sn_evt_take_fired(q->plat, q->evt, 4);
 
-	while ((port = q->plat->ops->evt_pending(q->evt)) >= 0) {
-		q->plat->ops->evt_unmask(q->evt, (sn_port_t)port);
-		n++;
-	}
 	if (n)
 		sn_back_count(q, SN_QS_notify_recv, (uint64_t)n);
 	return n;

@@ -229,10 +229,7 @@ static int collect(struct sn_front_ctrl *c, struct sn_front_ctrl_op *ops,
 
 static void drain_events(struct sn_front_ctrl *c)
 {
-	int port;
-
-	while ((port = c->p->ops->evt_pending(c->evt)) >= 0)
-		c->p->ops->evt_unmask(c->evt, (sn_port_t)port);
+	sn_evt_take_fired(c->p, c->evt, 2);
 }
 
 /* Caller holds c->lock. */

@@ -782,22 +782,12 @@ int sn_front_queue_arm(struct sn_front *nic, uint16_t qi)
 {
 	struct sn_front_queue *q;
 	struct sn_plat *p = nic->plat;
-	int port, work = 0, got = 0;
-	int fired[4]; /* a queue binds one or two ports */
+	int work = 0, got;
 
 	if (qi >= nic->cfg.queues)
 		return -EINVAL;
 	q = &nic->q[qi];
-	/* Take each fired port once and re-enable them only afterwards: a
-	 * port unmasked inside the loop can fire again at once, and a peer
-	 * that kicks faster than we loop kept us here for as long as it
-	 * liked (XSA-332/391).  A kick that lands meanwhile stays pending;
-	 * unmask re-raises it for the next call. */
-	while (got < (int)(sizeof(fired) / sizeof(fired[0])) &&
-	       (port = p->ops->evt_pending(q->evt)) >= 0)
-		fired[got++] = port;
-	for (int i = 0; i < got; i++)
-		p->ops->evt_unmask(q->evt, (sn_port_t)fired[i]);
+	got = sn_evt_take_fired(p, q->evt, 4);
 	pthread_mutex_lock(&q->lock);
 	if (got)
 		sn_front_count(q, SN_QS_notify_recv, (uint64_t)got);
