@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""One closing line for CI: every stage's results added up.
+
+Meson test runs (the plain, ASan+UBSan and TSan builds) are counted from
+their testlog.json; the real-Xen stage from its own "N passed, N failed"
+line; each fuzz harness that ran its time clean counts as one pass.
+Usage: ci-summary.py [--xen-log FILE] [--fuzz-dir DIR] BUILDDIR...
+"""
+import glob
+import json
+import os
+import re
+import sys
+
+
+def meson_counts(builddir):
+    path = os.path.join(builddir, "meson-logs", "testlog.json")
+    ok = fail = skip = 0
+    if not os.path.exists(path):
+        return ok, fail, skip
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            res = json.loads(line).get("result", "")
+            if res in ("OK", "EXPECTEDFAIL"):
+                ok += 1
+            elif res == "SKIP":
+                skip += 1
+            else:
+                fail += 1
+    return ok, fail, skip
+
+
+def main(argv):
+    xen_log = fuzz_dir = None
+    dirs = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--xen-log":
+            xen_log = argv[i + 1]
+            i += 2
+        elif argv[i] == "--fuzz-dir":
+            fuzz_dir = argv[i + 1]
+            i += 2
+        else:
+            dirs.append(argv[i])
+            i += 1
+    total = [0, 0, 0]
+    for d in dirs:
+        c = meson_counts(d)
+        print(f"ci: {d}: {c[0]} passed, {c[1]} failed, {c[2]} skipped")
+        total = [a + b for a, b in zip(total, c)]
+    if fuzz_dir:
+        logs = glob.glob(os.path.join(fuzz_dir, "fuzz-*.log"))
+        clean = sum(1 for p in logs if "number_of_executed_units" in open(p, errors="replace").read())
+        print(f"ci: fuzz: {clean} harnesses ran clean of {len(logs)}")
+        total[0] += clean
+        total[1] += len(logs) - clean
+    if xen_log and os.path.exists(xen_log):
+        m = None
+        for line in open(xen_log, errors="replace"):
+            m = re.match(r"^(\d+) passed, (\d+) failed", line) or m
+        if m:
+            print(f"ci: real Xen: {m.group(1)} passed, {m.group(2)} failed")
+            total[0] += int(m.group(1))
+            total[1] += int(m.group(2))
+    print(f"ci: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
+    return 1 if total[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
