@@ -248,8 +248,8 @@ int h_run_cli(const char *const *args)
 
 /* ---- frontend ------------------------------------------------------------ */
 
-static int xs_w(struct h_ctx *t, xs_transaction_t x, const char *dir,
-		const char *key, const char *fmt, ...)
+int h_xs_w(struct sn_plat *p, xs_transaction_t x, const char *dir,
+	   const char *key, const char *fmt, ...)
 {
 	char path[256], val[64];
 	va_list ap;
@@ -258,7 +258,7 @@ static int xs_w(struct h_ctx *t, xs_transaction_t x, const char *dir,
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	return t->fplat->ops->xs_write(t->fplat, x, path, val, strlen(val));
+	return p->ops->xs_write(p, x, path, val, strlen(val));
 }
 
 int h_be_state(struct h_ctx *t, uint16_t devid)
@@ -286,22 +286,26 @@ bool h_wait_be_state(struct h_ctx *t, uint16_t devid, int state)
 	return false;
 }
 
-void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
+void h_vif_add(struct h_ctx *t, uint16_t devid)
 {
-	const struct sn_plat_ops *ops = t->fplat->ops;
-	char devs[8], dom[8], fe_path[128];
+	char devs[8], dom[8];
 	const char *add[] = { "vif-add", "--domid", dom, "--devid", devs,
 			      t->rate ? "--rate" : NULL, t->rate, NULL };
-	xs_transaction_t x;
-	int rc;
 
-	memset(fe, 0, sizeof(*fe));
-	fe->t = t;
-	fe->devid = devid;
 	snprintf(devs, sizeof(devs), "%u", devid);
 	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
 	assert_int_equal(h_run_cli(add), 0);
 	assert_true(h_wait_be_state(t, devid, XenbusStateInitWait));
+}
+
+void h_fe_alloc(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
+{
+	const struct sn_plat_ops *ops = t->fplat->ops;
+
+	memset(fe, 0, sizeof(*fe));
+	fe->t = t;
+	fe->devid = devid;
+	h_vif_add(t, devid);
 
 	assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, true, &fe->tx_ref, &fe->tx_page), 0);
 	assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, true, &fe->rx_ref, &fe->rx_page), 0);
@@ -311,6 +315,16 @@ void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 					(void **)&fe->data), 0);
 	assert_int_equal(ops->shr_alloc(t->fplat, 0, H_RX_PAGES, true, fe->rx_ref_tab,
 					(void **)&fe->rxbuf), 0);
+}
+
+void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
+{
+	const struct sn_plat_ops *ops = t->fplat->ops;
+	char fe_path[128];
+	xs_transaction_t x;
+	int rc;
+
+	h_fe_alloc(t, fe, devid);
 	assert_int_equal(ops->evt_open(t->fplat, &fe->evt), 0);
 	fe->port = ops->evt_alloc_unbound(fe->evt, 0);
 	assert_true(fe->port >= 0);
@@ -319,16 +333,16 @@ void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 		 H_FE_DOMID, devid);
 	do {
 		assert_int_equal(ops->xs_txn_start(t->fplat, &x), 0);
-		rc = xs_w(t, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
-		     xs_w(t, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
-		     xs_w(t, x, fe_path, "event-channel", "%d", fe->port) ||
-		     xs_w(t, x, fe_path, "request-rx-copy", "1") ||
-		     xs_w(t, x, fe_path, "feature-rx-notify", "1") ||
-		     xs_w(t, x, fe_path, "feature-sg", "1") ||
-		     xs_w(t, x, fe_path, "feature-gso-tcpv4", "1") ||
-		     xs_w(t, x, fe_path, "feature-gso-tcpv6", "1") ||
-		     xs_w(t, x, fe_path, "multi-queue-num-queues", "1") ||
-		     xs_w(t, x, fe_path, "state", "%d", XenbusStateConnected);
+		rc = h_xs_w(t->fplat, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
+		     h_xs_w(t->fplat, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
+		     h_xs_w(t->fplat, x, fe_path, "event-channel", "%d", fe->port) ||
+		     h_xs_w(t->fplat, x, fe_path, "request-rx-copy", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-rx-notify", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-sg", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-gso-tcpv4", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-gso-tcpv6", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
 		assert_int_equal(rc, 0);
 		rc = ops->xs_txn_end(t->fplat, x, false);
 	} while (rc == -EAGAIN);
@@ -336,20 +350,26 @@ void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 	assert_true(h_wait_be_state(t, devid, XenbusStateConnected));
 }
 
+void h_vif_close(struct h_ctx *t, uint16_t devid)
+{
+	char devs[8], dom[8], path[128];
+	const char *del[] = { "vif-del", "--domid", dom, "--devid", devs, NULL };
+
+	snprintf(devs, sizeof(devs), "%u", devid);
+	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/state",
+		 H_FE_DOMID, devid);
+	t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, "6", 1);
+	assert_true(h_wait_be_state(t, devid, XenbusStateClosed));
+	assert_int_equal(h_run_cli(del), 0);
+}
+
 void h_fe_close(struct h_fe *fe)
 {
 	struct h_ctx *t = fe->t;
 	const struct sn_plat_ops *ops = t->fplat->ops;
-	char devs[8], dom[8], path[128];
-	const char *del[] = { "vif-del", "--domid", dom, "--devid", devs, NULL };
 
-	snprintf(devs, sizeof(devs), "%u", fe->devid);
-	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/state",
-		 H_FE_DOMID, fe->devid);
-	ops->xs_write(t->fplat, XBT_NULL, path, "6", 1);
-	assert_true(h_wait_be_state(t, fe->devid, XenbusStateClosed));
-	assert_int_equal(h_run_cli(del), 0);
+	h_vif_close(t, fe->devid);
 	/* The backend has unmapped everything: every revoke succeeds. */
 	ops->evt_close(fe->evt);
 	assert_int_equal(ops->shr_free(t->fplat, fe->rxbuf, H_RX_PAGES), 0);

@@ -76,8 +76,20 @@ int h_run_cli(const char *const *args);
 
 /* Frontend: vif-add, rings, keys, wait for backend Connected. */
 void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid);
+/* The first half of h_fe_connect: vif-add, then the rings and the data
+ * and RX pages granted (no event channel, no keys yet). */
+void h_fe_alloc(struct h_ctx *t, struct h_fe *fe, uint16_t devid);
+/* vif-add of devid (with t->rate) and wait for the backend's InitWait. */
+void h_vif_add(struct h_ctx *t, uint16_t devid);
+/* Write a key as domain p: <dir>/<key> = printf(fmt, ...) in transaction
+ * x; returns 0 or -errno. */
+int h_xs_w(struct sn_plat *p, xs_transaction_t x, const char *dir,
+	   const char *key, const char *fmt, ...);
 /* Close (state 6), wait for the backend, vif-del, free everything. */
 void h_fe_close(struct h_fe *fe);
+/* The first half of h_fe_close: frontend Closed, wait for the backend's
+ * Closed, vif-del. */
+void h_vif_close(struct h_ctx *t, uint16_t devid);
 /* Backend state of the vif, read from xenstore (-1 = absent). */
 int h_be_state(struct h_ctx *t, uint16_t devid);
 bool h_wait_be_state(struct h_ctx *t, uint16_t devid, int state);

@@ -192,3 +192,18 @@ void sn_test_host_stop(struct sn_test_host *h)
 		h->dir[0] = '\0';
 	}
 }
+
+struct sn_test_host sn_test_group_host;
+
+int sn_test_host_group_setup(void **state)
+{
+	(void)state;
+	return sn_test_host_start(&sn_test_group_host);
+}
+
+int sn_test_host_group_teardown(void **state)
+{
+	(void)state;
+	sn_test_host_stop(&sn_test_group_host);
+	return 0;
+}

@@ -18,4 +18,10 @@ int sn_test_host_start(struct sn_test_host *h);
 /* SIGTERM, wait (SIGKILL after 5 s), remove the directory. */
 void sn_test_host_stop(struct sn_test_host *h);
 
+/* cmocka group setup / teardown: one host for the whole group, in
+ * sn_test_group_host. */
+extern struct sn_test_host sn_test_group_host;
+int sn_test_host_group_setup(void **state);
+int sn_test_host_group_teardown(void **state);
+
 #endif

@@ -191,8 +191,8 @@ void fb_kick(struct fake_back *fb, uint16_t qi)
 		fb->p->ops->evt_notify(fb->evt, (sn_port_t)fb->q[qi].port_tx);
 }
 
-static void copy_seg(struct fake_back *fb, bool from_fe, uint32_t ref, uint16_t off,
-		     uint8_t *local, uint16_t len)
+void fb_copy_seg(struct fake_back *fb, bool from_fe, uint32_t ref, uint16_t off,
+		 uint8_t *local, uint16_t len)
 {
 	sn_copy_seg s;
 
@@ -253,7 +253,7 @@ int fb_echo(struct fake_back *fb, uint16_t qi)
 			uint16_t len = (uint16_t)(i ? reqs[i].size : first_len);
 
 			assert_true(reqs[i].offset + len <= SN_PAGE_SIZE);
-			copy_seg(fb, true, reqs[i].gref, reqs[i].offset, buf + off, len);
+			fb_copy_seg(fb, true, reqs[i].gref, reqs[i].offset, buf + off, len);
 			off += len;
 		}
 		/* Responses in slot order: data slots OKAY, the extra NULL. */
@@ -282,7 +282,7 @@ int fb_echo(struct fake_back *fb, uint16_t qi)
 			uint32_t len = total - off < SN_PAGE_SIZE ? total - off : SN_PAGE_SIZE;
 
 			sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &rq);
-			copy_seg(fb, false, rq.gref, 0, buf + off, (uint16_t)len);
+			fb_copy_seg(fb, false, rq.gref, 0, buf + off, (uint16_t)len);
 			rr.id = rq.id;
 			rr.offset = 0;
 			rr.status = (int16_t)len;

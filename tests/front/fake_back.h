@@ -52,5 +52,9 @@ char *fb_fe_read(struct fake_back *fb, const char *key);
  * mapped across.  Returns packets echoed. */
 int fb_echo(struct fake_back *fb, uint16_t qi);
 void fb_kick(struct fake_back *fb, uint16_t qi);
+/* One grant copy of len bytes between the frontend's ref at off and local
+ * (from_fe: frontend to local); asserts it succeeded. */
+void fb_copy_seg(struct fake_back *fb, bool from_fe, uint32_t ref, uint16_t off,
+		 uint8_t *local, uint16_t len);
 
 #endif

@@ -15,10 +15,9 @@
 #include <xen/io/xenbus.h>
 
 #include "common/host_fixture.h"
+#include "common/inproc.h"
 #include "front/fake_back.h"
 #include "stagenet/front.h"
-
-static struct sn_test_host host;
 
 struct tctx {
 	struct sn_plat *fe, *be;
@@ -29,31 +28,15 @@ struct tctx {
 	struct sn_pkt *pp[8];
 };
 
-static struct sn_plat *dom_open(uint16_t domid)
-{
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid, .ram_pages = 8192 };
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
-}
-
 static int ctx_setup(void **state)
 {
 	static uint16_t next = 2;
 	struct tctx *t = calloc(1, sizeof(*t));
-	unsigned int i;
 
 	assert_non_null(t);
-	t->be = dom_open(next++);
-	t->fe = dom_open(next++);
-	t->mem = malloc(8u * SN_PKT_BUF_SIZE);
-	assert_non_null(t->mem);
-	for (i = 0; i < 8; i++) {
-		t->pk[i].data = t->mem + (size_t)i * SN_PKT_BUF_SIZE;
-		t->pk[i].cap = SN_PKT_BUF_SIZE;
-		t->pp[i] = &t->pk[i];
-	}
+	t->be = sn_test_dom_open(next++, 8192);
+	t->fe = sn_test_dom_open(next++, 8192);
+	sn_test_pkts_alloc(&t->mem, t->pk, t->pp, 8);
 	*state = t;
 	return 0;
 }
@@ -695,19 +678,6 @@ static void rx_bad_extra_type_breaks_queue(void **state)
 	assert_broken(t);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
 int main(void)
@@ -737,5 +707,6 @@ int main(void)
 		T(rx_bad_extra_type_breaks_queue),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

@@ -7,10 +7,8 @@
 # Needs no root.
 set -u
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${SN_STAGENET:?SN_STAGENET must point at the stagenet binary}"
 SN=$SN_STAGENET
@@ -20,67 +18,12 @@ T=$(mktemp -d /tmp/sn-rxrestart-XXXXXX)
 PIDS=
 DOM=9
 
-# Returns the process's exit status (137 when it had to be killed).
-stop_pid() {
-	local p=$1 i=0
-	kill -INT "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return; }
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-}
-
-# A stagenet daemon must exit 0 on SIGINT (and print no sanitizer report).
-stop_clean() {
-	local name=$1 pid=$2 rc
-	stop_pid "$pid"
-	rc=$?
-	PIDS=$(echo " $PIDS " | sed "s/ $pid / /")
-	[ "$rc" -eq 0 ] || fail "$name exited $rc on SIGINT"
-	if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$T/$name.err"; then
-		fail "$name: sanitizer report"
-	fi
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	for p in $PIDS; do
-		stop_pid "$p"
-	done
-	if [ $rc -ne 0 ]; then
-		for f in "$T"/*.err "$T"/*.out; do
-			[ -s "$f" ] || continue
-			echo "---- $f" >&2
-			tail -n 30 "$f" >&2
-		done
-	fi
-	rm -rf "$T"
-	exit $rc
-}
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-wait_for() {
-	local n=$(($1 * 10)) i=0
-	shift
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt $n ] || return 1
-		sleep 0.1
-	done
-}
-
-state_is() {
-	[ "$(xenstore-read /local/domain/0/backend/vif/$DOM/0/state 2>/dev/null)" = "$1" ]
-}
-
 # Live guest-RX packets of the running frontend (its stats block).
 front_rx() {
-	"$SN" stats "front-$DOM-0" 2>/dev/null |
-		awk '/^  total:/ { t = 1 } t && $1 == "rx_pkts" { print $2; exit }'
+	counter "$("$SN" stats "front-$DOM-0" 2>/dev/null)" rx_pkts
 }
 front_rx_at_least() {
 	local v
@@ -88,20 +31,14 @@ front_rx_at_least() {
 	[ -n "$v" ] && [ "$v" -ge "$1" ]
 }
 
-mkdir -p "$T/run"
-export SN_RUNDIR=$T/run
-"$SN" host --dir "$T/host" >"$T/host.out" 2>"$T/host.err" &
-PIDS="$! $PIDS"
-wait_for 10 grep -q '^XENSTORED_PATH=' "$T/host.out" || fail "host did not print XENSTORED_PATH"
-XENSTORED_PATH=$(sed -n 's/^XENSTORED_PATH=//p' "$T/host.out")
-export XENSTORED_PATH
+start_host
 
 "$SN" vif-add --domid $DOM --devid 0 || fail "vif-add"
 # An endless, rate-limited generator: traffic is flowing when we kill.
 "$SN" back --port gen:size=300,rate=20000 >"$T/back.out" 2>"$T/back.err" &
 bpid=$!
 PIDS="$bpid $PIDS"
-wait_for 10 state_is 2 || fail "backend never reached InitWait"
+wait_for 10 state_is $DOM 2 || fail "backend never reached InitWait"
 
 # A sink has no input of its own: --linger-ms keeps the frontend running
 # until it is signalled.
@@ -109,20 +46,20 @@ wait_for 10 state_is 2 || fail "backend never reached InitWait"
 	--connect-timeout 10000 >"$T/front1.out" 2>"$T/front1.err" &
 f1=$!
 PIDS="$f1 $PIDS"
-wait_for 15 state_is 4 || fail "backend never Connected"
+wait_for 15 state_is $DOM 4 || fail "backend never Connected"
 wait_for 15 front_rx_at_least 500 || fail "first frontend received nothing"
 echo "SIGKILL to the frontend (pid $f1); the shell reports it as Killed"
 kill -KILL $f1
 wait $f1 2>/dev/null
 PIDS=$(echo " $PIDS " | sed "s/ $f1 / /")
-wait_for 15 state_is 6 || fail "backend did not close after the frontend died"
+wait_for 15 state_is $DOM 6 || fail "backend did not close after the frontend died"
 kill -0 $bpid || fail "backend died with its frontend"
 
 "$SN" front --domid $DOM --devid 0 --port sink --linger-ms 600000 \
 	--connect-timeout 10000 >"$T/front2.out" 2>"$T/front2.err" &
 f2=$!
 PIDS="$f2 $PIDS"
-wait_for 15 state_is 4 || fail "backend did not serve the new frontend"
+wait_for 15 state_is $DOM 4 || fail "backend did not serve the new frontend"
 # Closed -> InitWait -> Connected, as Linux netback reconnects.
 grep -q "vif$DOM.0: state 6 -> 2" "$T/back.err" || fail "backend did not return to InitWait"
 # Its stats block is new (the killed one's is gone), so these are the new

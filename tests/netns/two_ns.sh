@@ -13,10 +13,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${SN_STAGENET:?SN_STAGENET must point at the stagenet binary}"
 SN=$SN_STAGENET
@@ -31,74 +29,17 @@ T=$(mktemp -d /tmp/sn-netns-XXXXXX)
 NSA=sn-a-$$
 NSB=sn-b-$$
 PIDS=
-HOST_PID=
 
 log() { echo "== $*"; }
 
-# Bounded stop: SIGINT (clean exit, counters printed), then SIGKILL.
-# Returns the process's exit status (137 when it had to be killed).
-stop_pid() {
-	local p=$1 i=0
-	kill -INT "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return; }
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	if kill -0 "$p" 2>/dev/null; then
-		echo "warning: pid $p ignored SIGINT, killing" >&2
-		kill -KILL "$p" 2>/dev/null
-	fi
-	wait "$p" 2>/dev/null
-}
-
-# A stagenet daemon must exit 0 on SIGINT (and print no sanitizer report).
-stop_clean() {
-	local name=$1 pid=$2 rc
-	stop "$name" "$pid"
-	rc=$STOP_RC
-	[ "$rc" -eq 0 ] || fail "$name exited $rc on SIGINT"
-	if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$T/$name.err"; then
-		fail "$name: sanitizer report"
-	fi
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	for p in $PIDS; do
-		stop_pid "$p"
-	done
-	[ -n "$HOST_PID" ] && stop_pid "$HOST_PID"
+# Called by lib.sh's cleanup.
+# shellcheck disable=SC2317
+on_cleanup() {
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
-	if [ $rc -ne 0 ]; then
-		for f in "$T"/*.err "$T"/*.out; do
-			[ -s "$f" ] || continue
-			echo "---- $f" >&2
-			tail -n 40 "$f" >&2
-		done
-	fi
-	# SN_NETNS_KEEP=1 keeps the logs and captures of a failed run.
-	if [ $rc -ne 0 ] && [ -n "${SN_NETNS_KEEP:-}" ]; then
-		echo "kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-
-# wait_for SECONDS CMD...: poll CMD every 0.1 s, fail after SECONDS.
-wait_for() {
-	local n=$(($1 * 10)) i=0
-	shift
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt $n ] || return 1
-		sleep 0.1
-	done
-}
 
 # start NAME NS CMD...: run CMD in namespace NS (or none for "-") in the
 # background, stdout/stderr to $T/NAME.out/.err; sets LAST_PID.
@@ -113,23 +54,6 @@ start() {
 	fi
 	LAST_PID=$!
 	PIDS="$LAST_PID $PIDS"
-}
-
-# stop NAME PID: stop one started process, drop it from the cleanup list.
-stop() {
-	stop_pid "$2"
-	STOP_RC=$?
-	PIDS=$(echo " $PIDS " | sed "s/ $2 / /")
-}
-
-be_state() {
-	xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null
-}
-state_is() { [ "$(be_state "$1")" = "$2" ]; }
-
-# counter TEXT NAME: the "total:" value of NAME in a stats printout.
-counter() {
-	echo "$1" | awk -v n="$2" '/^  total:/ { t = 1 } t && $1 == n { print $2; exit }'
 }
 
 # iperf3 JSON: fail unless it has no "error" and sum_received.bytes > 0.
@@ -172,13 +96,7 @@ ping_ok() {
 }
 
 # ---- the emulated host
-mkdir -p "$T/run" "$T/host"
-export SN_RUNDIR=$T/run
-"$SN" host --dir "$T/host" >"$T/host.out" 2>"$T/host.err" &
-HOST_PID=$!
-wait_for 10 grep -q '^XENSTORED_PATH=' "$T/host.out" || fail "host did not print XENSTORED_PATH"
-XENSTORED_PATH=$(sed -n 's/^XENSTORED_PATH=//p' "$T/host.out")
-export XENSTORED_PATH
+start_host
 
 ip netns add "$NSA" || fail "ip netns add $NSA"
 ip netns add "$NSB" || fail "ip netns add $NSB"

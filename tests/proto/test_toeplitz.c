@@ -15,15 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/rss_key.h"
 #include "proto/toeplitz.h"
-
-static const uint8_t ms_key[40] = {
-	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
-	0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
-	0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
-	0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
-	0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
-};
 
 struct v4 {
 	uint8_t dst[4], src[4];
@@ -94,8 +87,8 @@ static void toeplitz_ipv4_vectors(void **state)
 		memcpy(in + 4, v->dst, 4);
 		put16(in + 8, v->sport);
 		put16(in + 10, v->dport);
-		assert_int_equal(sn_toeplitz(ms_key, 40, in, 8), v->l3);
-		assert_int_equal(sn_toeplitz(ms_key, 40, in, 12), v->l4);
+		assert_int_equal(sn_toeplitz(sn_test_ms_key, 40, in, 8), v->l3);
+		assert_int_equal(sn_toeplitz(sn_test_ms_key, 40, in, 12), v->l4);
 	}
 }
 
@@ -112,8 +105,8 @@ static void toeplitz_ipv6_vectors(void **state)
 		memcpy(in + 16, v->dst, 16);
 		put16(in + 32, v->sport);
 		put16(in + 34, v->dport);
-		assert_int_equal(sn_toeplitz(ms_key, 40, in, 32), v->l3);
-		assert_int_equal(sn_toeplitz(ms_key, 40, in, 36), v->l4);
+		assert_int_equal(sn_toeplitz(sn_test_ms_key, 40, in, 32), v->l3);
+		assert_int_equal(sn_toeplitz(sn_test_ms_key, 40, in, 36), v->l4);
 	}
 }
 
@@ -130,11 +123,11 @@ static void toeplitz_short_key_is_zero_extended(void **state)
 		in[i] = (uint8_t)(i * 37 + 11);
 	for (klen = 0; klen <= 40; klen += 5) {
 		memset(padded, 0, sizeof(padded));
-		memcpy(padded, ms_key, klen);
-		assert_int_equal(sn_toeplitz(ms_key, klen, in, 36),
+		memcpy(padded, sn_test_ms_key, klen);
+		assert_int_equal(sn_toeplitz(sn_test_ms_key, klen, in, 36),
 				 sn_toeplitz(padded, 40, in, 36));
 	}
-	assert_int_equal(sn_toeplitz(ms_key, 0, in, 36), 0);
+	assert_int_equal(sn_toeplitz(sn_test_ms_key, 0, in, 36), 0);
 }
 
 /* Same answers as the reference in xen's netif.h for arbitrary inputs. */
@@ -240,7 +233,7 @@ static void expect_hash(const struct frame *f, uint32_t enabled, int ret,
 	uint8_t *copy = malloc(f->len);	/* exact size: ASan sees overreads */
 
 	memcpy(copy, f->b, f->len);
-	assert_int_equal(sn_toeplitz_frame(ms_key, 40, enabled, copy, f->len,
+	assert_int_equal(sn_toeplitz_frame(sn_test_ms_key, 40, enabled, copy, f->len,
 					   &h, &b), ret);
 	if (!ret) {
 		assert_int_equal(h, hash);
@@ -375,7 +368,7 @@ static void hash_truncated_frames_rejected(void **state)
 			int ret;
 
 			memcpy(copy, t.b, len);
-			ret = sn_toeplitz_frame(ms_key, 40, ALL_TYPES, copy,
+			ret = sn_toeplitz_frame(sn_test_ms_key, 40, ALL_TYPES, copy,
 						len, &h, &b);
 			/* short frames error out; once the addresses and
 			 * ports are present the hash may succeed */

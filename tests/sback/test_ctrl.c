@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/rss_key.h"
 #include "env.h"
 
 #define OK XEN_NETIF_CTRL_STATUS_SUCCESS
@@ -19,34 +20,11 @@
 #define INVAL XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER
 #define OVERFLOW XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW
 
-static struct sn_test_host host;
-
-static const uint8_t ms_key[40] = {
-	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
-	0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
-	0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
-	0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
-	0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
-};
-
 struct fx {
 	struct env e;
 	uint32_t ref;
 	uint8_t *pg; /* a page for keys and mapping tables */
 };
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
 
 static int fx_setup(void **state)
 {
@@ -180,7 +158,7 @@ static void hash_key_read_by_grant_copy(void **state)
 	struct fx *f = *state;
 	uint8_t zero[40] = { 0 };
 
-	memcpy(f->pg, ms_key, sizeof(ms_key));
+	memcpy(f->pg, sn_test_ms_key, sizeof(sn_test_ms_key));
 	memset(f->pg + 40, 0xff, 8);
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, f->ref, 41, 0), OVERFLOW);
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, f->ref, 0xffffffffu, 0), OVERFLOW);
@@ -188,10 +166,10 @@ static void hash_key_read_by_grant_copy(void **state)
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, 0xfffffff0u, 40, 0), INVAL);
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, f->ref, 40, 0), OK);
 	assert_int_equal(f->e.hash.keylen, 40);
-	assert_memory_equal(f->e.hash.key, ms_key, 40);
+	assert_memory_equal(f->e.hash.key, sn_test_ms_key, 40);
 	/* Shorter key: missing octets are zero. */
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, f->ref, 8, 0), OK);
-	assert_memory_equal(f->e.hash.key, ms_key, 8);
+	assert_memory_equal(f->e.hash.key, sn_test_ms_key, 8);
 	assert_memory_equal(f->e.hash.key + 8, zero, 32);
 	/* Length 0 clears it without reading (a bad gref is fine). */
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, 0xfffffff0u, 0, 0), OK);
@@ -290,7 +268,7 @@ static void toeplitz_queue_selection_with_mapping(void **state)
 	assert_int_equal(sn_back_hash_queue(&f->e.hash, fr, len, 4, &hash, &type), -ENOENT);
 	assert_int_equal(type, -1);
 
-	memcpy(f->pg, ms_key, sizeof(ms_key));
+	memcpy(f->pg, sn_test_ms_key, sizeof(sn_test_ms_key));
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, f->ref, 40, 0), OK);
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM, 1, 0, 0), OK);
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS,
@@ -350,5 +328,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(toeplitz_queue_selection_with_mapping, fx_setup, fx_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

@@ -35,19 +35,6 @@ struct sfe {
 	uint32_t list_ref;
 };
 
-static int xs_w(struct h_ctx *t, xs_transaction_t x, const char *dir,
-		const char *key, const char *fmt, ...)
-{
-	char path[256], val[64];
-	va_list ap;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return t->fplat->ops->xs_write(t->fplat, x, path, val, strlen(val));
-}
-
 /* h_fe_connect plus the control ring keys.  with_evt = false leaves
  * event-channel-ctrl out (the connect must fail). */
 static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
@@ -55,28 +42,13 @@ static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
 {
 	const struct sn_plat_ops *ops = t->fplat->ops;
 	struct h_fe *fe = &s->fe;
-	char devs[8], dom[8], fe_path[128];
-	const char *add[] = { "vif-add", "--domid", dom, "--devid", devs, NULL };
+	char fe_path[128];
 	xs_transaction_t x;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->next_id = 0x700;
-	fe->t = t;
-	fe->devid = devid;
-	snprintf(devs, sizeof(devs), "%u", devid);
-	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
-	assert_int_equal(h_run_cli(add), 0);
-	assert_true(h_wait_be_state(t, devid, XenbusStateInitWait));
-
-	assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, true, &fe->tx_ref, &fe->tx_page), 0);
-	assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, true, &fe->rx_ref, &fe->rx_page), 0);
-	sn_tx_front_init(&fe->tx, fe->tx_page);
-	sn_rx_front_init(&fe->rx, fe->rx_page);
-	assert_int_equal(ops->shr_alloc(t->fplat, 0, H_DATA_PAGES, false, fe->data_ref,
-					(void **)&fe->data), 0);
-	assert_int_equal(ops->shr_alloc(t->fplat, 0, H_RX_PAGES, true, fe->rx_ref_tab,
-					(void **)&fe->rxbuf), 0);
+	h_fe_alloc(t, fe, devid);
 	assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, true, &s->ctrl_ref, &s->ctrl_page), 0);
 	sn_ctrl_front_init(&s->ctrl, s->ctrl_page);
 	assert_int_equal(ops->shr_alloc(t->fplat, 0, NSTAGE, true, s->stage_ref,
@@ -93,17 +65,17 @@ static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
 		 H_FE_DOMID, devid);
 	do {
 		assert_int_equal(ops->xs_txn_start(t->fplat, &x), 0);
-		rc = xs_w(t, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
-		     xs_w(t, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
-		     xs_w(t, x, fe_path, "event-channel", "%d", fe->port) ||
-		     xs_w(t, x, fe_path, "ctrl-ring-ref", "%u", s->ctrl_ref) ||
-		     (with_evt && xs_w(t, x, fe_path, "event-channel-ctrl", "%d",
-				       s->ctrl_port)) ||
-		     xs_w(t, x, fe_path, "request-rx-copy", "1") ||
-		     xs_w(t, x, fe_path, "feature-rx-notify", "1") ||
-		     xs_w(t, x, fe_path, "feature-sg", "1") ||
-		     xs_w(t, x, fe_path, "multi-queue-num-queues", "1") ||
-		     xs_w(t, x, fe_path, "state", "%d", XenbusStateConnected);
+		rc = h_xs_w(t->fplat, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
+		     h_xs_w(t->fplat, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
+		     h_xs_w(t->fplat, x, fe_path, "event-channel", "%d", fe->port) ||
+		     h_xs_w(t->fplat, x, fe_path, "ctrl-ring-ref", "%u", s->ctrl_ref) ||
+		     (with_evt && h_xs_w(t->fplat, x, fe_path, "event-channel-ctrl", "%d",
+					 s->ctrl_port)) ||
+		     h_xs_w(t->fplat, x, fe_path, "request-rx-copy", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-rx-notify", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-sg", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
 		assert_int_equal(rc, 0);
 		rc = ops->xs_txn_end(t->fplat, x, false);
 	} while (rc == -EAGAIN);

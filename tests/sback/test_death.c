@@ -29,19 +29,6 @@ extern char **environ;
 #define CHILD_DOMID 9
 #define NSTAGE 32u
 
-static int xs_w(struct sn_plat *p, xs_transaction_t x, const char *dir,
-		const char *key, const char *fmt, ...)
-{
-	char path[256], val[64];
-	va_list ap;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return p->ops->xs_write(p, x, path, val, strlen(val));
-}
-
 static int be_state(struct sn_plat *p, uint16_t domid)
 {
 	char path[128], *val = NULL;
@@ -110,13 +97,13 @@ static int child_main(void)
 	do {
 		if (ops->xs_txn_start(p, &x))
 			DIE("txn\n");
-		rc = xs_w(p, x, dir, "tx-ring-ref", "%u", tx_ref) ||
-		     xs_w(p, x, dir, "rx-ring-ref", "%u", rx_ref) ||
-		     xs_w(p, x, dir, "event-channel", "%d", port) ||
-		     xs_w(p, x, dir, "ctrl-ring-ref", "%u", ctrl_ref) ||
-		     xs_w(p, x, dir, "event-channel-ctrl", "%d", cport) ||
-		     xs_w(p, x, dir, "request-rx-copy", "1") ||
-		     xs_w(p, x, dir, "state", "%d", XenbusStateConnected);
+		rc = h_xs_w(p, x, dir, "tx-ring-ref", "%u", tx_ref) ||
+		     h_xs_w(p, x, dir, "rx-ring-ref", "%u", rx_ref) ||
+		     h_xs_w(p, x, dir, "event-channel", "%d", port) ||
+		     h_xs_w(p, x, dir, "ctrl-ring-ref", "%u", ctrl_ref) ||
+		     h_xs_w(p, x, dir, "event-channel-ctrl", "%d", cport) ||
+		     h_xs_w(p, x, dir, "request-rx-copy", "1") ||
+		     h_xs_w(p, x, dir, "state", "%d", XenbusStateConnected);
 		if (rc)
 			DIE("keys\n");
 		rc = ops->xs_txn_end(p, x, false);

@@ -21,8 +21,6 @@
 #define MAX 64u
 #define NPG 16u
 
-static struct sn_test_host host;
-
 struct fx {
 	struct env e;
 	uint32_t list_ref;
@@ -32,19 +30,6 @@ struct fx {
 	uint32_t ro_ref[4];          /* read-only data pages */
 	uint8_t *ro_pg;
 };
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
 
 static int fx_setup_n(void **state, unsigned int nq, uint32_t max)
 {
@@ -493,5 +478,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(destroy_with_staged_entries_unmaps_everything, fx_setup, fx_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

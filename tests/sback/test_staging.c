@@ -16,27 +16,12 @@
 
 #define NPG 32u
 
-static struct sn_test_host host;
-
 struct fx {
 	struct env e; /* nq 1, no control-ring traffic needed */
 	struct sn_back_gref_table *t;
 	uint32_t ref[NPG];
 	uint8_t *pg;
 };
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
 
 static int fx_setup(void **state)
 {
@@ -262,5 +247,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(datapath_races_add_del_safely, fx_setup, fx_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

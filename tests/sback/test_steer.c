@@ -15,19 +15,12 @@
 #include <xen/io/xenbus.h>
 
 #include "../back/harness.h"
+#include "common/rss_key.h"
 #include "proto/ctrl.h"
 #include "proto/extra.h"
 
 #define NQ 2u
 #define NBUF 16u
-
-static const uint8_t ms_key[40] = {
-	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
-	0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
-	0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
-	0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
-	0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
-};
 
 struct mq {
 	struct h_ctx *t;
@@ -51,24 +44,10 @@ struct mq {
 	uint32_t cfg_ref;
 };
 
-static int xs_w(struct h_ctx *t, xs_transaction_t x, const char *dir,
-		const char *key, const char *fmt, ...)
-{
-	char path[256], val[64];
-	va_list ap;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return t->fplat->ops->xs_write(t->fplat, x, path, val, strlen(val));
-}
-
 static void mq_connect(struct h_ctx *t, struct mq *m, uint16_t devid)
 {
 	const struct sn_plat_ops *ops = t->fplat->ops;
-	char devs[8], dom[8], fe_path[128], qdir[160];
-	const char *add[] = { "vif-add", "--domid", dom, "--devid", devs, NULL };
+	char fe_path[128], qdir[160];
 	xs_transaction_t x;
 	int rc;
 
@@ -76,10 +55,7 @@ static void mq_connect(struct h_ctx *t, struct mq *m, uint16_t devid)
 	m->t = t;
 	m->devid = devid;
 	m->next_id = 1;
-	snprintf(devs, sizeof(devs), "%u", devid);
-	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
-	assert_int_equal(h_run_cli(add), 0);
-	assert_true(h_wait_be_state(t, devid, XenbusStateInitWait));
+	h_vif_add(t, devid);
 	assert_int_equal(ops->evt_open(t->fplat, &m->evt), 0);
 	for (unsigned int i = 0; i < NQ; i++) {
 		assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, true, &m->q[i].tx_ref,
@@ -107,18 +83,18 @@ static void mq_connect(struct h_ctx *t, struct mq *m, uint16_t devid)
 		rc = 0;
 		for (unsigned int i = 0; i < NQ && !rc; i++) {
 			snprintf(qdir, sizeof(qdir), "%s/queue-%u", fe_path, i);
-			rc = xs_w(t, x, qdir, "tx-ring-ref", "%u", m->q[i].tx_ref) ||
-			     xs_w(t, x, qdir, "rx-ring-ref", "%u", m->q[i].rx_ref) ||
-			     xs_w(t, x, qdir, "event-channel", "%d", m->q[i].port);
+			rc = h_xs_w(t->fplat, x, qdir, "tx-ring-ref", "%u", m->q[i].tx_ref) ||
+			     h_xs_w(t->fplat, x, qdir, "rx-ring-ref", "%u", m->q[i].rx_ref) ||
+			     h_xs_w(t->fplat, x, qdir, "event-channel", "%d", m->q[i].port);
 		}
 		rc = rc ||
-		     xs_w(t, x, fe_path, "ctrl-ring-ref", "%u", m->ctrl_ref) ||
-		     xs_w(t, x, fe_path, "event-channel-ctrl", "%d", m->ctrl_port) ||
-		     xs_w(t, x, fe_path, "request-rx-copy", "1") ||
-		     xs_w(t, x, fe_path, "feature-rx-notify", "1") ||
-		     xs_w(t, x, fe_path, "feature-sg", "1") ||
-		     xs_w(t, x, fe_path, "multi-queue-num-queues", "%u", NQ) ||
-		     xs_w(t, x, fe_path, "state", "%d", XenbusStateConnected);
+		     h_xs_w(t->fplat, x, fe_path, "ctrl-ring-ref", "%u", m->ctrl_ref) ||
+		     h_xs_w(t->fplat, x, fe_path, "event-channel-ctrl", "%d", m->ctrl_port) ||
+		     h_xs_w(t->fplat, x, fe_path, "request-rx-copy", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-rx-notify", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "feature-sg", "1") ||
+		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "%u", NQ) ||
+		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
 		assert_int_equal(rc, 0);
 		rc = ops->xs_txn_end(t->fplat, x, false);
 	} while (rc == -EAGAIN);
@@ -130,16 +106,8 @@ static void mq_close(struct mq *m)
 {
 	struct h_ctx *t = m->t;
 	const struct sn_plat_ops *ops = t->fplat->ops;
-	char devs[8], dom[8], path[128];
-	const char *del[] = { "vif-del", "--domid", dom, "--devid", devs, NULL };
 
-	snprintf(devs, sizeof(devs), "%u", m->devid);
-	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/state",
-		 H_FE_DOMID, m->devid);
-	ops->xs_write(t->fplat, XBT_NULL, path, "6", 1);
-	assert_true(h_wait_be_state(t, m->devid, XenbusStateClosed));
-	assert_int_equal(h_run_cli(del), 0);
+	h_vif_close(t, m->devid);
 	ops->evt_close(m->evt);
 	for (unsigned int i = 0; i < NQ; i++) {
 		assert_int_equal(ops->shr_free(t->fplat, m->q[i].buf, NBUF), 0);
@@ -246,7 +214,7 @@ static void rx_queue_follows_frontend_mapping_with_hash_extra(void **state)
 
 	h_back_start(t, NULL);
 	mq_connect(t, &m, 0);
-	memcpy(m.cfg_page, ms_key, sizeof(ms_key));
+	memcpy(m.cfg_page, sn_test_ms_key, sizeof(sn_test_ms_key));
 	assert_int_equal(ctrl_call(&m, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, m.cfg_ref, 40, 0), 0);
 	assert_int_equal(ctrl_call(&m, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
 				   XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0), 0);

@@ -13,14 +13,13 @@
 #include <cmocka.h>
 
 #include "common/host_fixture.h"
+#include "common/inproc.h"
 #include "front/ctrl.h"
 #include "front/staging.h"
 #include "proto/slots.h"
 #include "sfront/tback.h"
 
 #define RAM_PAGES 4096u
-
-static struct sn_test_host host;
 
 struct tctx {
 	struct sn_plat *fe, *be;
@@ -29,23 +28,14 @@ struct tctx {
 	char fe_path[128];
 };
 
-static struct sn_plat *dom_open(uint16_t domid)
-{
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid, .ram_pages = RAM_PAGES };
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
-}
-
 static int ctx_setup(void **state)
 {
 	static uint16_t next = 2;
 	struct tctx *t = calloc(1, sizeof(*t));
 
 	assert_non_null(t);
-	t->be = dom_open(next++);
-	t->fe = dom_open(next++);
+	t->be = sn_test_dom_open(next++, RAM_PAGES);
+	t->fe = sn_test_dom_open(next++, RAM_PAGES);
 	snprintf(t->fe_path, sizeof(t->fe_path), "/local/domain/%u/device/vif/0", t->fe->domid);
 	*state = t;
 	return 0;
@@ -641,19 +631,6 @@ static void staging_policy_parse(void **state)
 	assert_int_equal(sn_front_staging_policy_parse("full", &p), -EINVAL);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
 int main(void)
@@ -682,5 +659,6 @@ int main(void)
 		cmocka_unit_test(staging_policy_parse),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

@@ -19,12 +19,11 @@
 #include <xen/io/xenbus.h>
 
 #include "common/host_fixture.h"
+#include "common/inproc.h"
 #include "front/fake_back.h"
 #include "front/staging.h"
 #include "sfront/tback.h"
 #include "stagenet/front.h"
-
-static struct sn_test_host host;
 
 /* What the backend did with each slot. */
 struct bstats {
@@ -46,31 +45,15 @@ struct tctx {
 	struct sn_pkt *pp[8];
 };
 
-static struct sn_plat *dom_open(uint16_t domid)
-{
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid, .ram_pages = 16384 };
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
-}
-
 static int ctx_setup(void **state)
 {
 	static uint16_t next = 2;
 	struct tctx *t = calloc(1, sizeof(*t));
-	unsigned int i;
 
 	assert_non_null(t);
-	t->be = dom_open(next++);
-	t->fe = dom_open(next++);
-	t->mem = malloc(8u * SN_PKT_BUF_SIZE);
-	assert_non_null(t->mem);
-	for (i = 0; i < 8; i++) {
-		t->pk[i].data = t->mem + (size_t)i * SN_PKT_BUF_SIZE;
-		t->pk[i].cap = SN_PKT_BUF_SIZE;
-		t->pp[i] = &t->pk[i];
-	}
+	t->be = sn_test_dom_open(next++, 16384);
+	t->fe = sn_test_dom_open(next++, 16384);
+	sn_test_pkts_alloc(&t->mem, t->pk, t->pp, 8);
 	*state = t;
 	return 0;
 }
@@ -161,30 +144,6 @@ static void bring_up(struct tctx *t, const struct bring *br)
 	poll_until_up(t);
 }
 
-static void copy_seg(struct tctx *t, bool from_fe, uint32_t ref, uint16_t off, uint8_t *local,
-		     uint16_t len)
-{
-	sn_copy_seg s;
-
-	memset(&s, 0, sizeof(s));
-	if (from_fe) {
-		s.source.foreign.domid = t->fe->domid;
-		s.source.foreign.ref = ref;
-		s.source.foreign.offset = off;
-		s.dest.virt = local;
-		s.flags = GNTCOPY_source_gref;
-	} else {
-		s.dest.foreign.domid = t->fe->domid;
-		s.dest.foreign.ref = ref;
-		s.dest.foreign.offset = off;
-		s.source.virt = local;
-		s.flags = GNTCOPY_dest_gref;
-	}
-	s.len = len;
-	assert_int_equal(sn_gnt_copy(t->be, 1, &s), 0);
-	assert_int_equal(s.status, GNTST_okay);
-}
-
 /* A staged gref's standing mapping, or NULL (normal path). */
 static uint8_t *staged(struct tctx *t, uint32_t ref)
 {
@@ -229,7 +188,8 @@ static int echo(struct tctx *t, uint16_t qi)
 				memcpy(buf + off, m + reqs[i].offset, len);
 				t->bs.tx_staged++;
 			} else {
-				copy_seg(t, true, reqs[i].gref, reqs[i].offset, buf + off, len);
+				fb_copy_seg(&t->fb, true, reqs[i].gref, reqs[i].offset,
+					    buf + off, len);
 				t->bs.tx_copied++;
 			}
 			off += len;
@@ -254,7 +214,7 @@ static int echo(struct tctx *t, uint16_t qi)
 				memcpy(m, buf + off, len);
 				t->bs.rx_staged++;
 			} else {
-				copy_seg(t, false, rq.gref, 0, buf + off, (uint16_t)len);
+				fb_copy_seg(&t->fb, false, rq.gref, 0, buf + off, (uint16_t)len);
 				t->bs.rx_copied++;
 			}
 			rr.id = rq.id;
@@ -563,19 +523,6 @@ static void backend_gone_but_still_mapping_quarantines(void **state)
 	assert_int_equal(t->be->ops->gnt_unmap(t->be, 1, &keep_addr, &st), 0);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
 int main(void)
@@ -594,5 +541,6 @@ int main(void)
 		T(backend_gone_but_still_mapping_quarantines),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }
