@@ -15,6 +15,7 @@
 #include <xen/io/xenbus.h>
 
 #include "harness.h"
+#include "plat/emu/emu.h"
 
 extern char **environ;
 
@@ -261,19 +262,34 @@ int h_xs_w(struct sn_plat *p, xs_transaction_t x, const char *dir,
 	return p->ops->xs_write(p, x, path, val, strlen(val));
 }
 
-int h_be_state(struct h_ctx *t, uint16_t devid)
+char *h_xs_r(struct sn_plat *p, const char *dir, const char *key)
+{
+	char path[256], *val = NULL;
+	unsigned int len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	if (p->ops->xs_read(p, XBT_NULL, path, &val, &len))
+		return NULL;
+	return val;
+}
+
+int h_dom_be_state(struct sn_plat *p, uint16_t domid, uint16_t devid)
 {
 	char path[128], *val = NULL;
 	unsigned int len;
 	int s;
 
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/%u/state",
-		 H_FE_DOMID, devid);
-	if (t->bplat->ops->xs_read(t->bplat, XBT_NULL, path, &val, &len))
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/%u/state", domid, devid);
+	if (p->ops->xs_read(p, XBT_NULL, path, &val, &len))
 		return -1;
 	s = atoi(val);
 	free(val);
 	return s;
+}
+
+int h_be_state(struct h_ctx *t, uint16_t devid)
+{
+	return h_dom_be_state(t->bplat, H_FE_DOMID, devid);
 }
 
 bool h_wait_be_state(struct h_ctx *t, uint16_t devid, int state)
@@ -366,10 +382,15 @@ void h_vif_close(struct h_ctx *t, uint16_t devid)
 
 void h_fe_close(struct h_fe *fe)
 {
+	h_vif_close(fe->t, fe->devid);
+	h_fe_free(fe);
+}
+
+void h_fe_free(struct h_fe *fe)
+{
 	struct h_ctx *t = fe->t;
 	const struct sn_plat_ops *ops = t->fplat->ops;
 
-	h_vif_close(t, fe->devid);
 	/* The backend has unmapped everything: every revoke succeeds. */
 	ops->evt_close(fe->evt);
 	assert_int_equal(ops->shr_free(t->fplat, fe->rxbuf, H_RX_PAGES), 0);
@@ -430,6 +451,28 @@ void h_tx_consume(struct h_fe *fe, unsigned int n)
 	fe->tx.rsp_cons += n;
 }
 
+unsigned int h_tx_collect(struct h_fe *fe, unsigned int n, int16_t *st)
+{
+	struct netif_tx_response r;
+	unsigned int nulls = 0;
+
+	for (unsigned int i = 0; i < 1024; i++)
+		st[i] = H_NO_RSP;
+	assert_int_equal(h_tx_wait(fe, n), n);
+	for (unsigned int i = 0; i < n; i++) {
+		h_tx_rsp(fe, i, &r);
+		if (r.status == NETIF_RSP_NULL) {
+			nulls++;
+			continue;
+		}
+		assert_true(r.id < 1024);
+		assert_int_equal(st[r.id], H_NO_RSP);
+		st[r.id] = r.status;
+	}
+	h_tx_consume(fe, n);
+	return nulls;
+}
+
 void h_rx_post(struct h_fe *fe, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
@@ -470,6 +513,17 @@ uint64_t h_stat(struct h_ctx *t, uint16_t devid, enum sn_qstat c)
 	if (sn_back_vif_stats(t->back, H_FE_DOMID, devid, 0, &s))
 		return UINT64_MAX;
 	return s.v[c];
+}
+
+uint32_t h_back_maps(struct h_ctx *t)
+{
+	struct sn_emu *e = (struct sn_emu *)t->bplat;
+	uint32_t n;
+
+	pthread_mutex_lock(&e->map_lock);
+	n = e->nr_maps;
+	pthread_mutex_unlock(&e->map_lock);
+	return n;
 }
 
 bool h_wait_disabled(struct h_ctx *t, uint16_t devid)

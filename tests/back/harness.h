@@ -85,13 +85,20 @@ void h_vif_add(struct h_ctx *t, uint16_t devid);
  * x; returns 0 or -errno. */
 int h_xs_w(struct sn_plat *p, xs_transaction_t x, const char *dir,
 	   const char *key, const char *fmt, ...);
+/* Read <dir>/<key> as domain p: the value (free() it), or NULL. */
+char *h_xs_r(struct sn_plat *p, const char *dir, const char *key);
 /* Close (state 6), wait for the backend, vif-del, free everything. */
 void h_fe_close(struct h_fe *fe);
+/* The second half of h_fe_close: event channel closed, rings and pages
+ * revoked (asserted: the backend must have unmapped them). */
+void h_fe_free(struct h_fe *fe);
 /* The first half of h_fe_close: frontend Closed, wait for the backend's
  * Closed, vif-del. */
 void h_vif_close(struct h_ctx *t, uint16_t devid);
 /* Backend state of the vif, read from xenstore (-1 = absent). */
 int h_be_state(struct h_ctx *t, uint16_t devid);
+/* The same for a vif of any frontend domid, read as domain p. */
+int h_dom_be_state(struct sn_plat *p, uint16_t domid, uint16_t devid);
 bool h_wait_be_state(struct h_ctx *t, uint16_t devid, int state);
 
 /* Raw ring writes (no validation: these tests lie on purpose). */
@@ -103,10 +110,20 @@ void h_tx_push(struct h_fe *fe);
 unsigned int h_tx_wait(struct h_fe *fe, unsigned int n);
 void h_tx_rsp(struct h_fe *fe, unsigned int i, struct netif_tx_response *out);
 void h_tx_consume(struct h_fe *fe, unsigned int n);
+/* Wait for n responses and consume them into status-by-id st[1024] (ids
+ * < 1024, each answered once, H_NO_RSP where none; order is free: linux
+ * mode answers mapped slots after copied ones); returns the number of
+ * NULL responses (extra slots). */
+#define H_NO_RSP 0x7fff
+unsigned int h_tx_collect(struct h_fe *fe, unsigned int n, int16_t *st);
 
 void h_rx_post(struct h_fe *fe, unsigned int n);
 unsigned int h_rx_wait(struct h_fe *fe, unsigned int n);
 void h_rx_rsp(struct h_fe *fe, unsigned int i, struct netif_rx_response *out);
+
+/* Grant mappings the backend domain holds right now (rings, staged grefs,
+ * linux-mode data maps): the emulated gntdev's own table. */
+uint32_t h_back_maps(struct h_ctx *t);
 
 /* Backend counters of queue 0 of the vif. */
 uint64_t h_stat(struct h_ctx *t, uint16_t devid, enum sn_qstat c);

@@ -58,38 +58,12 @@ static void good_packet(struct h_fe *fe, unsigned int pg, uint16_t id, uint16_t 
 	h_tx_req(fe, fe->data_ref[pg], 0, 0, id, len);
 }
 
-/* Collect n responses into status-by-id (ids < 1024, each answered once;
- * order is free: linux mode answers mapped slots after copied ones) and
- * count the NULLs of extra slots. */
-#define NO_RSP 0x7fff
-static unsigned int collect(struct h_fe *fe, unsigned int n, int16_t *st)
-{
-	struct netif_tx_response r;
-	unsigned int nulls = 0;
-
-	for (unsigned int i = 0; i < 1024; i++)
-		st[i] = NO_RSP;
-	assert_int_equal(h_tx_wait(fe, n), n);
-	for (unsigned int i = 0; i < n; i++) {
-		h_tx_rsp(fe, i, &r);
-		if (r.status == NETIF_RSP_NULL) {
-			nulls++;
-			continue;
-		}
-		assert_true(r.id < 1024);
-		assert_int_equal(st[r.id], NO_RSP);
-		st[r.id] = r.status;
-	}
-	h_tx_consume(fe, n);
-	return nulls;
-}
-
 static void expect_all(struct h_fe *fe, unsigned int n, const uint16_t *ids,
 		       int16_t status)
 {
 	int16_t st[1024];
 
-	assert_int_equal(collect(fe, n, st), 0);
+	assert_int_equal(h_tx_collect(fe, n, st), 0);
 	for (unsigned int i = 0; i < n; i++)
 		assert_int_equal(st[ids[i]], status);
 }
@@ -108,7 +82,7 @@ static void tx_drop_runt_first_slot(void **state)
 	{
 		int16_t st[1024];
 
-		assert_int_equal(collect(&fe, 2, st), 0);
+		assert_int_equal(h_tx_collect(&fe, 2, st), 0);
 		assert_int_equal(st[ids[0]], NETIF_RSP_ERROR);
 		assert_int_equal(st[ids[1]], NETIF_RSP_OKAY);
 	}
@@ -146,7 +120,7 @@ static void tx_drop_19_and_20_continuation_slots(void **state)
 	sg_packet(&fe, 19, 200);
 	sg_packet(&fe, 20, 300);
 	h_tx_push(&fe);
-	assert_int_equal(collect(&fe, 19 + 20 + 21, st), 0);
+	assert_int_equal(h_tx_collect(&fe, 19 + 20 + 21, st), 0);
 	for (unsigned int i = 0; i < 19; i++)
 		assert_int_equal(st[100 + i], NETIF_RSP_OKAY);
 	for (unsigned int i = 0; i < 20; i++)
@@ -450,7 +424,7 @@ static void tx_failed_grant_fails_only_its_packet(void **state)
 	h_tx_req(&fe, 30000, 0, 0, 3, 3000);
 	good_packet(&fe, 2, 4, 400);
 	h_tx_push(&fe);
-	assert_int_equal(collect(&fe, 4, st), 0);
+	assert_int_equal(h_tx_collect(&fe, 4, st), 0);
 	assert_int_equal(st[1], NETIF_RSP_OKAY);
 	assert_int_equal(st[2], NETIF_RSP_ERROR);
 	assert_int_equal(st[3], NETIF_RSP_ERROR);
@@ -537,7 +511,7 @@ static void tx_rate_limit_defers_not_drops(void **state)
 	h_sleep_ms(100);
 	/* 4000 + 4000 fit the first window, the third needs the next. */
 	assert_int_equal(sn_tx_front_rsp_prod(&fe.tx), 2);
-	assert_int_equal(collect(&fe, 3, st), 0);
+	assert_int_equal(h_tx_collect(&fe, 3, st), 0);
 	for (unsigned int i = 0; i < 3; i++)
 		assert_int_equal(st[i], NETIF_RSP_OKAY);
 	assert_int_equal(h_stat(t, 45, SN_QS_tx_pkts), 3);

@@ -13,21 +13,10 @@
 
 #include "harness.h"
 
-static char *rd(struct h_ctx *t, const char *dir, const char *key)
-{
-	char path[256], *val = NULL;
-	unsigned int len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (t->fplat->ops->xs_read(t->fplat, XBT_NULL, path, &val, &len))
-		return NULL;
-	return val;
-}
-
 static void expect_key(struct h_ctx *t, const char *dir, const char *key,
 		       const char *want)
 {
-	char *v = rd(t, dir, key);
+	char *v = h_xs_r(t->fplat, dir, key);
 
 	if (!v)
 		fail_msg("%s/%s missing", dir, key);
@@ -91,8 +80,8 @@ static void vif_add_writes_libxl_keys_and_perms(void **state)
 	const char *del[] = { "vif-del", "--domid", "9", "--devid", "3",
 			      "--backend-domid", "4", NULL };
 	assert_int_equal(h_run_cli(del), 0);
-	assert_null(rd(t, fe, "state"));
-	assert_null(rd(t, be, "state"));
+	assert_null(h_xs_r(t->fplat, fe, "state"));
+	assert_null(h_xs_r(t->fplat, be, "state"));
 }
 
 static void vif_add_rejects_bad_arguments(void **state)
@@ -171,7 +160,7 @@ static void connect_rejects_bad_frontend_keys(void **state)
 		snprintf(path, sizeof(path), "%s/state", fe);
 		t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, "4", 1);
 		assert_true(h_wait_be_state(t, 6, XenbusStateClosing));
-		err = rd(t, be, "error");
+		err = h_xs_r(t->fplat, be, "error");
 		assert_non_null(err);
 		free(err);
 		assert_int_equal(h_run_cli(del), 0);

@@ -39,20 +39,21 @@ int sn_test_cli_group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-pid_t sn_test_spawn(const char *out, ...)
+pid_t sn_test_spawnv(const char *out, const char *const *args)
 {
 	char *argv[32], path[512];
-	va_list ap;
 	int n = 0, fd;
 	pid_t pid;
 
 	argv[n++] = getenv("SN_STAGENET");
-	va_start(ap, out);
-	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
+	assert_non_null(argv[0]);
+	while (n < 31 && (argv[n] = (char *)args[n - 1]) != NULL)
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
-	snprintf(path, sizeof(path), "%s/%s", sn_test_group_host.dir, out);
+	if (out)
+		snprintf(path, sizeof(path), "%s/%s", sn_test_group_host.dir, out);
+	else
+		snprintf(path, sizeof(path), "/dev/null");
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -65,6 +66,20 @@ pid_t sn_test_spawn(const char *out, ...)
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t sn_test_spawn(const char *out, ...)
+{
+	const char *args[32];
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, out);
+	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return sn_test_spawnv(out, args);
 }
 
 int sn_test_reap(pid_t pid, int timeout_ms)

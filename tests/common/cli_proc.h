@@ -19,8 +19,10 @@ int sn_test_cli_group_setup(void **state);
 int sn_test_cli_group_teardown(void **state);
 
 /* Start `stagenet <args...>` (NULL-terminated) with stdout+stderr in
- * <host dir>/<out>. */
+ * <host dir>/<out> (out NULL: /dev/null). */
 pid_t sn_test_spawn(const char *out, ...);
+/* The same with the arguments in a NULL-terminated array. */
+pid_t sn_test_spawnv(const char *out, const char *const *args);
 /* Exit status (128 + signal when killed); a process still running after
  * timeout_ms is killed and fails the test. */
 int sn_test_reap(pid_t pid, int timeout_ms);

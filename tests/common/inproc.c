@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -22,6 +25,14 @@ int64_t sn_test_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sn_test_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 struct sn_plat *sn_test_dom_open(uint16_t domid, uint32_t ram_pages)
@@ -92,6 +103,7 @@ struct tport {
 	struct sn_test_tport_shared *sh;
 	uint16_t queue;
 	unsigned int made;
+	int fd;
 };
 
 static int tport_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
@@ -113,7 +125,8 @@ static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned in
 	struct tport *t = (struct tport *)p;
 	unsigned int i;
 
-	for (i = 0; i < n && t->made < t->sh->to_make; i++, t->made++) {
+	for (i = 0; i < n && (t->sh->flood ? !atomic_load(&t->sh->stop) :
+					    t->made < t->sh->to_make); i++, t->made++) {
 		uint32_t len = t->sh->len(t->made);
 
 		sn_test_pattern(pkts[i]->data, len, t->made * 16u + t->queue);
@@ -122,20 +135,23 @@ static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned in
 		pkts[i]->queue = t->queue;
 		t->sh->made++;
 	}
-	if (!i && t->made >= t->sh->to_make)
+	if (!i && !t->sh->flood && t->made >= t->sh->to_make)
 		return -ENODATA;
 	return (int)i;
 }
 
 static int tport_fd(struct sn_port *p)
 {
-	(void)p;
-	return -1;
+	return ((struct tport *)p)->fd;
 }
 
 static void tport_close(struct sn_port *p)
 {
-	free(p);
+	struct tport *t = (struct tport *)p;
+
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
 }
 
 static const struct sn_port_ops tport_ops = {
@@ -155,6 +171,14 @@ static int tport_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port *
 	t->base.ops = &tport_ops;
 	t->sh = arg;
 	t->queue = ctx->queue;
+	t->fd = -1;
+	if (t->sh->flood) {
+		t->fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (t->fd < 0) {
+			free(t);
+			return -errno;
+		}
+	}
 	*out = &t->base;
 	return 0;
 }
@@ -169,19 +193,26 @@ static void *back_main(void *arg)
 	return NULL;
 }
 
+void sn_test_back_start_cfg(struct sn_test_back *b, const struct sn_back_cfg *cfg)
+{
+	struct sn_back_cfg bc = *cfg;
+
+	bc.port_open = tport_open;
+	bc.port_arg = &b->sh;
+	assert_int_equal(sn_back_create(&bc, &b->back), 0);
+	assert_int_equal(pthread_create(&b->tid, NULL, back_main, b), 0);
+	b->running = true;
+}
+
 void sn_test_back_start(struct sn_test_back *b, struct sn_plat *plat, uint16_t max_queues,
 			bool staging_off)
 {
 	struct sn_back_cfg bc = { 0 };
 
 	bc.plat = plat;
-	bc.port_open = tport_open;
-	bc.port_arg = &b->sh;
 	bc.max_queues = max_queues;
 	bc.staging_off = staging_off;
-	assert_int_equal(sn_back_create(&bc, &b->back), 0);
-	assert_int_equal(pthread_create(&b->tid, NULL, back_main, b), 0);
-	b->running = true;
+	sn_test_back_start_cfg(b, &bc);
 }
 
 void sn_test_back_stop(struct sn_test_back *b)

@@ -12,6 +12,7 @@
 #include "stagenet/front.h"
 
 int64_t sn_test_now_ms(void);
+int64_t sn_test_now_us(void);
 /* An emulated domain of ram_pages pages; fails the test on error. */
 struct sn_plat *sn_test_dom_open(uint16_t domid, uint32_t ram_pages);
 /* n packet buffers of SN_PKT_BUF_SIZE in one allocation (*mem, to free),
@@ -27,11 +28,16 @@ void sn_test_pattern(uint8_t *d, uint32_t len, uint32_t seq);
 bool sn_test_pattern_ok(const uint8_t *d, uint32_t len);
 
 /* What the backend's test ports saw / made, shared by all its queues.
- * len(i) is the size of the i-th frame made (and sent by sn_test_guest_tx). */
+ * len(i) is the size of the i-th frame made (and sent by sn_test_guest_tx).
+ * flood: each port makes frames endlessly (to_make unused) until stop, and
+ * reports an always-readable fd, like a network side that cannot be
+ * back-pressured (tap). */
 struct sn_test_tport_shared {
 	_Atomic unsigned int got, bad, made;
 	unsigned int to_make; /* per queue */
 	uint32_t (*len)(unsigned int i);
+	bool flood;
+	_Atomic bool stop;
 };
 
 /* The real netback of one domain, its control loop in a thread, every
@@ -45,6 +51,9 @@ struct sn_test_back {
 
 void sn_test_back_start(struct sn_test_back *b, struct sn_plat *plat, uint16_t max_queues,
 			bool staging_off);
+/* The same with every setting from cfg (plat included) but the ports,
+ * which are the test ports on b->sh. */
+void sn_test_back_start_cfg(struct sn_test_back *b, const struct sn_back_cfg *cfg);
 void sn_test_back_stop(struct sn_test_back *b);
 
 /* Open and connect devid 0 with that many queues and staging policy. */

@@ -19,11 +19,9 @@
  *
  * `test_hostile_crash_loop <glob>` runs the cases whose name matches. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,86 +29,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
 #include "../back/harness.h"
+#include "common/cli_proc.h"
+#include "common/inproc.h"
 #include "plat/emu/emu.h"
 #include "stagenet/stats.h"
-
-extern char **environ;
 
 #define FE_DOMID 9u
 #define FE_KILLS 50
 #define BE_KILLS 5
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* `stagenet <args...>` with stdout and stderr to out (NULL: /dev/null). */
-static pid_t spawn(const char *out, const char *const *args)
-{
-	const char *exe = getenv("SN_STAGENET");
-	posix_spawn_file_actions_t fa;
-	char *argv[32];
-	pid_t pid;
-	int n = 0;
-
-	assert_non_null(exe);
-	argv[n++] = (char *)exe;
-	while (args[n - 1] && n < 31) {
-		argv[n] = (char *)args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
-					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	if (posix_spawn(&pid, exe, &fa, NULL, argv, environ))
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	return pid;
-}
-
-/* Exit status (128 + signal when killed); a process still running after
- * ms is killed and fails the test. */
-static int reap(pid_t pid, int ms)
-{
-	int64_t end = now_ms() + ms;
-	int st;
-
-	while (now_ms() < end) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		poll(NULL, 0, 5);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	fail_msg("process %d did not exit", (int)pid);
-	return -1;
-}
-
 /* ---- frontend SIGKILL loop (backend in this process) ---------------------- */
-
-static uint32_t back_maps(struct h_ctx *t)
-{
-	struct sn_emu *e = (struct sn_emu *)t->bplat;
-	uint32_t n;
-
-	pthread_mutex_lock(&e->map_lock);
-	n = e->nr_maps;
-	pthread_mutex_unlock(&e->map_lock);
-	return n;
-}
 
 /* domain.c's private list of retired peer views (kept mapped until the
  * platform closes, because another thread may still be using one). */
@@ -156,23 +90,14 @@ static int64_t dead_domain_pins(struct h_ctx *t, uint16_t domid, pid_t pid)
 
 static int fe_be_state(struct h_ctx *t)
 {
-	char path[128], *val = NULL;
-	unsigned int len;
-	int s;
-
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/0/state", FE_DOMID);
-	if (t->bplat->ops->xs_read(t->bplat, XBT_NULL, path, &val, &len))
-		return -1;
-	s = atoi(val);
-	free(val);
-	return s;
+	return h_dom_be_state(t->bplat, FE_DOMID, 0);
 }
 
 static bool wait_fe_be_state(struct h_ctx *t, int want, int ms)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = sn_test_now_ms() + ms;
 
-	while (now_ms() < end) {
+	while (sn_test_now_ms() < end) {
 		if (fe_be_state(t) == want)
 			return true;
 		poll(NULL, 0, 2);
@@ -206,7 +131,7 @@ static void extra_frontend_sigkill_loop(void **state)
 				"--staging-pages", "128", "--connect-timeout", "10000",
 				NULL };
 	char path[128];
-	int64_t t0 = now_ms(), worst = 0;
+	int64_t t0 = sn_test_now_ms(), worst = 0;
 
 	assert_int_equal(sn_back_create(&cfg, &t->back), 0);
 	assert_int_equal(pthread_create(&t->back_thr, NULL, back_thread, t->back), 0);
@@ -216,7 +141,7 @@ static void extra_frontend_sigkill_loop(void **state)
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/0/state", FE_DOMID);
 
 	for (int it = 0; it < FE_KILLS; it++) {
-		int64_t i0 = now_ms();
+		int64_t i0 = sn_test_now_ms();
 		uint64_t tx0, st0;
 		uint32_t maps;
 		pid_t pid;
@@ -233,14 +158,14 @@ static void extra_frontend_sigkill_loop(void **state)
 		}
 		tx0 = bstat(t, SN_QS_tx_pkts);
 		st0 = bstat(t, SN_QS_staged_slots);
-		pid = spawn(NULL, front);
+		pid = sn_test_spawnv(NULL, front);
 		assert_true(pid > 0);
 		if (!wait_fe_be_state(t, XenbusStateConnected, 10000))
 			fail_msg("round %d: no Connected", it);
 		/* Traffic flows, through the staging pool. */
-		for (int64_t end = now_ms() + 10000;
+		for (int64_t end = sn_test_now_ms() + 10000;
 		     (bstat(t, SN_QS_tx_pkts) < tx0 + 200 ||
-		      bstat(t, SN_QS_staged_slots) < st0 + 200) && now_ms() < end;)
+		      bstat(t, SN_QS_staged_slots) < st0 + 200) && sn_test_now_ms() < end;)
 			poll(NULL, 0, 2);
 		if (bstat(t, SN_QS_tx_pkts) < tx0 + 200 ||
 		    bstat(t, SN_QS_staged_slots) < st0 + 200)
@@ -248,67 +173,39 @@ static void extra_frontend_sigkill_loop(void **state)
 				 (unsigned long long)(bstat(t, SN_QS_tx_pkts) - tx0),
 				 (unsigned long long)(bstat(t, SN_QS_staged_slots) - st0));
 		/* Two rings, the control ring and the staged pool. */
-		maps = back_maps(t);
+		maps = h_back_maps(t);
 		assert_true(maps >= 3 + 64);
 		assert_int_equal(kill(pid, SIGKILL), 0);
-		assert_int_equal(reap(pid, 5000), 128 + SIGKILL);
+		assert_int_equal(sn_test_reap(pid, 5000), 128 + SIGKILL);
 		if (!wait_fe_be_state(t, XenbusStateClosed, 5000))
 			fail_msg("round %d: dead frontend not noticed", it);
-		for (int64_t end = now_ms() + 5000; back_maps(t) && now_ms() < end;)
+		for (int64_t end = sn_test_now_ms() + 5000;
+		     h_back_maps(t) && sn_test_now_ms() < end;)
 			poll(NULL, 0, 1);
-		if (back_maps(t))
+		if (h_back_maps(t))
 			fail_msg("round %d: %u of %u mappings left after the kill", it,
-				 back_maps(t), maps);
+				 h_back_maps(t), maps);
 		/* Nothing of the dead domain is pinned any more. */
 		assert_int_equal(dead_domain_pins(t, FE_DOMID, pid), 0);
-		if (now_ms() - i0 > worst)
-			worst = now_ms() - i0;
+		if (sn_test_now_ms() - i0 > worst)
+			worst = sn_test_now_ms() - i0;
 	}
 	fprintf(stderr, "%d frontend kills in %lld ms (slowest round %lld ms)\n",
-		FE_KILLS, (long long)(now_ms() - t0), (long long)worst);
+		FE_KILLS, (long long)(sn_test_now_ms() - t0), (long long)worst);
 	assert_int_equal(bstat(t, SN_QS_fatal_errors), 0);
-	assert_int_equal(back_maps(t), 0);
+	assert_int_equal(h_back_maps(t), 0);
 	assert_int_equal(h_run_cli(del), 0);
 	h_back_stop(t);
-	assert_int_equal(back_maps(t), 0);
+	assert_int_equal(h_back_maps(t), 0);
 }
 
 /* ---- backend SIGKILL loop (separate processes) ---------------------------- */
-
-static uint64_t live(const char *dir, const char *role, uint16_t q, enum sn_qstat c)
-{
-	char path[512];
-	struct sn_stats_block *b;
-	uint64_t v = 0;
-
-	snprintf(path, sizeof(path), "%s/%s-11-0.stats", dir, role);
-	if (sn_stats_open(path, &b))
-		return 0;
-	if (sn_stats_queue(b, q))
-		v = __atomic_load_n(&sn_stats_queue(b, q)->v[c], __ATOMIC_RELAXED);
-	sn_stats_close(b);
-	return v;
-}
 
 static bool alive(pid_t pid)
 {
 	int st;
 
 	return waitpid(pid, &st, WNOHANG) == 0;
-}
-
-static char *slurp(const char *path)
-{
-	char *buf = calloc(1, 1 << 16);
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	assert_non_null(buf);
-	assert_non_null(f);
-	n = fread(buf, 1, (1 << 16) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
 }
 
 /* Pages of the frontend domain that a dead backend left pinned: the grant
@@ -383,47 +280,47 @@ static void held_not_reused(const struct held *h, const struct sn_emu_peer *p, i
 
 static void extra_backend_sigkill_loop(void **state)
 {
-	struct sn_test_host *host = *state;
 	const char *add[] = { "vif-add", "--domid", "11", "--devid", "0", NULL };
 	const char *back[] = { "back", "--port", "sink", "--max-queues", "1", NULL };
 	const char *front[] = { "front", "--domid", "11", "--devid", "0",
 				"--port", "gen:size=200,rate=20000", "--staging", "page",
 				"--staging-pages", "64", NULL };
-	char dir[256], fout[300], bstats[300];
+	const char *dir = sn_test_group_host.dir;
+	char bstats[300];
 	const char *q;
 	char *fo;
 	pid_t fpid, bpid;
-	int64_t t0 = now_ms(), worst = 0;
+	int64_t t0 = sn_test_now_ms(), worst = 0;
 	struct sn_plat_cfg ocfg = { .kind = SN_PLAT_EMU, .domid = 50 };
 	struct sn_plat *obs = NULL;
 	static struct held held;
 
-	snprintf(dir, sizeof(dir), "%s", host->dir);
+	(void)state;
 	assert_int_equal(setenv("SN_RUNDIR", dir, 1), 0);
-	snprintf(fout, sizeof(fout), "%s/front-crash.out", dir);
 	snprintf(bstats, sizeof(bstats), "%s/back-11-0.stats", dir);
 	assert_int_equal(h_run_cli(add), 0);
-	bpid = spawn(NULL, back);
+	bpid = sn_test_spawnv(NULL, back);
 	assert_true(bpid > 0);
-	fpid = spawn(fout, front);
+	fpid = sn_test_spawnv("front-crash.out", front);
 	assert_true(fpid > 0);
 	/* An observer domain, to look at the frontend's grant table. */
 	assert_int_equal(sn_plat_open(&ocfg, &obs), 0);
 	held.n = 0;
 	for (int it = 0; it <= BE_KILLS; it++) {
-		int64_t i0 = now_ms(), end = i0 + 20000;
+		int64_t i0 = sn_test_now_ms(), end = i0 + 20000;
 
 		/* This backend serves the frontend: traffic flows. */
-		while (live(dir, "back", 0, SN_QS_tx_pkts) < 300 && now_ms() < end)
+		while (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300 &&
+		       sn_test_now_ms() < end)
 			poll(NULL, 0, 5);
-		if (live(dir, "back", 0, SN_QS_tx_pkts) < 300)
+		if (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300)
 			fail_msg("round %d: no traffic through the backend", it);
 		/* The new backend runs on fresh pages only. */
 		held_not_reused(&held, fe_view(obs, 11), it);
 		if (it == BE_KILLS)
 			break;
 		assert_int_equal(kill(bpid, SIGKILL), 0);
-		assert_int_equal(reap(bpid, 5000), 128 + SIGKILL);
+		assert_int_equal(sn_test_reap(bpid, 5000), 128 + SIGKILL);
 		/* What the dead backend had mapped (rings, control ring,
 		 * staged pool) stays pinned: nobody is left to unmap it. */
 		if (held_add(&held, fe_view(obs, 11)) < 3)
@@ -436,22 +333,22 @@ static void extra_backend_sigkill_loop(void **state)
 		/* A supervisor would clean the dead daemon's stats file; do it
 		 * so the next block read is the new backend's. */
 		unlink(bstats);
-		bpid = spawn(NULL, back);
+		bpid = sn_test_spawnv(NULL, back);
 		assert_true(bpid > 0);
-		if (now_ms() - i0 > worst)
-			worst = now_ms() - i0;
+		if (sn_test_now_ms() - i0 > worst)
+			worst = sn_test_now_ms() - i0;
 	}
 	fprintf(stderr, "%d backend kills in %lld ms (slowest round %lld ms)\n",
-		BE_KILLS, (long long)(now_ms() - t0), (long long)worst);
+		BE_KILLS, (long long)(sn_test_now_ms() - t0), (long long)worst);
 	assert_true(alive(fpid));
 	if (getenv("SN_TEST_VERBOSE"))
 		fprintf(stderr, "%u grant entries left pinned by dead backends\n", held.n);
 	kill(fpid, SIGINT);
-	assert_int_equal(reap(fpid, 20000), 0);
+	assert_int_equal(sn_test_reap(fpid, 20000), 0);
 	kill(bpid, SIGINT);
-	assert_int_equal(reap(bpid, 20000), 0);
+	assert_int_equal(sn_test_reap(bpid, 20000), 0);
 	sn_plat_close(obs);
-	fo = slurp(fout);
+	fo = sn_test_slurp("front-crash.out");
 	if (getenv("SN_TEST_VERBOSE"))
 		fputs(fo, stderr);
 	/* Reconnected after every death... */
@@ -473,34 +370,12 @@ static void extra_backend_sigkill_loop(void **state)
 	free(fo);
 }
 
-/* Only the host: the backend and frontend are both processes here. */
-static int host_setup(void **state)
-{
-	static struct sn_test_host host;
-
-	if (sn_test_host_start(&host))
-		return -1;
-	*state = &host;
-	return 0;
-}
-
-static int host_teardown(void **state)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -f '%s'/*.out '%s'/*.stats",
-		 ((struct sn_test_host *)*state)->dir, ((struct sn_test_host *)*state)->dir);
-	if (system(cmd))
-		return -1;
-	sn_test_host_stop(*state);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(extra_frontend_sigkill_loop, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(extra_backend_sigkill_loop, host_setup, host_teardown),
+		cmocka_unit_test_setup_teardown(extra_backend_sigkill_loop,
+						sn_test_host_group_setup, sn_test_cli_group_teardown),
 	};
 
 	if (argc > 1)

@@ -17,8 +17,6 @@
 
 #define PG SN_PAGE_SIZE
 
-static struct sn_test_host host;
-
 struct pair {
 	struct sn_plat *g;  /* granter, unwrapped */
 	struct sn_plat *b;  /* backend: fault wrapper around an emu domain */
@@ -496,19 +494,6 @@ static void fault_wrap_rejects_bad_args(void **state)
 	sn_plat_close(w2); /* closes w1 and inner: LSan checks it */
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
-
 int main(void)
 {
 #define PAIR(t) cmocka_unit_test_setup_teardown(t, pair_setup, pair_teardown)
@@ -523,5 +508,6 @@ int main(void)
 		PAIR(fault_wrap_rejects_bad_args),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

@@ -12,34 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
 #include "common/host_fixture.h"
+#include "common/inproc.h"
 #include "front/fake_back.h"
 #include "plat/fault.h"
 #include "stagenet/front.h"
-
-static struct sn_test_host host;
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static struct sn_plat *dom_open(uint16_t domid)
-{
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid, .ram_pages = 8192 };
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
-}
 
 struct storm {
 	struct fake_back *fb;
@@ -92,6 +73,22 @@ static void poll_ctrl_until(struct sn_front *nic, enum sn_front_event want)
 	assert_int_equal(ev, want);
 }
 
+/* The scripted backend's keys for devid 0 of fe, then the frontend opened
+ * and taken through the backend's InitWait (it answers with its keys). */
+static void front_open(struct fake_back *fb, struct sn_plat *be, struct sn_plat *fe,
+		       const struct fb_features *f, const struct sn_front_cfg *cfg,
+		       struct sn_front **nic)
+{
+	enum sn_front_event ev;
+
+	memset(fb, 0, sizeof(*fb));
+	fb_init(fb, be, fe->domid, 0, f);
+	assert_int_equal(sn_front_open(fe, cfg, nic), 0);
+	assert_int_equal(sn_front_poll_ctrl(*nic, &ev), 0);
+	fb_set_state(fb, XenbusStateInitWait);
+	assert_int_equal(sn_front_poll_ctrl(*nic, &ev), 0);
+}
+
 struct closer {
 	struct sn_front *nic;
 	pthread_t th;
@@ -121,29 +118,18 @@ static void xsa332_391_front_event_storm(void **state)
 {
 	struct fb_features f = { .max_queues = 2, .split = true };
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 2 };
-	struct sn_plat *fe = dom_open(20), *be = dom_open(21);
+	struct sn_plat *fe = sn_test_dom_open(20, 8192), *be = sn_test_dom_open(21, 8192);
 	struct fake_back fb;
 	struct sn_front *nic;
-	enum sn_front_event ev;
 	struct storm s = { .fb = &fb };
-	uint8_t *mem = malloc(4u * SN_PKT_BUF_SIZE);
-	struct sn_pkt pk[4], *pp[4];
+	uint8_t *mem;
+	struct sn_pkt pk[4] = { 0 }, *pp[4];
 	unsigned int arms = 0, waits = 0, sent = 0, got = 0;
 	int64_t worst = 0, end;
 
 	(void)state;
-	assert_non_null(mem);
-	for (int i = 0; i < 4; i++) {
-		pk[i] = (struct sn_pkt){ .data = mem + (size_t)i * SN_PKT_BUF_SIZE,
-					 .cap = SN_PKT_BUF_SIZE };
-		pp[i] = &pk[i];
-	}
-	memset(&fb, 0, sizeof(fb));
-	fb_init(&fb, be, fe->domid, 0, &f);
-	assert_int_equal(sn_front_open(fe, &cfg, &nic), 0);
-	assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
-	fb_set_state(&fb, XenbusStateInitWait);
-	assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
+	sn_test_pkts_alloc(&mem, pk, pp, 4);
+	front_open(&fb, be, fe, &f, &cfg, &nic);
 	assert_int_equal(fb_fe_state(&fb), XenbusStateConnected);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);
@@ -153,12 +139,12 @@ static void xsa332_391_front_event_storm(void **state)
 	assert_int_equal(pthread_create(&s.th, NULL, storm_main, &s), 0);
 	while (__atomic_load_n(&s.kicks, __ATOMIC_RELAXED) < 1000)
 		poll(NULL, 0, 1);
-	end = now_us() + 400000;
-	while (now_us() < end) {
-		int64_t t0 = now_us(), dt;
+	end = sn_test_now_us() + 400000;
+	while (sn_test_now_us() < end) {
+		int64_t t0 = sn_test_now_us(), dt;
 		int rc = sn_front_queue_wait(nic, 0, 10, 0);
 
-		dt = now_us() - t0;
+		dt = sn_test_now_us() - t0;
 		assert_true(rc >= 0);
 		arms++;
 		waits++;
@@ -193,10 +179,10 @@ static void xsa332_391_front_event_storm(void **state)
 	/* Shutdown mid-storm: the control path is not starved. */
 	{
 		struct closer c = { .nic = nic };
-		int64_t t0 = now_us();
+		int64_t t0 = sn_test_now_us();
 
 		assert_int_equal(pthread_create(&c.th, NULL, close_main, &c), 0);
-		while (fb_fe_state(&fb) != XenbusStateClosing && now_us() - t0 < 2000000)
+		while (fb_fe_state(&fb) != XenbusStateClosing && sn_test_now_us() - t0 < 2000000)
 			poll(NULL, 0, 1);
 		assert_int_equal(fb_fe_state(&fb), XenbusStateClosing);
 		__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
@@ -246,23 +232,17 @@ static void xsa332_391_front_event_storm_injected(void **state)
 {
 	struct fb_features f = { .max_queues = 1, .split = true };
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 1 };
-	struct sn_plat *fe = NULL, *be = dom_open(23);
+	struct sn_plat *fe = NULL, *be = sn_test_dom_open(23, 8192);
 	struct sn_fault_cfg fc = { .seed = 391 };
 	struct fake_back fb;
 	struct sn_front *nic;
-	enum sn_front_event ev;
 	struct sn_fault_stats fs;
 	uint64_t recv, spur;
 	unsigned int arms = 0;
 
 	(void)state;
-	assert_int_equal(sn_fault_wrap(dom_open(22), NULL, &fe), 0);
-	memset(&fb, 0, sizeof(fb));
-	fb_init(&fb, be, fe->domid, 0, &f);
-	assert_int_equal(sn_front_open(fe, &cfg, &nic), 0);
-	assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
-	fb_set_state(&fb, XenbusStateInitWait);
-	assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
+	assert_int_equal(sn_fault_wrap(sn_test_dom_open(22, 8192), NULL, &fe), 0);
+	front_open(&fb, be, fe, &f, &cfg, &nic);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);
 	poll_ctrl_until(nic, SN_FRONT_EV_RECONNECTED);
@@ -287,15 +267,10 @@ static void xsa332_391_front_event_storm_injected(void **state)
 	assert_true(spur > arms / 2);
 	/* Still serving afterwards. */
 	{
-		uint8_t *mem = malloc(2u * SN_PKT_BUF_SIZE);
-		struct sn_pkt pk[2], *pp[2];
+		uint8_t *mem;
+		struct sn_pkt pk[2] = { 0 }, *pp[2];
 
-		assert_non_null(mem);
-		for (int i = 0; i < 2; i++) {
-			pk[i] = (struct sn_pkt){ .data = mem + (size_t)i * SN_PKT_BUF_SIZE,
-						 .cap = SN_PKT_BUF_SIZE };
-			pp[i] = &pk[i];
-		}
+		sn_test_pkts_alloc(&mem, pk, pp, 2);
 		fill(pp[0], 300, 5);
 		assert_int_equal(sn_front_tx_burst(nic, 0, pp, 1), 1);
 		assert_int_equal(fb_echo(&fb, 0), 1);
@@ -315,19 +290,6 @@ static void xsa332_391_front_event_storm_injected(void **state)
 	sn_plat_close(be);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sn_test_host_start(&host);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sn_test_host_stop(&host);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,5 +299,6 @@ int main(int argc, char **argv)
 
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
+				      sn_test_host_group_teardown);
 }

@@ -17,37 +17,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
 #include "../back/harness.h"
-#include "plat/emu/emu.h"
+#include "common/inproc.h"
 #include "port/csum.h"
 #include "proto/extra.h"
-
-/* Grant mappings the backend domain holds right now (rings, staged grefs,
- * linux-mode data maps): the emulated gntdev's own table. */
-static uint32_t back_maps(struct h_ctx *t)
-{
-	struct sn_emu *e = (struct sn_emu *)t->bplat;
-	uint32_t n;
-
-	pthread_mutex_lock(&e->map_lock);
-	n = e->nr_maps;
-	pthread_mutex_unlock(&e->map_lock);
-	return n;
-}
 
 static bool wait_back_maps(struct h_ctx *t, uint32_t want)
 {
 	for (int ms = 0; ms < 5000; ms++) {
-		if (back_maps(t) == want)
+		if (h_back_maps(t) == want)
 			return true;
 		h_sleep_ms(1);
 	}
-	return back_maps(t) == want;
+	return h_back_maps(t) == want;
 }
 
 static uint8_t *page(struct h_fe *fe, unsigned int i)
@@ -75,31 +61,6 @@ static int stop(void **state)
 {
 	h_back_stop(*state);
 	return 0;
-}
-
-/* n responses -> status by id (every id answered exactly once); returns
- * the number of NULL responses (extras). */
-#define NO_RSP 0x7fff
-static unsigned int collect(struct h_fe *fe, unsigned int n, int16_t *st)
-{
-	struct netif_tx_response r;
-	unsigned int nulls = 0;
-
-	for (unsigned int i = 0; i < 1024; i++)
-		st[i] = NO_RSP;
-	assert_int_equal(h_tx_wait(fe, n), n);
-	for (unsigned int i = 0; i < n; i++) {
-		h_tx_rsp(fe, i, &r);
-		if (r.status == NETIF_RSP_NULL) {
-			nulls++;
-			continue;
-		}
-		assert_true(r.id < 1024);
-		assert_int_equal(st[r.id], NO_RSP);
-		st[r.id] = r.status;
-	}
-	h_tx_consume(fe, n);
-	return nulls;
 }
 
 /* A packet described slot by slot: sizes[k] bytes of pkt taken in order,
@@ -160,23 +121,10 @@ static void *storm_main(void *arg)
  * succeed: nothing stays mapped). */
 static void rogue_close(struct h_fe *fe, struct storm *s)
 {
-	struct h_ctx *t = fe->t;
-	const struct sn_plat_ops *ops = t->fplat->ops;
-	const char *del[] = { "vif-del", "--domid", "7", "--devid", "70", NULL };
-	char path[128];
-
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/state",
-		 H_FE_DOMID, fe->devid);
-	ops->xs_write(t->fplat, XBT_NULL, path, "6", 1);
-	assert_true(h_wait_be_state(t, fe->devid, XenbusStateClosed));
-	assert_int_equal(h_run_cli(del), 0);
+	h_vif_close(fe->t, fe->devid);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(s->th, NULL);
-	ops->evt_close(fe->evt);
-	assert_int_equal(ops->shr_free(t->fplat, fe->rxbuf, H_RX_PAGES), 0);
-	assert_int_equal(ops->shr_free(t->fplat, fe->data, H_DATA_PAGES), 0);
-	assert_int_equal(ops->shr_free(t->fplat, fe->rx_page, 1), 0);
-	assert_int_equal(ops->shr_free(t->fplat, fe->tx_page, 1), 0);
+	h_fe_free(fe);
 }
 
 /* A rogue frontend (a first slot crossing its page: fatal) keeps hammering
@@ -198,7 +146,7 @@ static void xsa90_rogue_then_disconnect_destroy(void **state)
 		int16_t st[1024];
 
 		h_fe_connect(t, &bad, 70);
-		assert_int_equal(back_maps(t), 4); /* 2 rings per vif */
+		assert_int_equal(h_back_maps(t), 4); /* 2 rings per vif */
 		h_tx_req(&bad, bad.data_ref[0], 4000, 0, 1, 200);
 		h_tx_push(&bad);
 		assert_int_equal(pthread_create(&s.th, NULL, storm_main, &s), 0);
@@ -228,30 +176,22 @@ static void xsa90_rogue_then_disconnect_destroy(void **state)
 		     sn_back_vif_state(t->back, H_FE_DOMID, 70) != -ENOENT; ms++)
 			h_sleep_ms(1);
 		assert_int_equal(sn_back_vif_state(t->back, H_FE_DOMID, 70), -ENOENT);
-		assert_int_equal(back_maps(t), 2);
+		assert_int_equal(h_back_maps(t), 2);
 		/* The neighbour is served every round. */
 		memset(page(&good, it), 0x40 + it, 100);
 		h_tx_req(&good, good.data_ref[it], 0, 0, id, 100);
 		h_tx_push(&good);
-		assert_int_equal(collect(&good, 1, st), 0);
+		assert_int_equal(h_tx_collect(&good, 1, st), 0);
 		assert_int_equal(st[id], NETIF_RSP_OKAY);
 		id++;
 	}
 	assert_int_equal(h_stat(t, 71, SN_QS_fatal_errors), 0);
 	assert_int_equal(h_stat(t, 71, SN_QS_tx_pkts), 8);
 	h_fe_close(&good);
-	assert_int_equal(back_maps(t), 0);
+	assert_int_equal(h_back_maps(t), 0);
 }
 
 /* ---- XSA-332 / XSA-391, a storm that does not stop -------------------------- */
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Kicks only, no ring writes (storm_main also rewrites req_prod). */
 static void *kick_main(void *arg)
@@ -285,17 +225,17 @@ static void xsa332_391_back_concurrent_storm(void **state)
 	assert_int_equal(pthread_create(&s.th, NULL, kick_main, &s), 0);
 	while (__atomic_load_n(&s.kicks, __ATOMIC_RELAXED) < 1000)
 		h_sleep_ms(1);
-	end = now_us() + 400000;
-	while (now_us() < end) {
-		int64_t t0 = now_us();
+	end = sn_test_now_us() + 400000;
+	while (sn_test_now_us() < end) {
+		int64_t t0 = sn_test_now_us();
 
 		memset(page(&fe, id % 64), (int)id, 64);
 		h_tx_req(&fe, fe.data_ref[id % 64], 0, 0, id % 1024, 64);
 		h_tx_push(&fe);
-		if (collect(&fe, 1, st) != 0 || st[id % 1024] != NETIF_RSP_OKAY)
+		if (h_tx_collect(&fe, 1, st) != 0 || st[id % 1024] != NETIF_RSP_OKAY)
 			break;
-		if (now_us() - t0 > worst)
-			worst = now_us() - t0;
+		if (sn_test_now_us() - t0 > worst)
+			worst = sn_test_now_us() - t0;
 		id++;
 		h_sleep_ms(1);
 	}
@@ -393,7 +333,7 @@ static void xsa423_header_split_tiny_slots(void **state)
 		put_slots(&fe, frame, 2, ws, wo, 30, 300, NETTXF_csum_blank, NULL);
 	}
 	h_tx_push(&fe);
-	assert_int_equal(collect(&fe, n + 1 + 3 + 2, st), 1);
+	assert_int_equal(h_tx_collect(&fe, n + 1 + 3 + 2, st), 1);
 	for (unsigned int k = 0; k < n; k++)
 		assert_int_equal(st[100 + k], NETIF_RSP_OKAY);
 	for (unsigned int k = 0; k < 3; k++)
@@ -462,7 +402,7 @@ static void xsa432_18_tiny_slots(void **state)
 			  (uint16_t)(100 * (p + 1)), 0, NULL);
 	}
 	h_tx_push(&fe);
-	assert_int_equal(collect(&fe, 38, st), 0);
+	assert_int_equal(h_tx_collect(&fe, 38, st), 0);
 	for (int p = 0; p < 2; p++)
 		for (int k = 0; k < 19; k++)
 			assert_int_equal(st[100 * (p + 1) + k], NETIF_RSP_OKAY);
@@ -532,7 +472,7 @@ static void xsa448_zero_size_slots(void **state)
 	h_tx_req(&fe, BOGUS_GREF + 200, 0, NETTXF_more_data, 301, 100);
 	h_tx_req(&fe, BOGUS_GREF + 201, 0, 0, 302, 0);
 	h_tx_push(&fe);
-	assert_int_equal(collect(&fe, 19 + 7 + 3, st), 0);
+	assert_int_equal(h_tx_collect(&fe, 19 + 7 + 3, st), 0);
 	for (int k = 0; k < 19; k++)
 		assert_int_equal(st[100 + k], NETIF_RSP_OKAY);
 	for (int k = 0; k < 7; k++)
@@ -579,17 +519,6 @@ static void xs_put(struct h_ctx *t, xs_transaction_t x, const char *dir,
 
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
 	assert_int_equal(t->fplat->ops->xs_write(t->fplat, x, path, val, strlen(val)), 0);
-}
-
-static char *xs_get(struct h_ctx *t, const char *dir, const char *key)
-{
-	char path[256], *v = NULL;
-	unsigned int len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (t->bplat->ops->xs_read(t->bplat, XBT_NULL, path, &v, &len))
-		return NULL;
-	return v;
 }
 
 /* Writes the frontend keys of a well-formed single-queue connect, with
@@ -685,7 +614,6 @@ static void cve_2026_45890_bad_frontend_keys(void **state)
 	};
 	const char *fe_dir = "/local/domain/7/device/vif/90";
 	const char *be_dir = "/local/domain/0/backend/vif/7/90";
-	const char *add[] = { "vif-add", "--domid", "7", "--devid", "90", NULL };
 	const char *del[] = { "vif-del", "--domid", "7", "--devid", "90",
 			      "--timeout-ms", "2000", NULL };
 	struct sn_evtchn *evt;
@@ -712,33 +640,32 @@ static void cve_2026_45890_bad_frontend_keys(void **state)
 		memset(rxp, 0, SN_PAGE_SIZE);
 		sn_tx_front_init(&(struct netif_tx_front_ring){ 0 }, txp);
 		sn_rx_front_init(&(struct netif_rx_front_ring){ 0 }, rxp);
-		assert_int_equal(h_run_cli(add), 0);
-		assert_true(h_wait_be_state(t, 90, XenbusStateInitWait));
+		h_vif_add(t, 90);
 		write_fe_keys(t, fe_dir, tx_ref, rx_ref, port,
 			      last ? none : cases[i].kv);
 		if (last) {
 			/* The same vif, well-formed: it connects, and the
 			 * error of the last attempt is gone. */
 			assert_true(h_wait_be_state(t, 90, XenbusStateConnected));
-			err = xs_get(t, be_dir, "error");
+			err = h_xs_r(t->bplat, be_dir, "error");
 			assert_null(err);
-			assert_int_equal(back_maps(t), 4);
+			assert_int_equal(h_back_maps(t), 4);
 		} else {
 			if (!h_wait_be_state(t, 90, XenbusStateClosing))
 				fail_msg("case %zu (%s): no Closing", i, cases[i].kv[0].key);
-			err = xs_get(t, be_dir, "error");
+			err = h_xs_r(t->bplat, be_dir, "error");
 			if (!err || !strstr(err, cases[i].want))
 				fail_msg("case %zu: error '%s', want '%s'", i,
 					 err ? err : "(none)", cases[i].want);
 			free(err);
 			/* Nothing of the failed attempt stays mapped. */
-			assert_int_equal(back_maps(t), 2);
+			assert_int_equal(h_back_maps(t), 2);
 		}
 		/* The other vif is served. */
 		memset(page(&good, 0), (int)i, 64);
 		h_tx_req(&good, good.data_ref[0], 0, 0, gid, 64);
 		h_tx_push(&good);
-		assert_int_equal(collect(&good, 1, st), 0);
+		assert_int_equal(h_tx_collect(&good, 1, st), 0);
 		assert_int_equal(st[gid], NETIF_RSP_OKAY);
 		gid++;
 		assert_false(sn_back_vif_disabled(t->back, H_FE_DOMID, 91));
@@ -755,7 +682,7 @@ static void cve_2026_45890_bad_frontend_keys(void **state)
 	assert_int_equal(h_stat(t, 91, SN_QS_tx_pkts),
 			 sizeof(cases) / sizeof(cases[0]) + 1);
 	h_fe_close(&good);
-	assert_int_equal(back_maps(t), 0);
+	assert_int_equal(h_back_maps(t), 0);
 	/* Everything was unmapped: every revoke succeeds. */
 	ops->evt_close(evt);
 	assert_int_equal(ops->shr_free(t->fplat, txp, 1), 0);

@@ -21,7 +21,6 @@
 #include <xen/io/xenbus.h>
 
 #include "../back/harness.h"
-#include "plat/emu/emu.h"
 #include "proto/ctrl.h"
 
 extern char **environ;
@@ -29,24 +28,10 @@ extern char **environ;
 #define CHILD_DOMID 9
 #define NSTAGE 32u
 
-static int be_state(struct sn_plat *p, uint16_t domid)
-{
-	char path[128], *val = NULL;
-	unsigned int len;
-	int s;
-
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/0/state", domid);
-	if (p->ops->xs_read(p, XBT_NULL, path, &val, &len))
-		return -1;
-	s = atoi(val);
-	free(val);
-	return s;
-}
-
 static bool wait_be_state(struct sn_plat *p, uint16_t domid, int state)
 {
 	for (int ms = 0; ms < 5000; ms++) {
-		if (be_state(p, domid) == state)
+		if (h_dom_be_state(p, domid, 0) == state)
 			return true;
 		h_sleep_ms(1);
 	}
@@ -135,17 +120,6 @@ static int child_main(void)
 
 /* ---- the test ------------------------------------------------------------ */
 
-static uint32_t back_maps(struct h_ctx *t)
-{
-	struct sn_emu *e = (struct sn_emu *)t->bplat;
-	uint32_t n;
-
-	pthread_mutex_lock(&e->map_lock);
-	n = e->nr_maps;
-	pthread_mutex_unlock(&e->map_lock);
-	return n;
-}
-
 static const char *self_exe;
 
 static void frontend_death_with_full_table_leaves_zero_mappings(void **state)
@@ -162,7 +136,7 @@ static void frontend_death_with_full_table_leaves_zero_mappings(void **state)
 	pid_t pid;
 
 	h_back_start(t, &cfg);
-	assert_int_equal(back_maps(t), 0);
+	assert_int_equal(h_back_maps(t), 0);
 	assert_int_equal(h_run_cli(add), 0);
 	assert_true(wait_be_state(t->bplat, CHILD_DOMID, XenbusStateInitWait));
 
@@ -184,14 +158,14 @@ static void frontend_death_with_full_table_leaves_zero_mappings(void **state)
 		fail_msg("frontend process did not get ready");
 	}
 	/* Two rings, the control ring and a full table of staged grefs. */
-	assert_int_equal(back_maps(t), 3 + NSTAGE);
+	assert_int_equal(h_back_maps(t), 3 + NSTAGE);
 
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(wait_be_state(t->bplat, CHILD_DOMID, XenbusStateClosed));
-	for (int ms = 0; ms < 5000 && back_maps(t); ms++)
+	for (int ms = 0; ms < 5000 && h_back_maps(t); ms++)
 		h_sleep_ms(1);
-	assert_int_equal(back_maps(t), 0);
+	assert_int_equal(h_back_maps(t), 0);
 	assert_int_equal(h_run_cli(del), 0);
 	h_back_stop(t);
 }
