@@ -35,6 +35,9 @@ struct rx_placed {
 	uint16_t id[SN_BACK_RX_MAX_DATA_SLOTS];
 	uint16_t len[SN_BACK_RX_MAX_DATA_SLOTS];
 	int16_t seg[SN_BACK_RX_MAX_DATA_SLOTS]; /* copy segment, -1 = staged */
+	/* Staged slots: the entry, held (in flight) from placement until the
+	 * batch is flushed; NULL for a grant-copied slot. */
+	struct sn_gref_ent *ent[SN_BACK_RX_MAX_DATA_SLOTS];
 };
 
 /* Packets another queue of the vif steered to this one by the frontend's
@@ -432,9 +435,9 @@ static void rx_place(struct sn_back_queue *q)
 		/* Only a writable staged entry fits RX; a read-only one
 		 * takes the grant-copy path below. */
 		staged = sn_back_staged_get(q->grefs, req.gref, true);
+		pl->ent[k] = staged;
 		if (staged) {
-			memcpy(staged->addr, pkt->data + off, len);
-			sn_gref_table_put(staged);
+			/* Copied in rx_flush, with the rest of the batch. */
 			sn_back_count(q, SN_QS_memcpy_bytes, len);
 			sn_back_count(q, SN_QS_staged_slots, 1);
 			pl->seg[k] = -1;
@@ -466,6 +469,29 @@ static void rx_put(struct sn_back_queue *q, uint16_t id, uint16_t flags,
 	sn_rx_back_put_rsp(&q->rx, &rsp);
 }
 
+/* The batch's staged slots: every memcpy first, then every reference
+ * dropped.  Dropping one is a locked RMW, a full barrier that waits for
+ * the stores before it: one per slot right after its memcpy would stall on
+ * each write to the frontend's page (a cache line the frontend just read),
+ * while one run of drops waits for all of the batch's writes at once. */
+static void rx_staged_copy(struct rx_placed *pl, const struct sn_pkt *pkt)
+{
+	uint32_t off = 0;
+
+	for (unsigned int k = 0; k < pl->nslots; k++) {
+		if (pl->ent[k])
+			memcpy(pl->ent[k]->addr, pkt->data + off, pl->len[k]);
+		off += pl->len[k];
+	}
+}
+
+static void rx_staged_release(struct rx_placed *pl)
+{
+	for (unsigned int k = 0; k < pl->nslots; k++)
+		if (pl->ent[k])
+			sn_gref_table_put(pl->ent[k]);
+}
+
 /* One copy call for the batch, then the responses in ring order. */
 static void rx_flush(struct sn_back_queue *q)
 {
@@ -475,6 +501,8 @@ static void rx_flush(struct sn_back_queue *q)
 
 	if (!s->nplaced)
 		return;
+	for (i = 0; i < s->nplaced; i++)
+		rx_staged_copy(&s->placed[i], bl_at(s, s->placed[i].bl));
 	if (s->nseg) {
 		rc = q->plat->ops->gnt_copy(q->plat, s->nseg, s->seg);
 		sn_back_count(q, SN_QS_grant_copies, s->nseg);
@@ -528,6 +556,10 @@ static void rx_flush(struct sn_back_queue *q)
 		}
 		s->bytes -= pkt->len;
 	}
+	/* Before the push: once the frontend sees a response it may DEL
+	 * that gref, which must not find it still in flight. */
+	for (i = 0; i < s->nplaced; i++)
+		rx_staged_release(&s->placed[i]);
 	s->nplaced = 0;
 	s->nseg = 0;
 	if (sn_rx_back_push(&q->rx))

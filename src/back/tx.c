@@ -26,6 +26,13 @@ struct tx_map {
 	uint32_t dst_off; /* offset in the packet */
 };
 
+/* A staged slot of the batch: copied and released in tx_staged_flush. */
+struct tx_staged {
+	struct sn_gref_ent *ent; /* held (in flight) until the flush */
+	uint8_t *dst;
+	uint16_t off, len;
+};
+
 struct sn_back_txstate {
 	struct sn_txpkt desc[SN_BACK_TX_BATCH];
 	struct sn_pkt pkt[SN_BACK_TX_BATCH];
@@ -37,6 +44,9 @@ struct sn_back_txstate {
 	sn_copy_seg seg[TX_MAX_SEGS];
 	uint16_t seg_pkt[TX_MAX_SEGS];
 	unsigned int nseg;
+
+	struct tx_staged stg[TX_MAX_SEGS];
+	unsigned int nstg;
 
 	struct tx_map map[TX_MAX_MAPS];
 	uint16_t map_dom[TX_MAX_MAPS];
@@ -201,13 +211,15 @@ static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 		if (!len)
 			continue;
 		/* No grant operation at all for a staged slot: one memcpy
-		 * under the entry's in-flight reference, and the slot is done
-		 * (its response goes out with the batch, never deferred). */
+		 * under the entry's in-flight reference (tx_staged_flush), and
+		 * the slot is done (its response goes out with the batch,
+		 * never deferred). */
 		staged = sn_back_staged_get(q->grefs, sl->gref, false);
 		if (staged) {
-			memcpy(dst + off, (const uint8_t *)staged->addr + sl->offset,
-			       len);
-			sn_gref_table_put(staged);
+			s->stg[s->nstg++] = (struct tx_staged){
+				.ent = staged, .dst = dst + off,
+				.off = sl->offset, .len = (uint16_t)len,
+			};
 			sn_back_count(q, SN_QS_memcpy_bytes, len);
 			sn_back_count(q, SN_QS_staged_slots, 1);
 			off += len;
@@ -306,6 +318,24 @@ static unsigned int tx_collect(struct sn_back_queue *q, unsigned int budget,
 		n++;
 	}
 	return n;
+}
+
+/* The batch's staged slots: every memcpy, then every reference dropped.
+ * A drop is a locked RMW, a full barrier: one right after each memcpy
+ * would wait out that copy's cache misses on the frontend's page, one run
+ * of them waits for the whole batch's at once.  Before any response: the
+ * frontend may DEL a gref as soon as its slot is answered. */
+static void tx_staged_flush(struct sn_back_queue *q)
+{
+	struct sn_back_txstate *s = q->txs;
+	unsigned int i;
+
+	for (i = 0; i < s->nstg; i++)
+		memcpy(s->stg[i].dst, (const uint8_t *)s->stg[i].ent->addr + s->stg[i].off,
+		       s->stg[i].len);
+	for (i = 0; i < s->nstg; i++)
+		sn_gref_table_put(s->stg[i].ent);
+	s->nstg = 0;
 }
 
 /* One grant-copy call for the whole batch; each segment's status lands on
@@ -418,6 +448,7 @@ int sn_back_tx_action(struct sn_back_queue *q, unsigned int budget)
 		n = tx_collect(q, budget, &handled, &fatal);
 		if (!n)
 			break;
+		tx_staged_flush(q);
 		tx_copy_flush(q);
 		tx_map_batch(q);
 		/* Copied slots are answered now; mapped ones after unmap. */
