@@ -107,20 +107,18 @@ static bool read_flag(struct sn_back *b, const char *dir, const char *key)
 	return read_ulong(b, dir, key, 1, &v) == 0 && v == 1;
 }
 
-static void set_state(struct sn_back_vif *v, int state)
+/* Write one key of the backend directory only while the directory still
+ * exists (its state key does), like Linux's xenbus_switch_state and
+ * xenbus_dev_fatal: the toolstack may have removed it (vif-del) while we
+ * were still reacting to the Closing it wrote just before, and a plain
+ * write would re-create it with a lone key: a ghost vif.  0, -ENOENT when
+ * the device is gone, other -errno. */
+static int be_write_if_present(struct sn_back_vif *v, const char *key, const char *val)
 {
-	char s[8];
-	int rc;
+	struct sn_plat *p = v->back->plat;
+	int rc = -EAGAIN;
 
-	if (v->state == state)
-		return;
-	snprintf(s, sizeof(s), "%d", state);
-	/* Only while the node exists, like Linux's xenbus_switch_state: the
-	 * toolstack may have removed the directory (vif-del) while we were
-	 * still reacting to the Closing it wrote just before, and a plain
-	 * write would re-create it with a lone state key: a ghost vif. */
-	for (int tries = 0; tries < 16; tries++) {
-		struct sn_plat *p = v->back->plat;
+	for (int tries = 0; tries < 16 && rc == -EAGAIN; tries++) {
 		xs_transaction_t t;
 		char *cur = NULL;
 
@@ -130,15 +128,25 @@ static void set_state(struct sn_back_vif *v, int state)
 		rc = xs_readp(v->back, t, &cur, "%s/state", v->be_path);
 		free(cur);
 		if (!rc)
-			rc = xs_writep(v->back, t, s, "%s/state", v->be_path);
+			rc = xs_writep(v->back, t, val, "%s/%s", v->be_path, key);
 		if (rc) {
 			p->ops->xs_txn_end(p, t, true);
 			break;
 		}
 		rc = p->ops->xs_txn_end(p, t, false);
-		if (rc != -EAGAIN)
-			break;
 	}
+	return rc;
+}
+
+static void set_state(struct sn_back_vif *v, int state)
+{
+	char s[8];
+	int rc;
+
+	if (v->state == state)
+		return;
+	snprintf(s, sizeof(s), "%d", state);
+	rc = be_write_if_present(v, "state", s);
 	if (rc == -ENOENT)
 		blog(v->back, "vif%u.%u: device removed, state %d not written",
 		     v->domid, v->devid, state);
@@ -153,7 +161,7 @@ static void set_state(struct sn_back_vif *v, int state)
 /* Linux's xenbus_dev_fatal: say why in xenstore, go to Closing. */
 static void vif_error(struct sn_back_vif *v, const char *msg)
 {
-	xs_writep(v->back, XBT_NULL, msg, "%s/error", v->be_path);
+	be_write_if_present(v, "error", msg);
 	blog(v->back, "vif%u.%u: %s", v->domid, v->devid, msg);
 	set_state(v, XenbusStateClosing);
 }
