@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "stagenet/pkt.h"
 
@@ -94,6 +95,10 @@ int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx);
  * it, as vif-bridge does for vifname=): name has IFNAMSIZ bytes.  0 or
  * -errno. */
 int sn_port_held_name(int fd, char *name);
+
+/* One line "<who>: sent= recv= drops= lost= bad_seq= bad_payload=": the
+ * port's verdict as both daemons print it (stagenet bench parses it). */
+void sn_port_print_stats(FILE *f, const char *who, const struct sn_port_stats *st);
 
 static inline void sn_port_close(struct sn_port *p)
 {

@@ -255,16 +255,14 @@ static void *queue_main(void *arg)
  * port at disconnect, so it is logged here, in the frontend's format. */
 static void queue_port_report(struct sn_back_queue *q)
 {
-	const struct sn_port_stats *st = &q->port->stats;
 	FILE *f = q->vif->back->cfg.log;
+	char who[48];
 
 	if (!f)
 		return;
-	fprintf(f, "back vif%u.%u port %u: sent=%llu recv=%llu drops=%llu lost=%llu "
-		"bad_seq=%llu bad_payload=%llu\n", q->vif->domid, q->vif->devid, q->id,
-		(unsigned long long)st->sent_pkts, (unsigned long long)st->recv_pkts,
-		(unsigned long long)st->drops, (unsigned long long)st->lost,
-		(unsigned long long)st->bad_seq, (unsigned long long)st->bad_payload);
+	snprintf(who, sizeof(who), "back vif%u.%u port %u", q->vif->domid, q->vif->devid,
+		 q->id);
+	sn_port_print_stats(f, who, &q->port->stats);
 }
 
 static void queue_teardown(struct sn_back_queue *q)

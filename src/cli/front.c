@@ -446,11 +446,12 @@ stop:
 
 		if (!p)
 			continue;
-		printf("front port %u: sent=%llu recv=%llu drops=%llu lost=%llu bad_seq=%llu bad_payload=%llu\n",
-		       i, (unsigned long long)p->stats.sent_pkts,
-		       (unsigned long long)p->stats.recv_pkts, (unsigned long long)p->stats.drops,
-		       (unsigned long long)p->stats.lost, (unsigned long long)p->stats.bad_seq,
-		       (unsigned long long)p->stats.bad_payload);
+		{
+			char who[32];
+
+			snprintf(who, sizeof(who), "front port %u", i);
+			sn_port_print_stats(stdout, who, &p->stats);
+		}
 		sn_port_close(p);
 	}
 	fflush(stdout);

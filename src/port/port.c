@@ -79,6 +79,14 @@ int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port
 	return -EINVAL;
 }
 
+void sn_port_print_stats(FILE *f, const char *who, const struct sn_port_stats *st)
+{
+	fprintf(f, "%s: sent=%llu recv=%llu drops=%llu lost=%llu bad_seq=%llu bad_payload=%llu\n",
+		who, (unsigned long long)st->sent_pkts, (unsigned long long)st->recv_pkts,
+		(unsigned long long)st->drops, (unsigned long long)st->lost,
+		(unsigned long long)st->bad_seq, (unsigned long long)st->bad_payload);
+}
+
 int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx)
 {
 	if (!spec || !ctx)
