@@ -39,6 +39,11 @@ struct sn_plat_cfg {
 	uint32_t gnttab_entries;
 	/* xenstore socket; NULL = $XENSTORED_PATH, then libxenstore's default. */
 	const char *xs_path;
+	/* Only the xenstore ops (and dom_instance) will be used: a toolstack
+	 * step such as vif-add.  No domain is registered (emu) and no grant or
+	 * event-channel device is opened (xen); those ops fail -EOPNOTSUPP.
+	 * domid is taken from this cfg as given. */
+	bool xs_only;
 };
 
 struct sn_plat;
@@ -134,6 +139,14 @@ struct sn_plat_ops {
 	int (*xs_txn_start)(struct sn_plat *p, xs_transaction_t *t);
 	/* -EAGAIN when the transaction conflicted and must be retried. */
 	int (*xs_txn_end)(struct sn_plat *p, xs_transaction_t t, bool abort);
+
+	/* --- domains ---------------------------------------------------------
+	 * Which incarnation of a domain runs under domid now: an opaque string
+	 * (malloc'd into *id) that differs when the domid is reused by a new
+	 * domain, so a backend can tell its frontend died and came back
+	 * between two looks.  -ESRCH when no domain runs under domid (other
+	 * -errno when that cannot be told). */
+	int (*dom_instance)(struct sn_plat *p, uint16_t domid, char **id);
 };
 
 /* Common head of every platform context; implementations embed it first. */

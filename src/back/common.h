@@ -1,7 +1,8 @@
 /* netback internals shared by its files: the backend, its vifs and their
- * queues.  xenbus.c drives the state machine on the control thread; vif.c
- * owns vif/queue lifetime and the queue threads; map.c maps rings and binds
- * event channels; tx.c and rx.c are the two halves of the datapath. */
+ * queues.  back.c is the public API; xenbus.c drives the state machine on
+ * the control thread; vif.c owns vif/queue lifetime and the queue threads;
+ * map.c maps rings and binds event channels; tx.c and rx.c are the two
+ * halves of the datapath. */
 #ifndef SN_BACK_COMMON_H
 #define SN_BACK_COMMON_H
 
@@ -163,8 +164,22 @@ void sn_back_vif_disconnect(struct sn_back_vif *v);
 /* Datapath: declare the frontend rogue (any queue thread). */
 void sn_back_vif_fatal(struct sn_back_queue *q, const char *why);
 
-/* xenbus.c */
+/* back.c */
 void sn_back_wake(struct sn_back *b);
+/* Control thread, or any thread holding b->lock. */
+struct sn_back_vif *sn_back_vif_find(struct sn_back *b, uint16_t domid,
+				     uint16_t devid);
+
+/* xenbus.c: the control thread's side of xenstore.  start watches the
+ * backend directory and domain deaths; stop removes every vif and the
+ * watches.  step handles queued watch events (re-reading every vif when
+ * any fired) and tears down vifs whose datapath declared the frontend
+ * rogue; 0 or -errno. */
+int sn_back_xb_start(struct sn_back *b);
+void sn_back_xb_stop(struct sn_back *b);
+int sn_back_xb_step(struct sn_back *b);
+
+/* vif.c */
 void sn_back_print_vif_stats(struct sn_back_vif *v, FILE *f);
 
 /* map.c */

@@ -1,21 +1,18 @@
 /* netback's control thread: watches backend/vif in xenstore, creates and
  * removes vifs as the toolstack adds and deletes them, writes the feature
- * keys and runs each vif's xenbus state machine (digest §4.4), including
- * reconnect after the frontend closes or its domain dies. */
+ * keys and runs each vif's xenbus state machine (Linux netback's
+ * frontend_changed), including reconnect after the frontend closes or its
+ * domain dies. */
 #include <errno.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <xen/io/xenbus.h>
 
 #include "back/common.h"
-#include "plat/emu/emu.h" /* SN_EMU_REG_ROOT: the emulated domain registry */
+#include "plat/xs_keys.h"
 
 #define TOKEN_BE "sn-back"
 #define TOKEN_FE "sn-back-fe"
@@ -40,102 +37,11 @@ static void blog(struct sn_back *b, const char *fmt, ...)
 	fflush(b->cfg.log);
 }
 
-/* ---- xenstore helpers --------------------------------------------------- */
-
-static int xs_readp(struct sn_back *b, xs_transaction_t t, char **val,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int xs_readp(struct sn_back *b, xs_transaction_t t, char **val,
-		    const char *fmt, ...)
-{
-	char path[512];
-	unsigned int len;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	return b->plat->ops->xs_read(b->plat, t, path, val, &len);
-}
-
-static int xs_writep(struct sn_back *b, xs_transaction_t t, const char *val,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int xs_writep(struct sn_back *b, xs_transaction_t t, const char *val,
-		     const char *fmt, ...)
-{
-	char path[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	return b->plat->ops->xs_write(b->plat, t, path, val, strlen(val));
-}
-
-/* Reads an unsigned decimal key.  -ENOENT if absent, -EINVAL if it is not
- * a number in [0, max] (frontend keys are untrusted text). */
+/* A key the frontend or toolstack wrote, as an unsigned in [0, max]. */
 static int read_ulong(struct sn_back *b, const char *dir, const char *key,
 		      unsigned long max, unsigned long *out)
 {
-	char *val = NULL, *end;
-	unsigned long v;
-	int rc;
-
-	rc = xs_readp(b, XBT_NULL, &val, "%s/%s", dir, key);
-	if (rc)
-		return rc;
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (!val[0] || *end || errno || val[0] == '-' || v > max)
-		rc = -EINVAL;
-	else
-		*out = v;
-	free(val);
-	return rc;
-}
-
-/* A boolean feature key: absent or "0" = false. */
-static bool read_flag(struct sn_back *b, const char *dir, const char *key)
-{
-	unsigned long v = 0;
-
-	return read_ulong(b, dir, key, 1, &v) == 0 && v == 1;
-}
-
-/* Write one key of the backend directory only while the directory still
- * exists (its state key does), like Linux's xenbus_switch_state and
- * xenbus_dev_fatal: the toolstack may have removed it (vif-del) while we
- * were still reacting to the Closing it wrote just before, and a plain
- * write would re-create it with a lone key: a ghost vif.  0, -ENOENT when
- * the device is gone, other -errno. */
-static int be_write_if_present(struct sn_back_vif *v, const char *key, const char *val)
-{
-	struct sn_plat *p = v->back->plat;
-	int rc = -EAGAIN;
-
-	for (int tries = 0; tries < 16 && rc == -EAGAIN; tries++) {
-		xs_transaction_t t;
-		char *cur = NULL;
-
-		rc = p->ops->xs_txn_start(p, &t);
-		if (rc)
-			break;
-		rc = xs_readp(v->back, t, &cur, "%s/state", v->be_path);
-		free(cur);
-		if (!rc)
-			rc = xs_writep(v->back, t, val, "%s/%s", v->be_path, key);
-		if (rc) {
-			p->ops->xs_txn_end(p, t, true);
-			break;
-		}
-		rc = p->ops->xs_txn_end(p, t, false);
-	}
-	return rc;
+	return sn_xs_read_ulong(b->plat, XBT_NULL, dir, key, 0, max, out);
 }
 
 static void set_state(struct sn_back_vif *v, int state)
@@ -146,7 +52,9 @@ static void set_state(struct sn_back_vif *v, int state)
 	if (v->state == state)
 		return;
 	snprintf(s, sizeof(s), "%d", state);
-	rc = be_write_if_present(v, "state", s);
+	/* Not while the toolstack removed the directory (vif-del) as we were
+	 * still reacting to the Closing it wrote just before: a ghost vif. */
+	rc = sn_xs_write_if_present(v->back->plat, v->be_path, "state", s);
 	if (rc == -ENOENT)
 		blog(v->back, "vif%u.%u: device removed, state %d not written",
 		     v->domid, v->devid, state);
@@ -161,12 +69,12 @@ static void set_state(struct sn_back_vif *v, int state)
 /* Linux's xenbus_dev_fatal: say why in xenstore, go to Closing. */
 static void vif_error(struct sn_back_vif *v, const char *msg)
 {
-	be_write_if_present(v, "error", msg);
+	sn_xs_write_if_present(v->back->plat, v->be_path, "error", msg);
 	blog(v->back, "vif%u.%u: %s", v->domid, v->devid, msg);
 	set_state(v, XenbusStateClosing);
 }
 
-static int write_features(struct sn_back *b, struct sn_back_vif *v)
+static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
 	static const char *const ones[] = {
 		"feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
@@ -174,65 +82,36 @@ static int write_features(struct sn_back *b, struct sn_back_vif *v)
 		"feature-multicast-control",
 		"feature-dynamic-multicast-control",
 	};
-	xs_transaction_t t;
-	char mq[16];
-	int rc, tries;
+	struct sn_back_vif *v = arg;
+	const struct sn_back_cfg *cfg = &v->back->cfg;
+	const char *dir = v->be_path;
+	int rc = 0;
 
-	snprintf(mq, sizeof(mq), "%u", v->max_queues);
-	for (tries = 0; tries < 16; tries++) {
-		rc = b->plat->ops->xs_txn_start(b->plat, &t);
-		if (rc)
-			return rc;
-		for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]) && !rc; i++)
-			rc = xs_writep(b, t, "1", "%s/%s", v->be_path, ones[i]);
-		if (!rc)
-			rc = xs_writep(b, t, "0", "%s/feature-rx-flip", v->be_path);
-		if (!rc)
-			rc = xs_writep(b, t, b->cfg.no_split_evtchn ? "0" : "1",
-				       "%s/feature-split-event-channels",
-				       v->be_path);
-		if (!rc)
-			rc = xs_writep(b, t, mq, "%s/multi-queue-max-queues",
-				       v->be_path);
-		/* The control ring carries the hash configuration and the
-		 * staging-grant messages (ctrl.c). */
-		if (!rc)
-			rc = xs_writep(b, t, b->cfg.no_ctrl_ring ? "0" : "1",
-				       "%s/feature-ctrl-ring", v->be_path);
-		if (rc) {
-			b->plat->ops->xs_txn_end(b->plat, t, true);
-			return rc;
-		}
-		rc = b->plat->ops->xs_txn_end(b->plat, t, false);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
+	for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]) && !rc; i++)
+		rc = sn_xs_printf(p, t, dir, ones[i], "1");
+	if (!rc)
+		rc = sn_xs_printf(p, t, dir, "feature-rx-flip", "0");
+	if (!rc)
+		rc = sn_xs_printf(p, t, dir, "feature-split-event-channels", "%d",
+				  !cfg->no_split_evtchn);
+	if (!rc)
+		rc = sn_xs_printf(p, t, dir, "multi-queue-max-queues", "%u",
+				  v->max_queues);
+	/* The control ring carries the hash configuration and the
+	 * staging-grant messages (ctrl.c). */
+	if (!rc)
+		rc = sn_xs_printf(p, t, dir, "feature-ctrl-ring", "%d",
+				  !cfg->no_ctrl_ring);
+	return rc;
 }
 
-/* Which incarnation of a domain is running under this domid, as a string
- * (malloc'd), or NULL if none is.  Emulated: its registry entry (removed by
- * the host when the domain's process goes away; pid and RAM address tell a
- * re-registered domid apart).  Xen: its /local/domain/<id>/vm link (unique
- * per domain; the toolstack removes it on destroy). */
+/* Which incarnation of the domain runs under domid (malloc'd), or NULL if
+ * none does or it cannot be told. */
 static char *domain_ident(struct sn_back *b, uint16_t domid)
 {
-	char *pid = NULL, *base = NULL, *out = NULL;
+	char *id = NULL;
 
-	if (b->plat->kind == SN_PLAT_EMU) {
-		if (!xs_readp(b, XBT_NULL, &pid, SN_EMU_REG_ROOT "/%u/pid", domid) &&
-		    !xs_readp(b, XBT_NULL, &base, SN_EMU_REG_ROOT "/%u/ram-base", domid) &&
-		    asprintf(&out, "%s/%s", pid, base) < 0)
-			out = NULL;
-		free(pid);
-		free(base);
-		return out;
-	}
-	if (!xs_readp(b, XBT_NULL, &out, "/local/domain/%u/vm", domid))
-		return out;
-	if (!xs_readp(b, XBT_NULL, &out, "/local/domain/%u", domid))
-		return out;
-	return NULL;
+	return b->plat->ops->dom_instance(b->plat, domid, &id) ? NULL : id;
 }
 
 /* ---- connect: read what the frontend wrote ------------------------------ */
@@ -258,7 +137,7 @@ static void read_rate(struct sn_back *b, struct sn_back_vif *v)
 
 	v->feat.credit_bytes = 0;
 	v->feat.credit_usec = 0;
-	if (xs_readp(b, XBT_NULL, &val, "%s/rate", v->be_path))
+	if (sn_xs_read_str(b->plat, XBT_NULL, v->be_path, "rate", &val))
 		return;
 	/* libxl's "bytes,usec"; a bad value means unlimited, like Linux. */
 	if (sscanf(val, "%llu,%lu", &bytes, &usec) == 2 && bytes && usec) {
@@ -266,6 +145,22 @@ static void read_rate(struct sn_back *b, struct sn_back_vif *v)
 		v->feat.credit_usec = usec;
 	}
 	free(val);
+}
+
+/* The frontend's feature flags; a flag we cannot read is not offered. */
+static void read_flags(struct sn_back *b, struct sn_back_vif *v)
+{
+	struct sn_plat *p = b->plat;
+	const char *fe = v->fe_path;
+	struct sn_back_features *f = &v->feat;
+
+	sn_xs_read_bool(p, XBT_NULL, fe, "feature-sg", &f->sg);
+	sn_xs_read_bool(p, XBT_NULL, fe, "feature-gso-tcpv4", &f->gso_tcpv4);
+	sn_xs_read_bool(p, XBT_NULL, fe, "feature-gso-tcpv6", &f->gso_tcpv6);
+	sn_xs_read_bool(p, XBT_NULL, fe, "feature-ipv6-csum-offload", &f->ipv6_csum);
+	sn_xs_read_bool(p, XBT_NULL, fe, "feature-no-csum-offload", &f->no_csum);
+	sn_xs_read_bool(p, XBT_NULL, fe, "feature-rx-notify", &f->rx_notify);
+	sn_xs_read_bool(p, XBT_NULL, fe, "request-multicast-control", &f->mcast_ctrl);
 }
 
 static int read_queue_keys(struct sn_back *b, struct sn_back_vif *v,
@@ -359,13 +254,7 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 	}
 
 	memset(&v->feat, 0, sizeof(v->feat));
-	v->feat.sg = read_flag(b, v->fe_path, "feature-sg");
-	v->feat.gso_tcpv4 = read_flag(b, v->fe_path, "feature-gso-tcpv4");
-	v->feat.gso_tcpv6 = read_flag(b, v->fe_path, "feature-gso-tcpv6");
-	v->feat.ipv6_csum = read_flag(b, v->fe_path, "feature-ipv6-csum-offload");
-	v->feat.no_csum = read_flag(b, v->fe_path, "feature-no-csum-offload");
-	v->feat.rx_notify = read_flag(b, v->fe_path, "feature-rx-notify");
-	v->feat.mcast_ctrl = read_flag(b, v->fe_path, "request-multicast-control");
+	read_flags(b, v);
 	read_rate(b, v);
 	{
 		unsigned long mtu = 1500;
@@ -376,7 +265,7 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 		v->mtu = (uint32_t)mtu;
 	}
 	memset(v->mac, 0, sizeof(v->mac));
-	if (!xs_readp(b, XBT_NULL, &mac, "%s/mac", v->be_path)) {
+	if (!sn_xs_read_str(b->plat, XBT_NULL, v->be_path, "mac", &mac)) {
 		parse_mac(mac, v->mac);
 		free(mac);
 	}
@@ -497,15 +386,6 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 	}
 }
 
-static struct sn_back_vif *vif_find(struct sn_back *b, uint16_t domid,
-				    uint16_t devid)
-{
-	for (struct sn_back_vif *v = b->vifs; v; v = v->next)
-		if (v->domid == domid && v->devid == devid)
-			return v;
-	return NULL;
-}
-
 static void vif_remove(struct sn_back *b, struct sn_back_vif *v)
 {
 	struct sn_back_vif **pp;
@@ -528,13 +408,13 @@ static void vif_remove(struct sn_back *b, struct sn_back_vif *v)
 static void vif_add(struct sn_back *b, uint16_t domid, uint16_t devid)
 {
 	struct sn_back_vif *v;
-	char *fe = NULL;
+	char dir[256], *fe = NULL;
 	int rc;
 
 	/* The toolstack writes the whole directory in one transaction; a
 	 * directory without "frontend" is not (yet) a vif. */
-	if (xs_readp(b, XBT_NULL, &fe, "%s/%u/%u/frontend", b->be_root, domid,
-		     devid))
+	snprintf(dir, sizeof(dir), "%s/%u/%u", b->be_root, domid, devid);
+	if (sn_xs_read_str(b->plat, XBT_NULL, dir, "frontend", &fe))
 		return;
 	rc = sn_back_vif_new(b, domid, devid, &v);
 	if (rc) {
@@ -555,7 +435,7 @@ static void vif_add(struct sn_back *b, uint16_t domid, uint16_t devid)
 		    cap >= 1 && cap < v->max_queues)
 			v->max_queues = (uint16_t)cap;
 	}
-	rc = write_features(b, v);
+	rc = sn_xs_txn(b->plat, write_features_body, v);
 	if (!rc)
 		rc = b->plat->ops->xs_watch(b->plat, v->fe_path, TOKEN_FE);
 	if (rc) {
@@ -618,7 +498,7 @@ static void rescan(struct sn_back *b)
 		for (unsigned int j = 0; j < nv; j++) {
 			if (parse_id(devs[j], 0xFFFF, &devid))
 				continue;
-			v = vif_find(b, domid, devid);
+			v = sn_back_vif_find(b, domid, devid);
 			if (v && vif_recreated(b, v)) {
 				/* Removed and re-added between two looks: the
 				 * old incarnation (and its features) is gone. */
@@ -644,115 +524,47 @@ static void rescan(struct sn_back *b)
 		vif_sync(b, v);
 }
 
-/* ---- public API ---------------------------------------------------------- */
-
-int sn_back_create(const struct sn_back_cfg *cfg, struct sn_back **out)
+int sn_back_xb_start(struct sn_back *b)
 {
-	struct sn_back *b;
 	char path[128];
-	long ncpu;
 	int rc;
 
-	if (!cfg || !cfg->plat)
-		return -EINVAL;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->cfg = *cfg;
-	b->plat = cfg->plat;
-	if (!b->cfg.port_spec)
-		b->cfg.port_spec = "sink";
-	b->max_queues = cfg->max_queues;
-	if (!b->max_queues) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		b->max_queues = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (uint16_t)ncpu;
-	}
-	if (b->max_queues > SN_BACK_MAX_QUEUES)
-		b->max_queues = SN_BACK_MAX_QUEUES;
-	pthread_mutex_init(&b->lock, NULL);
-	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->wake_fd < 0) {
-		rc = -errno;
-		goto err_free;
-	}
 	snprintf(path, sizeof(path), "/local/domain/%u/backend/vif",
 		 b->plat->domid);
 	b->be_root = strdup(path);
-	if (!b->be_root) {
-		rc = -ENOMEM;
-		goto err_fd;
-	}
+	if (!b->be_root)
+		return -ENOMEM;
 	rc = b->plat->ops->xs_watch(b->plat, b->be_root, TOKEN_BE);
 	if (rc)
 		goto err_root;
 	rc = b->plat->ops->xs_watch(b->plat, "@releaseDomain", TOKEN_REL);
 	if (rc)
 		goto err_watch;
-	b->rescan = true;
-	*out = b;
 	return 0;
 err_watch:
 	b->plat->ops->xs_unwatch(b->plat, b->be_root, TOKEN_BE);
 err_root:
 	free(b->be_root);
-err_fd:
-	close(b->wake_fd);
-err_free:
-	pthread_mutex_destroy(&b->lock);
-	free(b);
+	b->be_root = NULL;
 	return rc;
 }
 
-void sn_back_destroy(struct sn_back *b)
+void sn_back_xb_stop(struct sn_back *b)
 {
-	if (!b)
-		return;
 	while (b->vifs)
 		vif_remove(b, b->vifs);
 	b->plat->ops->xs_unwatch(b->plat, "@releaseDomain", TOKEN_REL);
 	b->plat->ops->xs_unwatch(b->plat, b->be_root, TOKEN_BE);
 	free(b->be_root);
-	close(b->wake_fd);
-	pthread_mutex_destroy(&b->lock);
-	free(b);
+	b->be_root = NULL;
 }
 
-void sn_back_stop(struct sn_back *b)
+int sn_back_xb_step(struct sn_back *b)
 {
-	uint64_t one = 1;
-	ssize_t r;
-
-	atomic_store(&b->stop, true);
-	r = write(b->wake_fd, &one, sizeof(one));
-	(void)r;
-}
-
-void sn_back_wake(struct sn_back *b)
-{
-	uint64_t one = 1;
-	ssize_t r = write(b->wake_fd, &one, sizeof(one));
-
-	(void)r;
-}
-
-int sn_back_poll(struct sn_back *b, int timeout_ms)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = b->plat->ops->xs_watch_fd(b->plat), .events = POLLIN },
-		{ .fd = b->wake_fd, .events = POLLIN },
-	};
 	struct sn_xs_event ev;
 	struct sn_back_vif *v;
-	uint64_t cnt;
 	int rc, n;
 
-	if (b->rescan)
-		timeout_ms = 0;
-	rc = poll(pfd, 2, timeout_ms);
-	if (rc < 0 && errno != EINTR)
-		return -errno;
-	if (read(b->wake_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		return -errno;
 	for (n = 0; n < EVENTS_PER_STEP; n++) {
 		rc = b->plat->ops->xs_read_watch(b->plat, &ev);
 		if (rc == -EAGAIN)
@@ -775,66 +587,4 @@ int sn_back_poll(struct sn_back *b, int timeout_ms)
 		vif_disconnect(v);
 	}
 	return 0;
-}
-
-int sn_back_run(struct sn_back *b)
-{
-	int rc = 0;
-
-	while (!atomic_load(&b->stop)) {
-		rc = sn_back_poll(b, 1000);
-		if (rc)
-			break;
-	}
-	return rc;
-}
-
-int sn_back_vif_state(struct sn_back *b, uint16_t domid, uint16_t devid)
-{
-	struct sn_back_vif *v;
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	v = vif_find(b, domid, devid);
-	rc = v ? v->state : -ENOENT;
-	pthread_mutex_unlock(&b->lock);
-	return rc;
-}
-
-bool sn_back_vif_disabled(struct sn_back *b, uint16_t domid, uint16_t devid)
-{
-	struct sn_back_vif *v;
-	bool d;
-
-	pthread_mutex_lock(&b->lock);
-	v = vif_find(b, domid, devid);
-	d = v && atomic_load(&v->disabled);
-	pthread_mutex_unlock(&b->lock);
-	return d;
-}
-
-int sn_back_vif_stats(struct sn_back *b, uint16_t domid, uint16_t devid,
-		      uint16_t queue, struct sn_qstats *out)
-{
-	struct sn_back_vif *v;
-	int rc = -ENOENT;
-
-	pthread_mutex_lock(&b->lock);
-	v = vif_find(b, domid, devid);
-	if (v && queue < v->stats_max) {
-		for (unsigned int i = 0; i < SN_QS__COUNT; i++)
-			out->v[i] = __atomic_load_n(&v->stats[queue].v[i],
-						    __ATOMIC_RELAXED);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&b->lock);
-	return rc;
-}
-
-void sn_back_print_stats(struct sn_back *b, FILE *f)
-{
-	pthread_mutex_lock(&b->lock);
-	for (struct sn_back_vif *v = b->vifs; v; v = v->next)
-		sn_back_print_vif_stats(v, f);
-	pthread_mutex_unlock(&b->lock);
 }

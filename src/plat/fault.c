@@ -518,7 +518,7 @@ static int fault_evt_unbind(struct sn_evtchn *e, sn_port_t port)
 	return rc;
 }
 
-/* ---- xenstore: straight through ------------------------------------------ */
+/* ---- xenstore and domains: straight through ------------------------------ */
 
 #define IN(p) (fp_of(p)->inner)
 
@@ -598,6 +598,11 @@ static int fault_xs_txn_end(struct sn_plat *p, xs_transaction_t t, bool abort)
 	return IN(p)->ops->xs_txn_end(IN(p), t, abort);
 }
 
+static int fault_dom_instance(struct sn_plat *p, uint16_t domid, char **id)
+{
+	return IN(p)->ops->dom_instance(IN(p), domid, id);
+}
+
 #undef IN
 
 /* ---- lifetime and control --------------------------------------------- */
@@ -643,6 +648,7 @@ static const struct sn_plat_ops fault_ops = {
 	.xs_read_watch = fault_xs_read_watch,
 	.xs_txn_start = fault_xs_txn_start,
 	.xs_txn_end = fault_xs_txn_end,
+	.dom_instance = fault_dom_instance,
 };
 
 int sn_fault_wrap(struct sn_plat *inner, const struct sn_fault_cfg *cfg,

@@ -41,6 +41,8 @@ int sn_plat_open(const struct sn_plat_cfg *cfg, struct sn_plat **out)
 
 	if (kind == SN_PLAT_AUTO)
 		kind = sn_plat_default_kind();
+	if (cfg->xs_only && (kind == SN_PLAT_EMU || kind == SN_PLAT_XEN))
+		return sn_xs_only_open(kind, cfg, out);
 	if (kind == SN_PLAT_EMU)
 		return sn_emu_open(cfg, out);
 	if (kind == SN_PLAT_XEN)

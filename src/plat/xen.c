@@ -455,6 +455,27 @@ static void xen_close(struct sn_plat *p)
 	free(x);
 }
 
+/* The toolstack's /local/domain/<id>/vm link ("/vm/<uuid>"): libxl writes
+ * it when it creates the domain, with a fresh uuid unless the config pins
+ * one, and removes the whole /local/domain/<id> on destroy.  It is plain
+ * xenstore, which a dom0 backend already reads, so no privcmd and no
+ * libxenctrl (whose ABI follows each Xen release) just to get the same
+ * uuid as the domain handle.  A toolstack that writes no vm link still
+ * leaves /local/domain/<id> itself, named by its value. */
+int sn_xen_dom_instance(struct sn_plat *p, uint16_t domid, char **id)
+{
+	char path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
+	rc = p->ops->xs_read(p, XBT_NULL, path, id, NULL);
+	if (rc) {
+		snprintf(path, sizeof(path), "/local/domain/%u", domid);
+		rc = p->ops->xs_read(p, XBT_NULL, path, id, NULL);
+	}
+	return rc == -ENOENT ? -ESRCH : rc;
+}
+
 static const struct sn_plat_ops xen_ops = {
 	.name = "xen",
 	.close = xen_close,
@@ -475,6 +496,7 @@ static const struct sn_plat_ops xen_ops = {
 	.evt_unmask = xen_evt_unmask,
 	.evt_unbind = xen_evt_unbind,
 	SN_XS_OPS,
+	.dom_instance = sn_xen_dom_instance,
 };
 
 /* Our domid is the value of the relative key "domid", i.e.

@@ -19,6 +19,7 @@
 
 #include "plat/emu/emu.h"
 #include "plat/xs.h"
+#include "plat/xs_keys.h"
 
 #define DEFAULT_RAM_PAGES 16384u     /* 64 MiB of guest RAM */
 #define DEFAULT_GNTTAB_ENTRIES 32768u /* Xen's default max is 64 frames = 32768 v1 entries */
@@ -138,51 +139,70 @@ static int reg_read_u64(struct sn_emu *e, uint16_t domid, const char *leaf, int 
 	return rc;
 }
 
+/* A domain's registry node goes when its process does (the host ties it to
+ * the connection), and a domid registered again by a new process has a new
+ * pid, or at least a new RAM mapping: the pair names the incarnation. */
+int sn_emu_dom_instance(struct sn_plat *p, uint16_t domid, char **id)
+{
+	char path[128], *pid = NULL, *base = NULL;
+	int rc;
+
+	rc = reg_path(path, sizeof(path), domid, "pid");
+	if (!rc)
+		rc = p->ops->xs_read(p, XBT_NULL, path, &pid, NULL);
+	if (!rc)
+		rc = reg_path(path, sizeof(path), domid, "ram-base");
+	if (!rc)
+		rc = p->ops->xs_read(p, XBT_NULL, path, &base, NULL);
+	if (!rc && asprintf(id, "%s/%s", pid, base) < 0)
+		rc = -ENOMEM;
+	free(pid);
+	free(base);
+	return rc == -ENOENT ? -ESRCH : rc;
+}
+
+static int register_body(struct sn_plat *p, xs_transaction_t t, void *arg)
+{
+	struct sn_emu *e = (struct sn_emu *)p;
+	const char *path = arg;
+	char *old;
+	int rc;
+
+	if (sn_xs_read(p, t, path, &old, NULL) == 0) {
+		free(old);
+		return -EEXIST;
+	}
+	rc = reg_write(e, t, "pid", "%d", (int)e->pid);
+	if (!rc)
+		rc = reg_write(e, t, "ram-base", "0x%" PRIxPTR, (uintptr_t)e->ram);
+	if (!rc)
+		rc = reg_write(e, t, "ram-pages", "%u", e->ram_pages);
+	if (!rc)
+		rc = reg_write(e, t, "gnttab-entries", "%u", e->gt.nr_entries);
+	if (!rc)
+		rc = reg_write(e, t, "fd/ram", "%d", e->ram_fd);
+	if (!rc)
+		rc = reg_write(e, t, "fd/gnttab", "%d", e->gt_fd);
+	if (!rc && e->evt_fd >= 0)
+		rc = reg_write(e, t, "fd/evtchn", "%d", e->evt_fd);
+	return rc;
+}
+
 static int register_domain(struct sn_emu *e)
 {
 	char path[128];
-	xs_transaction_t t;
-	char *old;
-	int rc, tries;
+	int rc;
 
 	rc = reg_path(path, sizeof(path), e->plat.domid, NULL);
 	if (rc)
 		return rc;
 	/* The host ties the node's lifetime to this connection, so a domain
 	 * that dies disappears from the registry on its own. */
-	for (tries = 0; tries < 16; tries++) {
-		rc = sn_xs_txn_start(&e->plat, &t);
-		if (rc)
-			return rc;
-		if (sn_xs_read(&e->plat, t, path, &old, NULL) == 0) {
-			free(old);
-			sn_xs_txn_end(&e->plat, t, true);
-			fprintf(stderr, "stagenet: emulated domain %u is already registered by a live process\n",
-				e->plat.domid);
-			return -EEXIST;
-		}
-		rc = reg_write(e, t, "pid", "%d", (int)e->pid);
-		if (!rc)
-			rc = reg_write(e, t, "ram-base", "0x%" PRIxPTR, (uintptr_t)e->ram);
-		if (!rc)
-			rc = reg_write(e, t, "ram-pages", "%u", e->ram_pages);
-		if (!rc)
-			rc = reg_write(e, t, "gnttab-entries", "%u", e->gt.nr_entries);
-		if (!rc)
-			rc = reg_write(e, t, "fd/ram", "%d", e->ram_fd);
-		if (!rc)
-			rc = reg_write(e, t, "fd/gnttab", "%d", e->gt_fd);
-		if (!rc && e->evt_fd >= 0)
-			rc = reg_write(e, t, "fd/evtchn", "%d", e->evt_fd);
-		if (rc) {
-			sn_xs_txn_end(&e->plat, t, true);
-			return rc;
-		}
-		rc = sn_xs_txn_end(&e->plat, t, false);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
+	rc = sn_xs_txn(&e->plat, register_body, path);
+	if (rc == -EEXIST)
+		fprintf(stderr, "stagenet: emulated domain %u is already registered by a live process\n",
+			e->plat.domid);
+	return rc;
 }
 
 int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg)

@@ -43,6 +43,7 @@ static const struct sn_plat_ops emu_ops = {
 	.evt_unmask = sn_emu_evt_unmask,
 	.evt_unbind = sn_emu_evt_unbind,
 	SN_XS_OPS,
+	.dom_instance = sn_emu_dom_instance,
 };
 
 int sn_emu_open(const struct sn_plat_cfg *cfg, struct sn_plat **out)

@@ -106,6 +106,9 @@ struct sn_emu {
  * by sn_emu_evtchn_init which runs first) "evtchn". */
 int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg);
 void sn_emu_domain_fini(struct sn_emu *e);
+/* dom_instance op: reads the registry only, so it works on any platform
+ * context connected to the emulated host's xenstore (xs_only too). */
+int sn_emu_dom_instance(struct sn_plat *p, uint16_t domid, char **id);
 /* Publish one more fd in our registry entry (before others look for it). */
 int sn_emu_publish_fd(struct sn_emu *e, const char *name, int fd);
 /* Look up (cached) a domain; -ESRCH if not registered or dead, -EPERM with
