@@ -2,6 +2,7 @@
  * bounded synchronous exchanges with out-of-order matching by id, and the
  * typed hash / gref-mapping requests built on them. */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "front/ctrl.h"
+#include "plat/xs_keys.h"
 
 /* Most requests one batch may have outstanding: far below the 128 ring
  * slots, and small enough for a linear id search. */
@@ -114,28 +116,15 @@ void sn_front_ctrl_close(struct sn_front_ctrl *c)
 	free(c);
 }
 
-static int xs_put_u(struct sn_front_ctrl *c, xs_transaction_t t, const char *dir,
-		    const char *key, unsigned long v)
-{
-	char path[256], val[24];
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	n = snprintf(val, sizeof(val), "%lu", v);
-	return c->p->ops->xs_write(c->p, t, path, val, (unsigned int)n);
-}
-
 int sn_front_ctrl_write_keys(struct sn_front_ctrl *c, xs_transaction_t t,
 			     const char *fe_path)
 {
 	int rc;
 
-	rc = xs_put_u(c, t, fe_path, "ctrl-ring-ref", c->ring_ref);
+	rc = sn_xs_printf(c->p, t, fe_path, "ctrl-ring-ref", "%" PRIu32, c->ring_ref);
 	if (!rc)
-		rc = xs_put_u(c, t, fe_path, "event-channel-ctrl",
-			      (unsigned long)c->port);
+		rc = sn_xs_printf(c->p, t, fe_path, "event-channel-ctrl", "%lu",
+				  (unsigned long)c->port);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <xen/io/xenbus.h>
 
 #include "front/nic.h"
+#include "plat/xs_keys.h"
 
 void sn_front_queue_fail(struct sn_front_queue *q, const char *why)
 {
@@ -277,25 +278,14 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static int read_str(struct sn_front *nic, const char *key, char **out)
-{
-	char path[SN_FRONT_PATH_MAX + 48];
-	unsigned int len;
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s/%s", nic->fe_path, key);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	return nic->plat->ops->xs_read(nic->plat, XBT_NULL, path, out, &len);
-}
-
 static int read_vif(struct sn_front *nic)
 {
+	struct sn_plat *p = nic->plat;
 	char *be = NULL, *mac = NULL;
-	long v;
+	unsigned long v;
 	int rc;
 
-	rc = read_str(nic, "backend", &be);
+	rc = sn_xs_read_str(p, XBT_NULL, nic->fe_path, "backend", &be);
 	if (rc) {
 		fprintf(stderr, "stagenet front: %s/backend: %s\n", nic->fe_path, strerror(-rc));
 		return rc;
@@ -307,18 +297,19 @@ static int read_vif(struct sn_front *nic)
 		goto out;
 	}
 	strcpy(nic->be_path, be);
-	rc = sn_front_xb_read_int(nic, nic->fe_path, "backend-id", -1, &v);
-	if (rc || v < 0 || v > 0x7FEF) {
+	rc = sn_xs_read_ulong(p, XBT_NULL, nic->fe_path, "backend-id", 0, 0x7FEF, &v);
+	if (rc) {
 		fprintf(stderr, "stagenet front: %s/backend-id missing or bad\n", nic->fe_path);
-		rc = rc ? rc : -EINVAL;
+		rc = rc == -ENOENT ? -EINVAL : rc;
 		goto out;
 	}
 	nic->be_domid = (uint16_t)v;
 	memset(nic->mac, 0, sizeof(nic->mac));
-	if (read_str(nic, "mac", &mac) == 0 && parse_mac(mac, nic->mac))
+	if (sn_xs_read_str(p, XBT_NULL, nic->fe_path, "mac", &mac) == 0 &&
+	    parse_mac(mac, nic->mac))
 		fprintf(stderr, "stagenet front: ignoring bad mac '%s'\n", mac);
-	rc = sn_front_xb_read_int(nic, nic->fe_path, "mtu", 1500, &v);
-	nic->mtu = (!rc && v >= 68 && v <= 65535) ? (uint32_t)v : 1500;
+	rc = sn_xs_read_ulong(p, XBT_NULL, nic->fe_path, "mtu", 68, 65535, &v);
+	nic->mtu = rc ? 1500 : (uint32_t)v;
 	rc = 0;
 out:
 	free(mac);

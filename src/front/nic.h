@@ -111,8 +111,6 @@ struct sn_front {
 };
 
 /* xenbus.c */
-int sn_front_xb_read_int(struct sn_front *nic, const char *dir, const char *key,
-			 long dflt, long *out);
 int sn_front_xb_state(struct sn_front *nic, const char *dir);
 int sn_front_xb_set_state(struct sn_front *nic, int state);
 int sn_front_xb_wait_be(struct sn_front *nic, const int *states, int nstates,

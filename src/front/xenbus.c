@@ -1,8 +1,8 @@
 /* Netfront's xenstore side: read the toolstack's and backend's keys, write
  * ours in one transaction, and step the XenbusState machine (digest §4). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,83 +11,22 @@
 #include <xen/io/xenbus.h>
 
 #include "front/nic.h"
-
-static int xb_path(char *buf, size_t sz, const char *dir, const char *key)
-{
-	int n = snprintf(buf, sz, "%s/%s", dir, key);
-
-	return n < 0 || (size_t)n >= sz ? -ENAMETOOLONG : 0;
-}
-
-int sn_front_xb_read_int(struct sn_front *nic, const char *dir, const char *key,
-			 long dflt, long *out)
-{
-	struct sn_plat *p = nic->plat;
-	char path[SN_FRONT_PATH_MAX + 48];
-	char *val = NULL, *end;
-	unsigned int len;
-	long v;
-	int rc;
-
-	rc = xb_path(path, sizeof(path), dir, key);
-	if (rc)
-		return rc;
-	rc = p->ops->xs_read(p, XBT_NULL, path, &val, &len);
-	if (rc == -ENOENT) {
-		*out = dflt;
-		return 0;
-	}
-	if (rc)
-		return rc;
-	errno = 0;
-	v = strtol(val, &end, 10);
-	/* The backend's directory is the peer's to write: a malformed number
-	 * is refused, not half-parsed. */
-	rc = (errno || end == val || *end) ? -EINVAL : 0;
-	free(val);
-	if (!rc)
-		*out = v;
-	return rc;
-}
+#include "plat/xs_keys.h"
 
 int sn_front_xb_state(struct sn_front *nic, const char *dir)
 {
-	long st;
-	int rc = sn_front_xb_read_int(nic, dir, "state", XenbusStateUnknown, &st);
+	unsigned long st;
+	int rc = sn_xs_read_ulong(nic->plat, XBT_NULL, dir, "state", 0,
+				  XenbusStateReconfigured, &st);
 
-	if (rc)
-		return rc;
-	if (st < 0 || st > XenbusStateReconfigured)
-		return -EINVAL;
-	return (int)st;
-}
-
-static int xb_write(struct sn_front *nic, xs_transaction_t t, const char *dir,
-		    const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int xb_write(struct sn_front *nic, xs_transaction_t t, const char *dir,
-		    const char *key, const char *fmt, ...)
-{
-	struct sn_plat *p = nic->plat;
-	char path[SN_FRONT_PATH_MAX + 48], val[64];
-	va_list ap;
-	int rc, n;
-
-	rc = xb_path(path, sizeof(path), dir, key);
-	if (rc)
-		return rc;
-	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(val))
-		return -EINVAL;
-	return p->ops->xs_write(p, t, path, val, (unsigned int)n);
+	if (rc == -ENOENT)
+		return XenbusStateUnknown;
+	return rc ? rc : (int)st;
 }
 
 int sn_front_xb_set_state(struct sn_front *nic, int state)
 {
-	return xb_write(nic, XBT_NULL, nic->fe_path, "state", "%d", state);
+	return sn_xs_printf(nic->plat, XBT_NULL, nic->fe_path, "state", "%d", state);
 }
 
 static int64_t now_ms(void)
@@ -143,36 +82,30 @@ int sn_front_xb_wait_be(struct sn_front *nic, const int *states, int nstates,
 	}
 }
 
-static int xb_read_bool(struct sn_front *nic, const char *key, bool *out)
-{
-	long v;
-	int rc = sn_front_xb_read_int(nic, nic->be_path, key, 0, &v);
-
-	/* An unparsable feature key reads as "not offered". */
-	*out = !rc && v == 1;
-	return rc == -EINVAL ? 0 : rc;
-}
-
 int sn_front_xb_read_features(struct sn_front *nic)
 {
-	long mq;
+	struct sn_plat *p = nic->plat;
+	const char *be = nic->be_path;
+	unsigned long mq;
 	int rc;
 
-	if ((rc = xb_read_bool(nic, "feature-sg", &nic->be_sg)) ||
-	    (rc = xb_read_bool(nic, "feature-gso-tcpv4", &nic->be_gso4)) ||
-	    (rc = xb_read_bool(nic, "feature-gso-tcpv6", &nic->be_gso6)) ||
-	    (rc = xb_read_bool(nic, "feature-ipv6-csum-offload", &nic->be_ipv6_csum)) ||
-	    (rc = xb_read_bool(nic, "feature-split-event-channels", &nic->be_split)) ||
-	    (rc = xb_read_bool(nic, "feature-rx-copy", &nic->be_rx_copy)) ||
-	    (rc = xb_read_bool(nic, "feature-ctrl-ring", &nic->be_ctrl_ring)))
+	if ((rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-sg", &nic->be_sg)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-gso-tcpv4", &nic->be_gso4)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-gso-tcpv6", &nic->be_gso6)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ipv6-csum-offload",
+				  &nic->be_ipv6_csum)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-split-event-channels",
+				  &nic->be_split)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-rx-copy", &nic->be_rx_copy)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ctrl-ring", &nic->be_ctrl_ring)))
 		return rc;
-	rc = sn_front_xb_read_int(nic, nic->be_path, "multi-queue-max-queues", 0, &mq);
-	if (rc == -EINVAL)
+	/* Absent or unparsable: no multi-queue.  An offer above what we
+	 * support is capped, not refused. */
+	rc = sn_xs_read_ulong(p, XBT_NULL, be, "multi-queue-max-queues", 0, LONG_MAX, &mq);
+	if (rc == -ENOENT || rc == -EINVAL)
 		mq = 0;
 	else if (rc)
 		return rc;
-	if (mq < 0)
-		mq = 0;
 	nic->be_max_queues = mq > SN_FRONT_MAX_QUEUES ? SN_FRONT_MAX_QUEUES : (uint16_t)mq;
 	return 0;
 }
@@ -180,6 +113,7 @@ int sn_front_xb_read_features(struct sn_front *nic)
 static int xb_write_queue(struct sn_front *nic, xs_transaction_t t,
 			  const struct sn_front_queue *q)
 {
+	struct sn_plat *p = nic->plat;
 	char dir[SN_FRONT_PATH_MAX + 16];
 	int rc, n;
 
@@ -192,15 +126,15 @@ static int xb_write_queue(struct sn_front *nic, xs_transaction_t t,
 	}
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return -ENAMETOOLONG;
-	if ((rc = xb_write(nic, t, dir, "tx-ring-ref", "%u", q->tx_ref)) ||
-	    (rc = xb_write(nic, t, dir, "rx-ring-ref", "%u", q->rx_ref)))
+	if ((rc = sn_xs_printf(p, t, dir, "tx-ring-ref", "%u", q->tx_ref)) ||
+	    (rc = sn_xs_printf(p, t, dir, "rx-ring-ref", "%u", q->rx_ref)))
 		return rc;
 	if (q->port_tx != q->port_rx) {
-		if ((rc = xb_write(nic, t, dir, "event-channel-tx", "%d", q->port_tx)) ||
-		    (rc = xb_write(nic, t, dir, "event-channel-rx", "%d", q->port_rx)))
+		if ((rc = sn_xs_printf(p, t, dir, "event-channel-tx", "%d", q->port_tx)) ||
+		    (rc = sn_xs_printf(p, t, dir, "event-channel-rx", "%d", q->port_rx)))
 			return rc;
 	} else {
-		rc = xb_write(nic, t, dir, "event-channel", "%d", q->port_tx);
+		rc = sn_xs_printf(p, t, dir, "event-channel", "%d", q->port_tx);
 	}
 	return rc;
 }
@@ -217,8 +151,10 @@ static int xb_rm(struct sn_front *nic, xs_transaction_t t, const char *key)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-static int xb_write_all(struct sn_front *nic, xs_transaction_t t)
+static int xb_write_all(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
+	struct sn_front *nic = arg;
+	const char *fe = nic->fe_path;
 	int rc;
 	uint16_t i;
 
@@ -230,7 +166,7 @@ static int xb_write_all(struct sn_front *nic, xs_transaction_t t)
 	/* Linux writes the count whenever the backend offers multi-queue,
 	 * even for one queue; a backend without the key gets none. */
 	if (nic->be_max_queues || nic->nq > 1) {
-		rc = xb_write(nic, t, nic->fe_path, "multi-queue-num-queues", "%u", nic->nq);
+		rc = sn_xs_printf(p, t, fe, "multi-queue-num-queues", "%u", nic->nq);
 		if (rc)
 			return rc;
 	}
@@ -246,37 +182,21 @@ static int xb_write_all(struct sn_front *nic, xs_transaction_t t)
 		    (rc = xb_rm(nic, t, "event-channel-ctrl")))
 			return rc;
 	}
-	if ((rc = xb_write(nic, t, nic->fe_path, "request-rx-copy", "1")) ||
-	    (rc = xb_write(nic, t, nic->fe_path, "feature-rx-notify", "1")) ||
-	    (rc = xb_write(nic, t, nic->fe_path, "feature-sg", "1")) ||
-	    (rc = xb_write(nic, t, nic->fe_path, "feature-gso-tcpv4", "1")) ||
-	    (rc = xb_write(nic, t, nic->fe_path, "feature-gso-tcpv6", "1")) ||
-	    (rc = xb_write(nic, t, nic->fe_path, "feature-ipv6-csum-offload", "1")))
+	if ((rc = sn_xs_printf(p, t, fe, "request-rx-copy", "1")) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-rx-notify", "1")) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-sg", "1")) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-gso-tcpv4", "1")) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-gso-tcpv6", "1")) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-ipv6-csum-offload", "1")))
 		return rc;
 	return 0;
 }
 
 int sn_front_xb_write_keys(struct sn_front *nic)
 {
-	struct sn_plat *p = nic->plat;
-	int tries, rc = -EAGAIN;
-
 	/* The backend reads the keys as one set only after our state goes
 	 * Connected, but the transaction also keeps a concurrent toolstack
 	 * write from interleaving with half of them; EAGAIN means it
 	 * conflicted and nothing was written. */
-	for (tries = 0; tries < 100 && rc == -EAGAIN; tries++) {
-		xs_transaction_t t;
-
-		rc = p->ops->xs_txn_start(p, &t);
-		if (rc)
-			return rc;
-		rc = xb_write_all(nic, t);
-		if (rc) {
-			p->ops->xs_txn_end(p, t, true);
-			return rc;
-		}
-		rc = p->ops->xs_txn_end(p, t, false);
-	}
-	return rc;
+	return sn_xs_txn(nic->plat, xb_write_all, nic);
 }
