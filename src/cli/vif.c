@@ -3,16 +3,17 @@
  * (libxl_device.c libxl__device_generic_add, libxl_nic.c), with the same
  * keys and permissions, so a backend serves our vifs and xl's alike. */
 #include <errno.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <xenstore.h>
 #include <xen/io/xenbus.h>
 
 #include "cli/cli.h"
+#include "plat/xs_keys.h"
+#include "stagenet/plat.h"
 
 struct vif_opts {
 	long domid, devid, be_domid;
@@ -114,22 +115,6 @@ static int parse_opts(int argc, char **argv, bool add, struct vif_opts *o)
 	return 0;
 }
 
-static bool xs_printf(struct xs_handle *xs, xs_transaction_t t,
-		      const char *dir, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static bool xs_printf(struct xs_handle *xs, xs_transaction_t t,
-		      const char *dir, const char *key, const char *fmt, ...)
-{
-	char path[512], val[256];
-	va_list ap;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return xs_write(xs, t, path, val, strlen(val));
-}
-
 static void paths(const struct vif_opts *o, char *fe, size_t fel, char *be,
 		  size_t bel)
 {
@@ -138,20 +123,67 @@ static void paths(const struct vif_opts *o, char *fe, size_t fel, char *be,
 		 o->domid, o->devid);
 }
 
-static int vif_add(struct xs_handle *xs, const struct vif_opts *o)
+struct vif_add_ctx {
+	const struct vif_opts *o;
+	const char *fe, *be, *mac;
+};
+
+static int vif_add_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
+	const struct vif_add_ctx *c = arg;
+	const struct vif_opts *o = c->o;
+	const char *fe = c->fe, *be = c->be;
 	/* The first entry is the owner (and everyone else's default). */
-	struct xs_permissions fe_perms[2] = {
+	const struct xs_permissions fe_perms[2] = {
 		{ .id = (unsigned int)o->domid, .perms = XS_PERM_NONE },
 		{ .id = (unsigned int)o->be_domid, .perms = XS_PERM_READ },
 	};
-	struct xs_permissions be_perms[2] = {
+	const struct xs_permissions be_perms[2] = {
 		{ .id = (unsigned int)o->be_domid, .perms = XS_PERM_NONE },
 		{ .id = (unsigned int)o->domid, .perms = XS_PERM_READ },
 	};
+	int rc;
+
+	/* Like libxl: start from empty directories, set their permissions,
+	 * then write the keys (which inherit them). */
+	p->ops->xs_rm(p, t, fe);
+	p->ops->xs_rm(p, t, be);
+	if ((rc = p->ops->xs_mkdir(p, t, fe)) ||
+	    (rc = p->ops->xs_set_perms(p, t, fe, fe_perms, 2)) ||
+	    (rc = p->ops->xs_mkdir(p, t, be)) ||
+	    (rc = p->ops->xs_set_perms(p, t, be, be_perms, 2)))
+		return rc;
+	if ((rc = sn_xs_printf(p, t, fe, "backend", "%s", be)) ||
+	    (rc = sn_xs_printf(p, t, fe, "backend-id", "%ld", o->be_domid)) ||
+	    (rc = sn_xs_printf(p, t, fe, "state", "%d", XenbusStateInitialising)) ||
+	    (rc = sn_xs_printf(p, t, fe, "handle", "%ld", o->devid)) ||
+	    (rc = sn_xs_printf(p, t, fe, "mac", "%s", c->mac)) ||
+	    (rc = sn_xs_printf(p, t, fe, "mtu", "%ld", o->mtu)) ||
+	    (rc = sn_xs_printf(p, t, fe, "trusted", "1")))
+		return rc;
+	if ((rc = sn_xs_printf(p, t, be, "frontend", "%s", fe)) ||
+	    (rc = sn_xs_printf(p, t, be, "frontend-id", "%ld", o->domid)) ||
+	    (rc = sn_xs_printf(p, t, be, "online", "1")) ||
+	    (rc = sn_xs_printf(p, t, be, "state", "%d", XenbusStateInitialising)) ||
+	    (rc = sn_xs_printf(p, t, be, "script", "%s", "")) ||
+	    (rc = sn_xs_printf(p, t, be, "mac", "%s", c->mac)) ||
+	    (rc = sn_xs_printf(p, t, be, "handle", "%ld", o->devid)) ||
+	    (rc = sn_xs_printf(p, t, be, "type", "vif")) ||
+	    (rc = sn_xs_printf(p, t, be, "mtu", "%ld", o->mtu)) ||
+	    (rc = sn_xs_printf(p, t, be, "hotplug-status", "%s", "")))
+		return rc;
+	if (o->rate && (rc = sn_xs_printf(p, t, be, "rate", "%s", o->rate)))
+		return rc;
+	if (o->queues &&
+	    (rc = sn_xs_printf(p, t, be, "multi-queue-max-queues", "%ld", o->queues)))
+		return rc;
+	return 0;
+}
+
+static int vif_add(struct sn_plat *p, const struct vif_opts *o)
+{
 	char fe[256], be[256], mac[32];
-	xs_transaction_t t;
-	bool ok;
+	struct vif_add_ctx c = { .o = o, .fe = fe, .be = be, .mac = mac };
 
 	paths(o, fe, sizeof(fe), be, sizeof(be));
 	if (o->mac)
@@ -159,115 +191,67 @@ static int vif_add(struct xs_handle *xs, const struct vif_opts *o)
 	else
 		snprintf(mac, sizeof(mac), "00:16:3e:%02lx:%02lx:%02lx",
 			 (o->domid >> 8) & 0xff, o->domid & 0xff, o->devid & 0xff);
-	for (int tries = 0; tries < 32; tries++) {
-		t = xs_transaction_start(xs);
-		if (!t)
-			return -errno;
-		/* Like libxl: start from empty directories, set their
-		 * permissions, then write the keys (which inherit them). */
-		xs_rm(xs, t, fe);
-		xs_rm(xs, t, be);
-		ok = xs_mkdir(xs, t, fe) && xs_set_permissions(xs, t, fe, fe_perms, 2) &&
-		     xs_mkdir(xs, t, be) && xs_set_permissions(xs, t, be, be_perms, 2);
-		ok = ok && xs_printf(xs, t, fe, "backend", "%s", be) &&
-		     xs_printf(xs, t, fe, "backend-id", "%ld", o->be_domid) &&
-		     xs_printf(xs, t, fe, "state", "%d", XenbusStateInitialising) &&
-		     xs_printf(xs, t, fe, "handle", "%ld", o->devid) &&
-		     xs_printf(xs, t, fe, "mac", "%s", mac) &&
-		     xs_printf(xs, t, fe, "mtu", "%ld", o->mtu) &&
-		     xs_printf(xs, t, fe, "trusted", "1");
-		ok = ok && xs_printf(xs, t, be, "frontend", "%s", fe) &&
-		     xs_printf(xs, t, be, "frontend-id", "%ld", o->domid) &&
-		     xs_printf(xs, t, be, "online", "1") &&
-		     xs_printf(xs, t, be, "state", "%d", XenbusStateInitialising) &&
-		     xs_printf(xs, t, be, "script", "%s", "") &&
-		     xs_printf(xs, t, be, "mac", "%s", mac) &&
-		     xs_printf(xs, t, be, "handle", "%ld", o->devid) &&
-		     xs_printf(xs, t, be, "type", "vif") &&
-		     xs_printf(xs, t, be, "mtu", "%ld", o->mtu) &&
-		     xs_printf(xs, t, be, "hotplug-status", "%s", "");
-		if (ok && o->rate)
-			ok = xs_printf(xs, t, be, "rate", "%s", o->rate);
-		if (ok && o->queues)
-			ok = xs_printf(xs, t, be, "multi-queue-max-queues", "%ld",
-				       o->queues);
-		if (!ok) {
-			int err = errno;
-
-			xs_transaction_end(xs, t, true);
-			return err ? -err : -EIO;
-		}
-		if (xs_transaction_end(xs, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-	}
-	return -EAGAIN;
+	return sn_xs_txn(p, vif_add_body, &c);
 }
 
-static long read_state(struct xs_handle *xs, const char *dir)
+/* dir/state: -1 when absent (or unreadable), 0 (Unknown) when it is not a
+ * state number. */
+static long read_state(struct sn_plat *p, const char *dir)
 {
-	char path[300];
-	unsigned int len;
-	char *v;
-	long s;
+	unsigned long st;
+	int rc = sn_xs_read_ulong(p, XBT_NULL, dir, "state", 0, LONG_MAX, &st);
 
-	snprintf(path, sizeof(path), "%s/state", dir);
-	v = xs_read(xs, XBT_NULL, path, &len);
-	if (!v)
-		return -1;
-	s = strtol(v, NULL, 10);
-	free(v);
-	return s;
+	if (rc == -EINVAL)
+		return XenbusStateUnknown;
+	return rc ? -1 : (long)st;
 }
 
-static int vif_del(struct xs_handle *xs, const struct vif_opts *o)
+static int vif_rm_body(struct sn_plat *p, xs_transaction_t t, void *arg)
+{
+	const char *const *dirs = arg;
+
+	p->ops->xs_rm(p, t, dirs[0]);
+	p->ops->xs_rm(p, t, dirs[1]);
+	return 0;
+}
+
+static int vif_del(struct sn_plat *p, const struct vif_opts *o)
 {
 	char fe[256], be[256], path[300];
+	const char *dirs[2] = { fe, be };
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	xs_transaction_t t;
 	long st, waited;
+	unsigned int n = 0;
+	char **ents;
+	int rc;
 
 	paths(o, fe, sizeof(fe), be, sizeof(be));
-	if (read_state(xs, be) < 0 && read_state(xs, fe) < 0) {
+	if (read_state(p, be) < 0 && read_state(p, fe) < 0) {
 		fprintf(stderr, "stagenet vif-del: no vif %ld.%ld\n", o->domid, o->devid);
 		return -ENOENT;
 	}
 	/* libxl's graceful path: take it offline and ask the frontend side
 	 * to close, so the backend disconnects before its keys vanish. */
-	snprintf(path, sizeof(path), "%s/online", be);
-	xs_write(xs, XBT_NULL, path, "0", 1);
-	snprintf(path, sizeof(path), "%s/state", fe);
-	xs_write(xs, XBT_NULL, path, "5", 1);
+	sn_xs_printf(p, XBT_NULL, be, "online", "0");
+	sn_xs_printf(p, XBT_NULL, fe, "state", "%d", XenbusStateClosing);
 	/* Only a backend that is serving the vif (past Initialising) will
 	 * answer; wait for it to reach Closing/Closed. */
 	for (waited = 0; waited < o->timeout_ms; waited += 10) {
-		st = read_state(xs, be);
+		st = read_state(p, be);
 		if (st <= XenbusStateInitialising || st == XenbusStateClosing ||
 		    st == XenbusStateClosed)
 			break;
 		nanosleep(&ts, NULL);
 	}
-	for (int tries = 0; tries < 32; tries++) {
-		t = xs_transaction_start(xs);
-		if (!t)
-			return -errno;
-		xs_rm(xs, t, fe);
-		xs_rm(xs, t, be);
-		if (xs_transaction_end(xs, t, false))
-			break;
-		if (errno != EAGAIN)
-			return -errno;
-	}
+	rc = sn_xs_txn(p, vif_rm_body, dirs);
+	if (rc)
+		return rc;
 	/* Drop the per-domain parent left empty (libxl removes it too). */
 	snprintf(path, sizeof(path), "/local/domain/%ld/backend/vif/%ld",
 		 o->be_domid, o->domid);
-	{
-		unsigned int n = 0;
-		char **ents = xs_directory(xs, XBT_NULL, path, &n);
-
-		if (ents && n == 0)
-			xs_rm(xs, XBT_NULL, path);
+	if (!p->ops->xs_directory(p, XBT_NULL, path, &ents, &n)) {
+		if (n == 0)
+			p->ops->xs_rm(p, XBT_NULL, path);
 		free(ents);
 	}
 	return 0;
@@ -275,22 +259,25 @@ static int vif_del(struct xs_handle *xs, const struct vif_opts *o)
 
 static int run(int argc, char **argv, bool add)
 {
+	/* A toolstack step needs xenstore only: no emulated domain is
+	 * registered, no grant device opened. */
+	struct sn_plat_cfg pc = { .kind = SN_PLAT_AUTO, .xs_only = true };
 	struct vif_opts o;
-	struct xs_handle *xs;
+	struct sn_plat *p;
 	int rc;
 
 	if (parse_opts(argc, argv, add, &o)) {
 		usage(stderr, add);
 		return 2;
 	}
-	xs = xs_open(0);
-	if (!xs) {
+	rc = sn_plat_open(&pc, &p);
+	if (rc) {
 		fprintf(stderr, "stagenet: cannot reach xenstore (%s); is `stagenet host` running and XENSTORED_PATH set?\n",
-			strerror(errno));
+			strerror(-rc));
 		return 1;
 	}
-	rc = add ? vif_add(xs, &o) : vif_del(xs, &o);
-	xs_close(xs);
+	rc = add ? vif_add(p, &o) : vif_del(p, &o);
+	sn_plat_close(p);
 	if (rc && rc != -ENOENT)
 		fprintf(stderr, "stagenet %s: %s\n", add ? "vif-add" : "vif-del",
 			strerror(-rc));
