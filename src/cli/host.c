@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "plat/emu/xenstored/xsd.h"
+#include "stagenet/host.h"
 
 static void usage(FILE *f)
 {

@@ -11,22 +11,9 @@
 
 #include <xen/io/xs_wire.h>
 
-/* ---- public entry point (used by src/cli/host.c) ---------------------- */
+#include "stagenet/host.h"
 
-struct sn_xsd_cfg {
-	/* Directory for the socket; NULL = a fresh mkdtemp directory under
-	 * $XDG_RUNTIME_DIR (or /tmp), removed again at shutdown. */
-	const char *dir;
-	/* Called once, when the socket accepts connections. */
-	void (*ready)(void *arg, const char *sock_path);
-	void *ready_arg;
-	bool quiet; /* no log lines on stderr */
-};
-
-/* Serve until SIGINT/SIGTERM (blocked and taken through a signalfd).
- * Returns 0 after a clean shutdown (socket removed), -errno on setup
- * failure. */
-int sn_xsd_run(const struct sn_xsd_cfg *cfg);
+/* The public entry point, sn_xsd_run, is in stagenet/host.h. */
 
 /* ---- limits ----------------------------------------------------------- */
 
