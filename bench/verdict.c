@@ -13,8 +13,8 @@ static void prove_staged(struct sn_bench_cell *c, const char *front_said)
 		sn_bench_cell_fail(c, "no slot went through staging (front: %s)",
 				   front_said ? front_said : "");
 	else if (!header && (ops || k->unstaged_slots))
-		sn_bench_cell_fail(c, "page staging, yet %llu slots took %llu grant operations",
-				   (unsigned long long)k->unstaged_slots, ops);
+		sn_bench_cell_fail(c, "page staging, yet %llu grant operations and %llu unstaged slots",
+				   ops, (unsigned long long)k->unstaged_slots);
 	else if (header && ops && !k->unstaged_slots)
 		sn_bench_cell_fail(c, "%llu grant operations though every slot was staged", ops);
 }

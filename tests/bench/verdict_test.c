@@ -34,78 +34,61 @@ static struct sn_bench_cell judged(const char *mode, const char *dir, const char
 	c.c.grant_copies = copies;
 	c.c.grant_maps = maps;
 	c.payload_checked = true;
-	sn_bench_cell_prove_mode(&c, "front: staging: backend has no control ring");
+	sn_bench_cell_prove_mode(&c, "staging: backend has no control ring");
 	sn_bench_cell_finish(&c);
 	return c;
 }
 
-static void assert_failed(const struct sn_bench_cell *c, const char *why)
-{
-	assert_int_equal(c->status, SN_CELL_FAILED);
-	assert_non_null(strstr(c->reason, why));
-}
+/* One cell's counters and the verdict they must get: why == NULL for OK,
+ * else a piece of the reason. */
+struct verdict_case {
+	const char *mode, *dir, *policy;
+	uint64_t staged, unstaged, copies, maps;
+	const char *why;
+};
 
-static void test_before_cells(void **state)
-{
-	struct sn_bench_cell c;
-
-	(void)state;
-	c = judged("linux", "tx", "", 0, 2000, 1000, 0);
-	assert_int_equal(c.status, SN_CELL_OK);
-	c = judged("copy", "rx", "", 0, 2000, 1000, 0);
-	assert_int_equal(c.status, SN_CELL_OK);
+static const struct verdict_case cases[] = {
+	{ "linux", "tx", "", 0, 2000, 1000, 0, NULL },
+	{ "copy", "rx", "", 0, 2000, 1000, 0, NULL },
 	/* A backend or frontend that staged in a baseline. */
-	c = judged("linux", "tx", "", 1, 1999, 1000, 0);
-	assert_failed(&c, "before cell");
-	c = judged("copy", "rx", "", 2000, 0, 0, 0);
-	assert_failed(&c, "before cell");
-}
-
-static void test_page_cells(void **state)
-{
-	struct sn_bench_cell c;
-
-	(void)state;
-	c = judged("staging", "tx", "page", 2000, 0, 0, 0);
-	assert_int_equal(c.status, SN_CELL_OK);
-	c = judged("staging", "rx", "page", 2000, 0, 0, 0);
-	assert_int_equal(c.status, SN_CELL_OK);
-	/* Fell back to normal grants: nothing staged. */
-	c = judged("staging", "tx", "page", 0, 2000, 1000, 0);
-	assert_failed(&c, "no slot went through staging");
-	assert_non_null(strstr(c.reason, "no control ring"));
-	/* Some slots through grant operations. */
-	c = judged("staging", "rx", "page", 1990, 10, 10, 0);
-	assert_failed(&c, "grant operations");
+	{ "linux", "tx", "", 1, 1999, 1000, 0, "before cell" },
+	{ "copy", "rx", "", 2000, 0, 0, 0, "before cell" },
+	{ "staging", "tx", "page", 2000, 0, 0, 0, NULL },
+	{ "staging", "rx", "page", 2000, 0, 0, 0, NULL },
+	/* Fell back to normal grants: nothing staged (the frontend's word
+	 * is quoted). */
+	{ "staging", "tx", "page", 0, 2000, 1000, 0, "no control ring" },
+	/* Some slots through grant operations under page staging. */
+	{ "staging", "rx", "page", 1990, 10, 10, 0, "grant operations" },
 	/* Grant operations the slot counts do not explain. */
-	c = judged("staging", "tx", "page", 2000, 0, 0, 5);
-	assert_failed(&c, "grant operations");
-}
-
-static void test_header_cells(void **state)
-{
-	struct sn_bench_cell c;
-
-	(void)state;
-	/* TX: the first slot staged, the rest granted per use. */
-	c = judged("staging", "tx", "header", 1000, 16000, 1000, 16000);
-	assert_int_equal(c.status, SN_CELL_OK);
+	{ "staging", "tx", "page", 2000, 0, 0, 5, "grant operations" },
+	/* Header TX: the first slot staged, the rest granted per use. */
+	{ "staging", "tx", "header", 1000, 16000, 1000, 16000, NULL },
 	/* RX stays on per-use pages under the header policy. */
-	c = judged("staging", "rx", "header", 0, 2000, 1000, 0);
-	assert_int_equal(c.status, SN_CELL_OK);
+	{ "staging", "rx", "header", 0, 2000, 1000, 0, NULL },
 	/* Every slot staged, yet grant operations: the staged slots took them. */
-	c = judged("staging", "tx", "header", 2000, 0, 1000, 0);
-	assert_failed(&c, "grant operations");
-	c = judged("staging", "tx", "header", 0, 2000, 1000, 0);
-	assert_failed(&c, "no slot went through staging");
-}
+	{ "staging", "tx", "header", 2000, 0, 1000, 0, "grant operations" },
+	{ "staging", "tx", "header", 0, 2000, 1000, 0, "no slot went through staging" },
+	{ "limit", "-", "", 0, 0, 0, 0, NULL },
+};
 
-static void test_limit_untouched(void **state)
+static void test_verdicts(void **state)
 {
-	struct sn_bench_cell c = judged("limit", "-", "", 0, 0, 0, 0);
-
 	(void)state;
-	assert_int_equal(c.status, SN_CELL_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct verdict_case *v = &cases[i];
+		struct sn_bench_cell c = judged(v->mode, v->dir, v->policy, v->staged,
+						v->unstaged, v->copies, v->maps);
+
+		print_message("case %zu: %s/%s %s -> %s\n", i, v->mode, v->policy, v->dir,
+			      c.status == SN_CELL_OK ? "ok" : c.reason);
+		if (!v->why) {
+			assert_int_equal(c.status, SN_CELL_OK);
+			continue;
+		}
+		assert_int_equal(c.status, SN_CELL_FAILED);
+		assert_non_null(strstr(c.reason, v->why));
+	}
 }
 
 /* A failed verdict shows as FAILED with its reason and no rate. */
@@ -135,10 +118,7 @@ static void test_failed_never_a_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_before_cells),
-		cmocka_unit_test(test_page_cells),
-		cmocka_unit_test(test_header_cells),
-		cmocka_unit_test(test_limit_untouched),
+		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_failed_never_a_rate),
 	};
 
