@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench/limit.h"
+#include "bench/proc.h"
 #include "stagenet/port.h"
 
 #define CL 64
@@ -50,32 +51,6 @@ static inline void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
-}
-
-int sn_bench_allowed_cpus(int *cpus, int max)
-{
-	cpu_set_t set;
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0;
-	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	return n;
-}
-
-int sn_bench_pin(const int *cpus, int n)
-{
-	cpu_set_t set;
-
-	if (n <= 0)
-		return 0;
-	CPU_ZERO(&set);
-	for (int i = 0; i < n; i++)
-		if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE)
-			CPU_SET(cpus[i], &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 static int pkts_alloc(struct sn_pkt *pk, struct sn_pkt **pp, uint8_t **mem)

@@ -25,9 +25,4 @@ struct sn_limit_cfg {
  * when it could not run at all. */
 int sn_bench_limit(const struct sn_limit_cfg *cfg, struct sn_bench_cell *out);
 
-/* CPUs this process may run on, in order; returns how many (<= max). */
-int sn_bench_allowed_cpus(int *cpus, int max);
-/* Pin the calling process to the given CPUs; 0 or -errno. */
-int sn_bench_pin(const int *cpus, int n);
-
 #endif

@@ -4,8 +4,6 @@
  * machine.  On emu it is self-contained: a private `stagenet host` unless
  * $XENSTORED_PATH is set, and a granter domain in a forked child. */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -20,13 +18,14 @@
 
 #include <xen/xen.h>
 
+#include "bench/host.h"
 #include "bench/primitives.h"
+#include "bench/proc.h"
 
 #define MEMCPY_MIN_ITERS 200000u
 #define MEMCPY_ROUNDS 5
 #define REPLY_TIMEOUT_MS 20000 /* granter start-up (ASan builds are slow) */
 #define EVENT_TIMEOUT_MS 5000  /* one event delivery */
-#define HOST_TIMEOUT_MS 10000  /* host start-up */
 #define CHILD_EXIT_MS 5000     /* a child's orderly exit before SIGKILL */
 
 /* Parent -> granter: who to grant to.  Granter -> parent: what it made. */
@@ -39,13 +38,6 @@ struct prim_reply {
 	uint16_t granter_domid;
 	uint32_t ref;  /* one writable page granted to the user */
 	uint32_t port; /* unbound port for the user to bind */
-};
-
-/* A private `stagenet host` in a temporary directory. */
-struct prim_host {
-	pid_t pid;
-	char dir[256];
-	char path[512]; /* its XENSTORED_PATH */
 };
 
 struct prim_granter {
@@ -101,27 +93,6 @@ static int io_full(int fd, void *buf, size_t len, bool wr, int timeout_ms)
 	return 0;
 }
 
-/* Wait for a child with a deadline, then SIGKILL it: nothing we started
- * may outlive the probe. */
-static int reap(pid_t pid, int timeout_ms)
-{
-	int status = 0;
-
-	for (int waited = 0; waited < timeout_ms; waited += 10) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return -1;
-}
-
 /* --- memcpy reference rows ---------------------------------------------- */
 
 /* Best of MEMCPY_ROUNDS rounds: a copy this short is over before the CPU
@@ -162,138 +133,6 @@ static double time_memcpy(size_t len, uint32_t iters)
 	free(src);
 	free(dst);
 	return best;
-}
-
-/* --- private host ------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void host_stop(struct prim_host *h)
-{
-	if (h->pid > 0) {
-		kill(h->pid, SIGTERM);
-		reap(h->pid, CHILD_EXIT_MS);
-		h->pid = 0;
-	}
-	if (h->dir[0]) {
-		nftw(h->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		h->dir[0] = '\0';
-	}
-}
-
-/* Look for "XENSTORED_PATH=<path>" in the host's captured stdout. */
-static bool host_find_path(const char *log, char *path, size_t len)
-{
-	char buf[4096], *p, *end;
-	ssize_t n;
-	int fd;
-
-	fd = open(log, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strstr(buf, "XENSTORED_PATH=");
-	if (!p)
-		return false;
-	p += strlen("XENSTORED_PATH=");
-	end = strchr(p, '\n');
-	if (!end) /* line not complete yet */
-		return false;
-	while (end > p && (end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	if (end == p || (size_t)(end - p) >= len)
-		return false;
-	memcpy(path, p, (size_t)(end - p));
-	path[end - p] = '\0';
-	return true;
-}
-
-/* fork/exec `<exe> host --dir <tmp>` with stdout in a file of that
- * directory (a file, not a pipe: the host may keep logging to stdout and
- * must never block on a pipe nobody drains), then wait for its
- * XENSTORED_PATH line. */
-static int host_start(struct prim_host *h, const char *exe)
-{
-	const char *tmp = getenv("TMPDIR");
-	char log[320];
-	pid_t parent;
-	int fd, rc;
-
-	memset(h, 0, sizeof(*h));
-	if (snprintf(h->dir, sizeof(h->dir), "%s/stagenet-probe-XXXXXX",
-		     tmp && *tmp ? tmp : "/tmp") >= (int)sizeof(h->dir))
-		return -ENAMETOOLONG;
-	if (!mkdtemp(h->dir)) {
-		rc = -errno;
-		fprintf(stderr, "stagenet probe: mkdtemp: %s\n", strerror(errno));
-		h->dir[0] = '\0';
-		return rc;
-	}
-	snprintf(log, sizeof(log), "%s/host.out", h->dir);
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		goto err;
-	}
-	fflush(NULL);
-	parent = getpid();
-	h->pid = fork();
-	if (h->pid < 0) {
-		rc = -errno;
-		h->pid = 0;
-		close(fd);
-		goto err;
-	}
-	if (h->pid == 0) {
-		char *argv[] = { (char *)exe, "host", "--dir", h->dir, NULL };
-
-		/* Dies with us even if we are killed before host_stop (the
-		 * getppid check closes the race with a parent that died
-		 * before the prctl). */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
-			_exit(127);
-		if (dup2(fd, STDOUT_FILENO) < 0)
-			_exit(127);
-		execv(exe, argv);
-		fprintf(stderr, "stagenet probe: exec %s host: %s\n", exe,
-			strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	for (int waited = 0; waited < HOST_TIMEOUT_MS; waited += 10) {
-		int status;
-
-		if (host_find_path(log, h->path, sizeof(h->path)))
-			return 0;
-		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
-			h->pid = 0;
-			fprintf(stderr,
-				"stagenet probe: `%s host` exited before it "
-				"printed XENSTORED_PATH\n",
-				exe);
-			rc = -EIO;
-			goto err;
-		}
-		usleep(10000);
-	}
-	fprintf(stderr, "stagenet probe: `%s host` printed no XENSTORED_PATH in %d s\n",
-		exe, HOST_TIMEOUT_MS / 1000);
-	rc = -ETIMEDOUT;
-err:
-	host_stop(h);
-	return rc;
 }
 
 /* --- granter domain (child process) ------------------------------------- */
@@ -444,9 +283,9 @@ static int granter_stop(struct prim_granter *g)
 	if (g->pid <= 0)
 		return 0;
 	close(g->sock);
-	status = reap(g->pid, CHILD_EXIT_MS);
+	status = sn_proc_wait(g->pid, CHILD_EXIT_MS);
 	g->pid = 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
 /* --- platform rows ------------------------------------------------------ */
@@ -613,6 +452,27 @@ out:
 
 /* --- entry points ------------------------------------------------------- */
 
+/* A private host (bench/host.h), its failure said on stderr. */
+static int start_host(struct sn_host *h, const char *exe)
+{
+	const struct sn_host_cfg hc = { .exe = exe ? exe : "/proc/self/exe",
+					.prefix = "stagenet-probe" };
+	int rc = sn_host_start(h, &hc);
+
+	if (rc == -ECHILD)
+		fprintf(stderr, "stagenet probe: `%s host` exited before it printed "
+			"XENSTORED_PATH\n", hc.exe);
+	else if (rc == -ETIMEDOUT)
+		fprintf(stderr, "stagenet probe: `%s host` printed no XENSTORED_PATH in %d s\n",
+			hc.exe, SN_HOST_READY_MS / 1000);
+	else if (rc)
+		fprintf(stderr, "stagenet probe: cannot start `%s host`: %s\n", hc.exe,
+			strerror(-rc));
+	if (rc)
+		sn_host_remove(h);
+	return rc;
+}
+
 int sn_bench_primitives_measure(const struct sn_primitives_cfg *cfg,
 				struct sn_primitives_result *res)
 {
@@ -620,7 +480,7 @@ int sn_bench_primitives_measure(const struct sn_primitives_cfg *cfg,
 	uint32_t iters = cfg->iters ? cfg->iters : SN_PRIM_DEFAULT_ITERS;
 	uint32_t mc_iters = iters > MEMCPY_MIN_ITERS ? iters : MEMCPY_MIN_ITERS;
 	uint16_t user = cfg->domid >= 0 ? (uint16_t)cfg->domid : 0;
-	struct prim_host host = { .pid = 0 };
+	struct sn_host host = { .pid = -1 };
 	struct prim_granter g = { .pid = 0 };
 	struct sn_plat_cfg pc = { .kind = SN_PLAT_AUTO };
 	struct prim_hello hello;
@@ -645,8 +505,7 @@ int sn_bench_primitives_measure(const struct sn_primitives_cfg *cfg,
 		return -ENOMEM;
 
 	if (kind == SN_PLAT_EMU && !getenv("XENSTORED_PATH")) {
-		rc = host_start(&host, cfg->stagenet_exe ? cfg->stagenet_exe :
-							   "/proc/self/exe");
+		rc = start_host(&host, cfg->stagenet_exe);
 		if (rc)
 			return rc;
 		xs_path = host.path;
@@ -695,7 +554,8 @@ out_granter:
 		rc = rc2;
 	}
 out_host:
-	host_stop(&host);
+	sn_host_stop(&host);
+	sn_host_remove(&host);
 	return rc;
 }
 

@@ -250,116 +250,140 @@ static void frame_title(FILE *f, uint32_t frame)
 		fprintf(f, "%u-byte frames (%u on the wire), Mpps", frame, frame + 4);
 }
 
-void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n)
-{
-	uint32_t frames[64];
-	size_t nf = distinct_frames(cells, n, frames, 64);
-	bool have[NMODES] = { false }, ratio, frac;
-	bool have_dir[2] = { false, false };
-	int cols = 0;
+/* Which columns the tables have: the modes and directions that were run,
+ * the before/after ratio when both ran, the fraction of the limit row
+ * when staging ran. */
+struct layout {
+	bool have[NMODES], have_dir[2], ratio, frac;
+	int cols;
+};
 
+static void layout_of(const struct sn_bench_cell *cells, size_t n, struct layout *l)
+{
+	memset(l, 0, sizeof(*l));
 	for (size_t i = 0; i < n; i++) {
 		for (size_t m = 0; m < NMODES; m++)
 			if (!strcmp(cells[i].mode, mode_order[m]))
-				have[m] = true;
+				l->have[m] = true;
 		for (int d = 0; d < 2; d++)
 			if (!strcmp(cells[i].dir, dir_order[d]))
-				have_dir[d] = true;
+				l->have_dir[d] = true;
 	}
-	ratio = have[1] && have[2];
-	frac = have[2];
+	l->ratio = l->have[1] && l->have[2];
+	l->frac = l->have[2];
 	for (size_t m = 0; m < NMODES; m++)
-		cols += have[m];
-	cols += ratio + frac;
+		l->cols += l->have[m];
+	l->cols += l->ratio + l->frac;
+}
 
-	for (size_t fi = 0; fi < nf; fi++) {
-		uint32_t fr = frames[fi];
-		const struct sn_bench_cell *lim = find(cells, n, "limit", "-", fr, 0);
-		uint16_t qs[64];
-		size_t nq = 0;
+/* The queue counts run at frame size fr (limit rows aside), ascending. */
+static size_t frame_queues(const struct sn_bench_cell *cells, size_t n, uint32_t fr,
+			   uint16_t *qs, size_t max)
+{
+	size_t nq = 0;
 
-		for (size_t i = 0; i < n; i++) {
-			size_t j;
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
 
-			if (cells[i].frame != fr || !strcmp(cells[i].mode, "limit"))
-				continue;
-			for (j = 0; j < nq && qs[j] != cells[i].queues; j++)
-				;
-			if (j == nq && nq < 64)
-				qs[nq++] = cells[i].queues;
-		}
-		for (size_t a = 1; a < nq; a++)
-			for (size_t b = a; b > 0 && qs[b - 1] > qs[b]; b--) {
-				uint16_t t = qs[b];
-
-				qs[b] = qs[b - 1];
-				qs[b - 1] = t;
-			}
-		fputc('\n', f);
-		frame_title(f, fr);
-		fputs(" (median of the repetitions)\n", f);
-		if (nq) {
-			fprintf(f, "%-7s", "");
-			for (int d = 0; d < 2; d++) {
-				if (!have_dir[d])
-					continue;
-				fprintf(f, " | %-*s", cols * 9 - 1,
-					d == 0 ? "guest TX" : "guest RX");
-			}
-			fprintf(f, "\n%-7s", "queues");
-			for (int d = 0; d < 2; d++) {
-				if (!have_dir[d])
-					continue;
-				fputs(" |", f);
-				for (size_t m = 0; m < NMODES; m++)
-					if (have[m])
-						fprintf(f, " %8s", mode_title(mode_order[m]));
-				if (ratio)
-					fprintf(f, " %8s", "ratio");
-				if (frac)
-					fprintf(f, " %8s", "of limit");
-			}
-			fputc('\n', f);
-		}
-		for (size_t qi = 0; qi < nq; qi++) {
-			fprintf(f, "%-7u", qs[qi]);
-			for (int d = 0; d < 2; d++) {
-				const struct sn_bench_cell *b, *a;
-
-				if (!have_dir[d])
-					continue;
-				fputs(" |", f);
-				for (size_t m = 0; m < NMODES; m++)
-					if (have[m])
-						put_value(f, find(cells, n, mode_order[m],
-								  dir_order[d], fr, qs[qi]), 8);
-				b = find(cells, n, "linux", dir_order[d], fr, qs[qi]);
-				a = find(cells, n, "staging", dir_order[d], fr, qs[qi]);
-				if (ratio) {
-					if (cell_ok(a) && cell_ok(b) && figure(b) > 0)
-						fprintf(f, " %7.2fx", figure(a) / figure(b));
-					else
-						fprintf(f, " %8s", "-");
-				}
-				if (frac) {
-					if (cell_ok(a) && a->limit_fraction >= 0)
-						fprintf(f, " %7.0f%%", a->limit_fraction * 100);
-					else
-						fprintf(f, " %8s", "-");
-				}
-			}
-			fputc('\n', f);
-		}
-		if (lim) {
-			fprintf(f, "limit (bare shared-memory SPSC ring, memcpy in and out): ");
-			if (lim->status == SN_CELL_OK)
-				fprintf(f, "%.2f Mpps, %.2f Gbit/s [%.2f..%.2f Mpps]\n", lim->mpps,
-					lim->gbps, lim->mpps_min, lim->mpps_max);
-			else
-				fprintf(f, "FAILED (%s)\n", lim->reason);
-		}
+		if (cells[i].frame != fr || !strcmp(cells[i].mode, "limit"))
+			continue;
+		for (j = 0; j < nq && qs[j] != cells[i].queues; j++)
+			;
+		if (j == nq && nq < max)
+			qs[nq++] = cells[i].queues;
 	}
+	for (size_t a = 1; a < nq; a++)
+		for (size_t b = a; b > 0 && qs[b - 1] > qs[b]; b--) {
+			uint16_t t = qs[b];
 
+			qs[b] = qs[b - 1];
+			qs[b - 1] = t;
+		}
+	return nq;
+}
+
+static void print_head(FILE *f, const struct layout *l)
+{
+	fprintf(f, "%-7s", "");
+	for (int d = 0; d < 2; d++) {
+		if (!l->have_dir[d])
+			continue;
+		fprintf(f, " | %-*s", l->cols * 9 - 1, d == 0 ? "guest TX" : "guest RX");
+	}
+	fprintf(f, "\n%-7s", "queues");
+	for (int d = 0; d < 2; d++) {
+		if (!l->have_dir[d])
+			continue;
+		fputs(" |", f);
+		for (size_t m = 0; m < NMODES; m++)
+			if (l->have[m])
+				fprintf(f, " %8s", mode_title(mode_order[m]));
+		if (l->ratio)
+			fprintf(f, " %8s", "ratio");
+		if (l->frac)
+			fprintf(f, " %8s", "of limit");
+	}
+	fputc('\n', f);
+}
+
+/* One direction's columns of a queue count's row. */
+static void print_dir_cols(FILE *f, const struct layout *l, const struct sn_bench_cell *cells,
+			   size_t n, uint32_t fr, uint16_t q, int d)
+{
+	const struct sn_bench_cell *b, *a;
+
+	fputs(" |", f);
+	for (size_t m = 0; m < NMODES; m++)
+		if (l->have[m])
+			put_value(f, find(cells, n, mode_order[m], dir_order[d], fr, q), 8);
+	b = find(cells, n, "linux", dir_order[d], fr, q);
+	a = find(cells, n, "staging", dir_order[d], fr, q);
+	if (l->ratio) {
+		if (cell_ok(a) && cell_ok(b) && figure(b) > 0)
+			fprintf(f, " %7.2fx", figure(a) / figure(b));
+		else
+			fprintf(f, " %8s", "-");
+	}
+	if (l->frac) {
+		if (cell_ok(a) && a->limit_fraction >= 0)
+			fprintf(f, " %7.0f%%", a->limit_fraction * 100);
+		else
+			fprintf(f, " %8s", "-");
+	}
+}
+
+static void print_frame(FILE *f, const struct layout *l, const struct sn_bench_cell *cells,
+			size_t n, uint32_t fr)
+{
+	const struct sn_bench_cell *lim = find(cells, n, "limit", "-", fr, 0);
+	uint16_t qs[64];
+	size_t nq = frame_queues(cells, n, fr, qs, 64);
+
+	fputc('\n', f);
+	frame_title(f, fr);
+	fputs(" (median of the repetitions)\n", f);
+	if (nq)
+		print_head(f, l);
+	for (size_t qi = 0; qi < nq; qi++) {
+		fprintf(f, "%-7u", qs[qi]);
+		for (int d = 0; d < 2; d++)
+			if (l->have_dir[d])
+				print_dir_cols(f, l, cells, n, fr, qs[qi], d);
+		fputc('\n', f);
+	}
+	if (lim) {
+		fprintf(f, "limit (bare shared-memory SPSC ring, memcpy in and out): ");
+		if (lim->status == SN_CELL_OK)
+			fprintf(f, "%.2f Mpps, %.2f Gbit/s [%.2f..%.2f Mpps]\n", lim->mpps,
+				lim->gbps, lim->mpps_min, lim->mpps_max);
+		else
+			fprintf(f, "FAILED (%s)\n", lim->reason);
+	}
+}
+
+/* Per cell: the rate with its spread and the counters that explain it. */
+static void print_counters(FILE *f, const struct sn_bench_cell *cells, size_t n)
+{
 	fprintf(f, "\nPer cell: median [min..max] Mpps, Gbit/s, ns/packet, and per delivered "
 		   "packet: grant copies, copy calls, maps, unmaps, memcpy bytes, "
 		   "notifications\n");
@@ -385,6 +409,18 @@ void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n)
 			(double)c->c.grant_maps / p, (double)c->c.grant_unmaps / p,
 			(double)c->c.memcpy_bytes / p, (double)c->c.notifications / p);
 	}
+}
+
+void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n)
+{
+	uint32_t frames[64];
+	size_t nf = distinct_frames(cells, n, frames, 64);
+	struct layout l;
+
+	layout_of(cells, n, &l);
+	for (size_t fi = 0; fi < nf; fi++)
+		print_frame(f, &l, cells, n, frames[fi]);
+	print_counters(f, cells, n);
 }
 
 static int run_gnuplot(const char *script, const char *errlog)

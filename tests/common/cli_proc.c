@@ -29,14 +29,10 @@ int sn_test_cli_group_setup(void **state)
 
 int sn_test_cli_group_teardown(void **state)
 {
-	char cmd[600];
-
 	(void)state;
+	/* Removes the host's directory with every output in it. */
 	sn_test_host_stop(&sn_test_group_host);
-	/* The fixture removes only its socket and directory; our outputs
-	 * would keep the directory alive. */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sn_test_group_host.dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return 0;
 }
 
 pid_t sn_test_spawnv(const char *out, const char *const *args)

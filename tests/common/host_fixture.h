@@ -11,11 +11,13 @@ struct sn_test_host {
 	char path[320]; /* the socket path the daemon printed */
 };
 
-/* Spawns "$SN_STAGENET host --dir <tmp>" (SN_STAGENET is set by meson to
- * the built binary), waits for its "XENSTORED_PATH=..." line, and exports
- * XENSTORED_PATH in this process.  Returns 0 or -errno. */
+/* Starts "$SN_STAGENET host" (SN_STAGENET is set by meson to the built
+ * binary) in a /tmp directory through bench/host.h, and exports
+ * XENSTORED_PATH and SN_RUNDIR (<dir>/run) in this process.  Returns 0 or
+ * -errno. */
 int sn_test_host_start(struct sn_test_host *h);
-/* SIGTERM, wait (SIGKILL after 5 s), remove the directory. */
+/* SIGTERM, wait (SIGKILL after 5 s), remove the directory and everything
+ * in it. */
 void sn_test_host_stop(struct sn_test_host *h);
 
 /* cmocka group setup / teardown: one host for the whole group, in

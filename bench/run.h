@@ -1,0 +1,46 @@
+/* `stagenet bench` as a whole: the options the CLI parses into, what every
+ * cell of a run shares, and the run (a private host, per frame size the
+ * limit row and the cells, then tables, JSON and plot). */
+#ifndef STAGENET_BENCH_RUN_H
+#define STAGENET_BENCH_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SN_BENCH_MAX_LIST 16 /* entries of --modes, --frames, --queues */
+#define SN_BENCH_MAX_CPUS 256
+
+struct sn_bench_opts {
+	const char *modes[SN_BENCH_MAX_LIST];
+	unsigned int nmodes;
+	const char *dirs[2];
+	unsigned int ndirs;
+	uint32_t frames[SN_BENCH_MAX_LIST];
+	unsigned int nframes;
+	uint16_t queues[SN_BENCH_MAX_LIST];
+	unsigned int nqueues;
+	const char *policy;
+	double duration, warmup;
+	unsigned int reps;
+	const char *json, *plot;
+	bool primitives, quick, keep, verbose;
+	char lists[4][256]; /* the option strings the lists point into */
+};
+
+struct sn_bench_env {
+	const struct sn_bench_opts *o;
+	const char *exe;    /* the stagenet binary every process runs */
+	const char *dir;    /* the work directory: the host's, every log */
+	const char *rundir; /* where the processes publish their counters */
+	int cpus[SN_BENCH_MAX_CPUS];
+	int ncpus;
+	int back_cpus, front_cpus; /* counts; back uses cpus[0..], front the rest */
+	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM */
+};
+
+/* The whole benchmark; returns the exit code (0: every cell ran and none
+ * failed). */
+int sn_bench_run(const struct sn_bench_opts *o);
+
+#endif
