@@ -51,48 +51,52 @@ static bool tcp_ports(const struct sn_hdr *h)
 	       !(h->flags & (SN_HDR_FRAG | SN_HDR_AH));
 }
 
+/* Per IP version: the two hash types and where the address pair lies in
+ * the IP header. */
+struct ip_types {
+	uint32_t l4type, l3type;
+	unsigned int l4bit, l3bit;
+	size_t aoff, alen;
+};
+
+static const struct ip_types ipv4_types = {
+	XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV4,
+	_XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, _XEN_NETIF_CTRL_HASH_TYPE_IPV4, 12, 8,
+};
+static const struct ip_types ipv6_types = {
+	XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV6,
+	_XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP, _XEN_NETIF_CTRL_HASH_TYPE_IPV6, 8, 32,
+};
+
 int sn_hash_input_from_frame(const uint8_t *frame, size_t len,
 			     uint32_t enabled, struct sn_hash_input *out)
 {
-	const uint8_t *ip;
+	const struct ip_types *t;
+	const uint8_t *addrs;
 	struct sn_hdr h;
-	uint32_t l4type, l3type;
-	unsigned int l4bit, l3bit;
-	size_t alen, aoff;
 
 	out->len = 0;
 	out->type_bit = 0;
 	if (sn_hdr_parse(frame, len, &h))
 		return -EINVAL;
-	if (h.flags & SN_HDR_IPV4) {
-		l4type = XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP;
-		l4bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP;
-		l3type = XEN_NETIF_CTRL_HASH_TYPE_IPV4;
-		l3bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV4;
-		aoff = 12;
-		alen = 8;
-	} else if (h.flags & SN_HDR_IPV6) {
-		l4type = XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
-		l4bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
-		l3type = XEN_NETIF_CTRL_HASH_TYPE_IPV6;
-		l3bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV6;
-		aoff = 8;
-		alen = 32;
-	} else {
+	if (h.flags & SN_HDR_IPV4)
+		t = &ipv4_types;
+	else if (h.flags & SN_HDR_IPV6)
+		t = &ipv6_types;
+	else
 		return -ENOENT;
-	}
-	ip = frame + h.l3_off;
-	if (tcp_ports(&h) && (enabled & l4type)) {
+	addrs = frame + h.l3_off + t->aoff;
+	if (tcp_ports(&h) && (enabled & t->l4type)) {
 		if ((size_t)h.l4_off + 4 > len)
 			return -EINVAL;
-		put(out, ip + aoff, alen);
+		put(out, addrs, t->alen);
 		put(out, frame + h.l4_off, 4);
-		out->type_bit = l4bit;
+		out->type_bit = t->l4bit;
 		return 0;
 	}
-	if (enabled & l3type) {
-		put(out, ip + aoff, alen);
-		out->type_bit = l3bit;
+	if (enabled & t->l3type) {
+		put(out, addrs, t->alen);
+		out->type_bit = t->l3bit;
 		return 0;
 	}
 	return -ENOENT;
