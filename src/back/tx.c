@@ -241,11 +241,7 @@ static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 
 static void set_offloads(struct sn_pkt *pkt, const struct sn_txpkt *d)
 {
-	sn_offload_to_pkt(pkt, sn_offload_from_txflags(d->flags),
-			  sn_txpkt_has_extra(d, XEN_NETIF_EXTRA_TYPE_GSO) ?
-				  &d->extra[XEN_NETIF_EXTRA_TYPE_GSO] : NULL,
-			  sn_txpkt_has_extra(d, XEN_NETIF_EXTRA_TYPE_HASH) ?
-				  &d->extra[XEN_NETIF_EXTRA_TYPE_HASH] : NULL);
+	sn_offload_to_pkt(pkt, sn_offload_from_txflags(d->flags), d->extra, d->extra_mask);
 }
 
 /* Parse up to one batch of packets.  Dropped and multicast requests are

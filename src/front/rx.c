@@ -90,11 +90,7 @@ static bool rx_error_is_fatal(enum sn_rxrsp_reason r)
 
 static void rx_meta(struct sn_pkt *pkt, const struct sn_rxpkt *rp)
 {
-	sn_offload_to_pkt(pkt, sn_offload_from_rxflags(rp->flags),
-			  sn_rxpkt_has_extra(rp, XEN_NETIF_EXTRA_TYPE_GSO) ?
-				  &rp->extra[XEN_NETIF_EXTRA_TYPE_GSO] : NULL,
-			  sn_rxpkt_has_extra(rp, XEN_NETIF_EXTRA_TYPE_HASH) ?
-				  &rp->extra[XEN_NETIF_EXTRA_TYPE_HASH] : NULL);
+	sn_offload_to_pkt(pkt, sn_offload_from_rxflags(rp->flags), rp->extra, rp->extra_mask);
 }
 
 /* Take one validated chain: revoke every slot's grant (the backend must

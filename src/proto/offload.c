@@ -41,9 +41,11 @@ uint16_t sn_offload_to_rxflags(uint16_t pkt_flags)
 }
 
 void sn_offload_to_pkt(struct sn_pkt *pkt, uint16_t csum_bits,
-		       const struct netif_extra_info *gso,
-		       const struct netif_extra_info *hash)
+		       const struct netif_extra_info extra[XEN_NETIF_EXTRA_TYPE_MAX],
+		       uint32_t extra_mask)
 {
+	const struct netif_extra_info *gso = &extra[XEN_NETIF_EXTRA_TYPE_GSO];
+	const struct netif_extra_info *hash = &extra[XEN_NETIF_EXTRA_TYPE_HASH];
 	unsigned int htype;
 	uint32_t hval;
 	uint16_t mss;
@@ -51,12 +53,14 @@ void sn_offload_to_pkt(struct sn_pkt *pkt, uint16_t csum_bits,
 
 	pkt->flags = csum_bits & (SN_PKT_CSUM_PARTIAL | SN_PKT_CSUM_VALID);
 	pkt->csum_start = pkt->csum_offset = 0;
-	if (gso && !sn_extra_gso_decode(gso, &mss, &type)) {
+	if ((extra_mask & SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_GSO)) &&
+	    !sn_extra_gso_decode(gso, &mss, &type)) {
 		pkt->flags |= SN_PKT_GSO;
 		pkt->gso_size = mss;
 		pkt->gso_type = type;
 	}
-	if (hash && !sn_extra_hash_decode(hash, &htype, &hval)) {
+	if ((extra_mask & SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_HASH)) &&
+	    !sn_extra_hash_decode(hash, &htype, &hval)) {
 		pkt->flags |= SN_PKT_HASH;
 		pkt->hash_type = (uint8_t)htype;
 		pkt->hash = hval;

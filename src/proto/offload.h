@@ -25,14 +25,15 @@ uint16_t sn_offload_from_rxflags(uint16_t netrxf);
 uint16_t sn_offload_to_txflags(uint16_t pkt_flags);
 uint16_t sn_offload_to_rxflags(uint16_t pkt_flags);
 
-/* Set pkt's offload fields from what arrived: csum bits (from the above),
- * the GSO and hash extras if present (NULL otherwise).  An extra that does
- * not decode leaves its bit clear: the peer's metadata is a hint the
+/* Set pkt's offload fields from what arrived: csum bits (from the above)
+ * and the GSO and hash extras among extra[] (present where extra_mask has
+ * SN_EXTRA_BIT(type), as sn_txpkt and sn_rxpkt hold them).  An extra that
+ * does not decode leaves its bit clear: the peer's metadata is a hint the
  * packet survives without.  csum_start/csum_offset are cleared (netif
  * carries none). */
 void sn_offload_to_pkt(struct sn_pkt *pkt, uint16_t csum_bits,
-		       const struct netif_extra_info *gso,
-		       const struct netif_extra_info *hash);
+		       const struct netif_extra_info extra[XEN_NETIF_EXTRA_TYPE_MAX],
+		       uint32_t extra_mask);
 
 /* May a GSO packet of gso_type go to a peer that offered these features?
  * A GSO extra the peer did not offer is fatal there (Linux netback). */

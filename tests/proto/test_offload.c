@@ -44,15 +44,19 @@ static void offload_csum_flags_both_directions(void **state)
 
 static void offload_extras_into_packet(void **state)
 {
-	struct netif_extra_info gso, hash, bad;
+	const uint32_t both = SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_GSO) |
+			      SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_HASH);
+	struct netif_extra_info x[XEN_NETIF_EXTRA_TYPE_MAX];
 	struct sn_pkt p;
 
 	(void)state;
-	assert_int_equal(sn_extra_gso_encode(&gso, 1448, XEN_NETIF_GSO_TYPE_TCPV6), 0);
-	assert_int_equal(sn_extra_hash_encode(&hash, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP,
-					      0x12345678), 0);
+	memset(x, 0, sizeof(x));
+	assert_int_equal(sn_extra_gso_encode(&x[XEN_NETIF_EXTRA_TYPE_GSO], 1448,
+					     XEN_NETIF_GSO_TYPE_TCPV6), 0);
+	assert_int_equal(sn_extra_hash_encode(&x[XEN_NETIF_EXTRA_TYPE_HASH],
+					      _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0x12345678), 0);
 	memset(&p, 0xee, sizeof(p));
-	sn_offload_to_pkt(&p, SN_PKT_CSUM_PARTIAL, &gso, &hash);
+	sn_offload_to_pkt(&p, SN_PKT_CSUM_PARTIAL, x, both);
 	assert_int_equal(p.flags, SN_PKT_CSUM_PARTIAL | SN_PKT_GSO | SN_PKT_HASH);
 	assert_int_equal(p.gso_size, 1448);
 	assert_int_equal(p.gso_type, XEN_NETIF_GSO_TYPE_TCPV6);
@@ -61,13 +65,15 @@ static void offload_extras_into_packet(void **state)
 	assert_int_equal(p.csum_start, 0);
 	assert_int_equal(p.csum_offset, 0);
 
-	/* An extra that does not decode is dropped, the packet is not. */
-	memset(&bad, 0, sizeof(bad));
-	bad.type = XEN_NETIF_EXTRA_TYPE_GSO;
-	sn_offload_to_pkt(&p, SN_PKT_CSUM_VALID, &bad, NULL);
-	assert_int_equal(p.flags, SN_PKT_CSUM_VALID);
-	sn_offload_to_pkt(&p, 0, NULL, NULL);
+	/* Extras not marked present are not read. */
+	sn_offload_to_pkt(&p, 0, x, 0);
 	assert_int_equal(p.flags, 0);
+	sn_offload_to_pkt(&p, SN_PKT_CSUM_VALID, x, SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_HASH));
+	assert_int_equal(p.flags, SN_PKT_CSUM_VALID | SN_PKT_HASH);
+	/* An extra that does not decode is dropped, the packet is not. */
+	x[XEN_NETIF_EXTRA_TYPE_GSO].u.gso.size = 0;
+	sn_offload_to_pkt(&p, SN_PKT_CSUM_VALID, x, both);
+	assert_int_equal(p.flags, SN_PKT_CSUM_VALID | SN_PKT_HASH);
 }
 
 static void offload_gso_needs_the_peer_feature(void **state)
