@@ -6,7 +6,6 @@
 
 #include "front/nic.h"
 #include "front/staging.h"
-#include "proto/extra.h"
 #include "proto/offload.h"
 
 int sn_front_rx_refill(struct sn_front_queue *q)
