@@ -41,7 +41,8 @@ struct sn_hdr {
 	uint16_t ethertype; /* after the tags */
 	uint8_t nvlan;
 	uint8_t l4_proto;   /* IPPROTO_*, valid with SN_HDR_L4 */
-	uint16_t l3_off;    /* valid with SN_HDR_IPV4/IPV6 */
+	uint16_t l3_off;    /* first byte after the tags (the L3 header for
+			     * SN_HDR_IPV4/IPV6), 0 under 14 bytes */
 	uint16_t l4_off;    /* valid with SN_HDR_L4 */
 	uint32_t l3_len;    /* IP header + payload as the header claims (IPv4
 			     * total length, IPv6 40 + payload length); the
