@@ -128,3 +128,43 @@ put('back_tx', 'faults', btx(1, 30, 100, simple * 3))
 put('back_tx', 'bad', btx(0, 0, 0, [txreq(12345, 0, 0, 0, 60),
     txreq(D + 1, 4000, 0, 1, 200), txreq(D + 1, 0, 0, 2, 5)]))
 put('back_tx', 'lie', btx(4, 0, 0, [txreq(D, 0, 0, 0, 60)]))
+
+# --- hdr: one raw Ethernet frame (tags, IPv4/IPv6 + extension headers) ---
+MACS = bytes.fromhex('020000000002020000000001')
+
+def eth(etype, tags=()):
+    return MACS + b''.join(struct.pack('>HH', t, 100) for t in tags) \
+        + struct.pack('>H', etype)
+
+def ipv4(proto, l4, ihl=5, frag=0):
+    opts = b'\x01' * (ihl * 4 - 20)
+    return struct.pack('>BBHHHBBH', 0x40 | ihl, 0, ihl * 4 + len(l4), 1, frag,
+                       64, proto, 0) + bytes([10, 0, 0, 1, 10, 0, 0, 2]) \
+        + opts + l4
+
+def ipv6(nh, rest):
+    return struct.pack('>IHBB', 0x60000000, len(rest), nh, 64) \
+        + bytes(range(32)) + rest
+
+def ext(nh, n8=0):          # hop-by-hop / routing / destination options
+    return bytes([nh, n8]) + b'\0' * (6 + 8 * n8)
+
+def tcp(payload=b'data'):
+    return struct.pack('>HHIIBBHHH', 1234, 80, 1, 0, 5 << 4, 0x18, 512, 0, 0) \
+        + payload
+
+def udp(payload=b'data'):
+    return struct.pack('>HHHH', 1234, 53, 8 + len(payload), 0) + payload
+
+put('hdr', 'v4_tcp', eth(0x0800) + ipv4(6, tcp()))
+put('hdr', 'v4_opts_qinq', eth(0x0800, (0x88a8, 0x8100)) + ipv4(17, udp(), ihl=8))
+put('hdr', 'v4_frag', eth(0x0800, (0x8100,)) + ipv4(6, tcp(), frag=0x2000))
+put('hdr', 'v6_tcp_vlan', eth(0x86dd, (0x8100,)) + ipv6(6, tcp()))
+def ah(nh, lenf=1):
+    return bytes([nh, lenf]) + b'\0' * ((lenf + 2) * 4 - 2)
+
+put('hdr', 'v6_ext_chain', eth(0x86dd) + ipv6(0, ext(43) + ext(44, 1)
+    + bytes([51, 0, 0, 0, 0, 0, 0, 1]) + ah(60) + ext(17) + udp()))
+put('hdr', 'v6_frag_later', eth(0x86dd) + ipv6(44, bytes([17, 0, 0x05, 0xc9, 0, 0, 0, 1])
+    + udp()))
+put('hdr', 'arp', eth(0x0806) + b'\0' * 28)

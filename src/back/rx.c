@@ -12,6 +12,7 @@
 #include "back/common.h"
 #include "port/csum.h"
 #include "proto/extra.h"
+#include "proto/offload.h"
 #include "proto/slots.h"
 
 #define RX_MAX_SEGS (SN_BACK_RX_BATCH * SN_BACK_RX_MAX_DATA_SLOTS)
@@ -386,9 +387,7 @@ static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
 	if (pkt->flags & SN_PKT_GSO) {
 		struct netif_extra_info x;
 
-		if (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && !f->gso_tcpv4)
-			return false;
-		if (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && !f->gso_tcpv6)
+		if (!sn_offload_gso_allowed(pkt->gso_type, f->gso_tcpv4, f->gso_tcpv6))
 			return false;
 		/* Metadata the extra cannot express (MSS 0, unknown type) is
 		 * refused here, before any ring slot is promised to it. */
@@ -512,14 +511,11 @@ static void rx_flush(struct sn_back_queue *q)
 		struct rx_placed *pl = &s->placed[i];
 		struct sn_pkt *pkt = bl_at(s, pl->bl);
 		bool ok = !rc;
-		uint16_t flags = 0;
+		uint16_t flags;
 
 		for (k = 0; k < pl->nslots && ok; k++)
 			ok = pl->seg[k] < 0 || s->seg[pl->seg[k]].status == GNTST_okay;
-		if (pkt->flags & SN_PKT_CSUM_PARTIAL)
-			flags |= NETRXF_csum_blank | NETRXF_data_validated;
-		else if (pkt->flags & SN_PKT_CSUM_VALID)
-			flags |= NETRXF_data_validated;
+		flags = sn_offload_to_rxflags(pkt->flags);
 		for (k = 0; k < pl->nslots; k++) {
 			uint16_t f = k == 0 ? flags : 0;
 			int16_t st = ok ? (int16_t)pl->len[k] : NETIF_RSP_ERROR;

@@ -9,6 +9,7 @@
 
 #include "back/common.h"
 #include "proto/extra.h"
+#include "proto/offload.h"
 #include "proto/txreq.h"
 
 /* Copy segments per batch: in linux mode the head may span several slots,
@@ -240,30 +241,7 @@ static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 
 static void set_offloads(struct sn_pkt *pkt, const struct sn_txpkt *d)
 {
-	uint16_t mss;
-	uint8_t type;
-	unsigned int htype;
-	uint32_t hash;
-
-	pkt->flags = 0;
-	pkt->csum_start = pkt->csum_offset = 0;
-	if (d->flags & NETTXF_csum_blank)
-		pkt->flags |= SN_PKT_CSUM_PARTIAL;
-	else if (d->flags & NETTXF_data_validated)
-		pkt->flags |= SN_PKT_CSUM_VALID;
-	if (sn_txpkt_has_extra(d, XEN_NETIF_EXTRA_TYPE_GSO) &&
-	    !sn_extra_gso_decode(&d->extra[XEN_NETIF_EXTRA_TYPE_GSO], &mss, &type)) {
-		pkt->flags |= SN_PKT_GSO;
-		pkt->gso_size = mss;
-		pkt->gso_type = type;
-	}
-	if (sn_txpkt_has_extra(d, XEN_NETIF_EXTRA_TYPE_HASH) &&
-	    !sn_extra_hash_decode(&d->extra[XEN_NETIF_EXTRA_TYPE_HASH], &htype,
-				  &hash)) {
-		pkt->flags |= SN_PKT_HASH;
-		pkt->hash_type = (uint8_t)htype;
-		pkt->hash = hash;
-	}
+	sn_offload_to_pkt(pkt, sn_offload_from_txflags(d->flags), d->extra, d->extra_mask);
 }
 
 /* Parse up to one batch of packets.  Dropped and multicast requests are

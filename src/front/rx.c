@@ -6,7 +6,7 @@
 
 #include "front/nic.h"
 #include "front/staging.h"
-#include "proto/extra.h"
+#include "proto/offload.h"
 
 int sn_front_rx_refill(struct sn_front_queue *q)
 {
@@ -89,30 +89,7 @@ static bool rx_error_is_fatal(enum sn_rxrsp_reason r)
 
 static void rx_meta(struct sn_pkt *pkt, const struct sn_rxpkt *rp)
 {
-	uint16_t mss;
-	uint8_t type;
-	unsigned int hbit;
-	uint32_t hval;
-
-	pkt->flags = 0;
-	pkt->csum_start = pkt->csum_offset = 0;
-	/* TX and RX put csum_blank/data_validated at swapped bits. */
-	if (rp->flags & NETRXF_csum_blank)
-		pkt->flags |= SN_PKT_CSUM_PARTIAL;
-	if (rp->flags & NETRXF_data_validated)
-		pkt->flags |= SN_PKT_CSUM_VALID;
-	if (sn_rxpkt_has_extra(rp, XEN_NETIF_EXTRA_TYPE_GSO) &&
-	    sn_extra_gso_decode(&rp->extra[XEN_NETIF_EXTRA_TYPE_GSO], &mss, &type) == 0) {
-		pkt->flags |= SN_PKT_GSO;
-		pkt->gso_size = mss;
-		pkt->gso_type = type;
-	}
-	if (sn_rxpkt_has_extra(rp, XEN_NETIF_EXTRA_TYPE_HASH) &&
-	    sn_extra_hash_decode(&rp->extra[XEN_NETIF_EXTRA_TYPE_HASH], &hbit, &hval) == 0) {
-		pkt->flags |= SN_PKT_HASH;
-		pkt->hash_type = (uint8_t)hbit;
-		pkt->hash = hval;
-	}
+	sn_offload_to_pkt(pkt, sn_offload_from_rxflags(rp->flags), rp->extra, rp->extra_mask);
 }
 
 /* Take one validated chain: revoke every slot's grant (the backend must

@@ -8,6 +8,8 @@
 #include "front/staging.h"
 #include "port/csum.h"
 #include "proto/extra.h"
+#include "proto/hdr.h"
+#include "proto/offload.h"
 
 static int id_get(struct sn_front_queue *q)
 {
@@ -108,24 +110,23 @@ void sn_front_tx_release(struct sn_front_queue *q)
 	q->tx_free_cnt = 0;
 }
 
+/* IPv4 checksum offload is implied by the protocol; IPv6 only with the
+ * backend's feature-ipv6-csum-offload, else we finish the sum here.  The
+ * parser finds IPv6 behind VLAN tags too: a tagged frame is still IPv6 to
+ * the backend that would have to finish it. */
 static uint16_t tx_csum_flags(struct sn_front *nic, struct sn_pkt *pkt)
 {
-	if (pkt->flags & SN_PKT_CSUM_PARTIAL) {
-		bool v6 = pkt->len >= 14 && pkt->data[12] == 0x86 && pkt->data[13] == 0xdd;
+	struct sn_hdr h;
 
-		/* IPv4 offload is implied by the protocol; IPv6 only with
-		 * feature-ipv6-csum-offload, else we finish it here.  Linux
-		 * sets both flags for CHECKSUM_PARTIAL. */
-		if (v6 && !nic->be_ipv6_csum) {
+	if ((pkt->flags & SN_PKT_CSUM_PARTIAL) && !nic->be_ipv6_csum) {
+		(void)sn_hdr_parse(pkt->data, pkt->len, &h);
+		if (h.ethertype == SN_ETH_P_IPV6) {
 			if (sn_pkt_csum_finish(pkt) == 0)
 				return NETTXF_data_validated;
 			return 0;
 		}
-		return NETTXF_csum_blank | NETTXF_data_validated;
 	}
-	if (pkt->flags & SN_PKT_CSUM_VALID)
-		return NETTXF_data_validated;
-	return 0;
+	return sn_offload_to_txflags(pkt->flags);
 }
 
 /* One fragment of a packet on its way to the ring. */
@@ -273,8 +274,7 @@ static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt)
 		return -1;
 	}
 	if (pkt->flags & SN_PKT_GSO) {
-		bool ok = (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && nic->be_gso4) ||
-			  (pkt->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && nic->be_gso6);
+		bool ok = sn_offload_gso_allowed(pkt->gso_type, nic->be_gso4, nic->be_gso6);
 
 		/* A GSO extra the backend did not offer is fatal there; we
 		 * drop instead of segmenting in software. */

@@ -6,16 +6,8 @@
 #include <string.h>
 
 #include "port/csum.h"
+#include "proto/hdr.h"
 
-#define ETH_HLEN_ 14u
-#define ETH_P_IP_ 0x0800u
-#define ETH_P_IPV6_ 0x86DDu
-#define ETH_P_8021Q_ 0x8100u
-
-static uint16_t rd16be(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 uint64_t sn_csum_add(uint64_t sum, const void *buf, size_t len)
 {
@@ -59,68 +51,30 @@ uint16_t sn_csum_fold(uint64_t sum)
 
 int sn_l4_locate(const uint8_t *f, uint32_t len, struct sn_l4_loc *out)
 {
-	uint32_t off = ETH_HLEN_, l3_end;
-	uint16_t type;
-	uint8_t proto;
 	struct sn_l4_loc loc = { 0 };
+	uint32_t off, l3_end;
+	struct sn_hdr h;
+	uint8_t proto;
+	int rc;
 
-	if (len < ETH_HLEN_)
+	rc = sn_hdr_parse(f, len, &h);
+	if (!(h.flags & (SN_HDR_IPV4 | SN_HDR_IPV6)))
+		return rc ? -EBADMSG : -EPROTONOSUPPORT;
+	/* The checksum covers the datagram as the IP header sizes it, never
+	 * Ethernet padding, and never bytes past the frame. */
+	if (!(h.flags & SN_HDR_L3_LEN))
 		return -EBADMSG;
-	type = rd16be(f + 12);
-	if (type == ETH_P_8021Q_) {
-		if (len < off + 4)
-			return -EBADMSG;
-		type = rd16be(f + 16);
-		off += 4;
-	}
-	loc.l3_off = (uint16_t)off;
-	if (type == ETH_P_IP_) {
-		uint32_t ihl, tot;
-
-		if (len < off + 20 || (f[off] >> 4) != 4)
-			return -EBADMSG;
-		ihl = (f[off] & 0xFu) * 4u;
-		tot = rd16be(f + off + 2);
-		if (ihl < 20 || tot < ihl || off + tot > len)
-			return -EBADMSG;
-		/* A fragment's L4 header (if any) covers only part of the
-		 * datagram: no per-fragment checksum can be computed. */
-		if (rd16be(f + off + 6) & 0x3FFF)
-			return -EPROTONOSUPPORT;
-		proto = f[off + 9];
-		l3_end = off + tot;
-		off += ihl;
-	} else if (type == ETH_P_IPV6_) {
-		uint32_t plen;
-
-		if (len < off + 40 || (f[off] >> 4) != 6)
-			return -EBADMSG;
-		plen = rd16be(f + off + 4);
-		proto = f[off + 6];
-		/* plen 0 means a jumbogram (hop-by-hop option); not in netif's
-		 * 64 KiB world. */
-		if (plen == 0 || off + 40 + plen > len)
-			return -EBADMSG;
-		l3_end = off + 40 + plen;
-		off += 40;
-		loc.ipv6 = true;
-		for (int hops = 0;; hops++) {
-			uint32_t elen;
-
-			if (proto != 0 && proto != 43 && proto != 60)
-				break;
-			/* Bounded walk: a crafted chain cannot spin us. */
-			if (hops >= 8 || off + 8 > l3_end)
-				return -EBADMSG;
-			elen = (f[off + 1] + 1u) * 8u;
-			proto = f[off];
-			off += elen;
-		}
-		if (proto == 44)
-			return -EPROTONOSUPPORT;
-	} else {
+	/* A fragment's L4 header (if any) covers only part of the
+	 * datagram: no per-fragment checksum can be computed. */
+	if (h.flags & SN_HDR_FRAG)
 		return -EPROTONOSUPPORT;
-	}
+	if (rc)
+		return rc;
+	loc.l3_off = h.l3_off;
+	loc.ipv6 = h.flags & SN_HDR_IPV6;
+	l3_end = h.l3_off + h.l3_len;
+	off = h.l4_off;
+	proto = h.l4_proto;
 	if (off > l3_end)
 		return -EBADMSG;
 	loc.l4_off = (uint16_t)off;
@@ -235,7 +189,7 @@ int sn_l4_csum_verify(const uint8_t *f, uint32_t len)
 	if (rc)
 		return rc;
 	if (!loc.ipv6 && loc.l4_proto == IPPROTO_UDP &&
-	    !rd16be(f + loc.l4_off + 6))
+	    !sn_rd16be(f + loc.l4_off + 6))
 		return 0;
 	sum = sn_csum_add(0, f + loc.l4_off, loc.l4_len);
 	sum += sn_l4_pseudo_csum(f, &loc, loc.l4_len);

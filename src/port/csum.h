@@ -21,11 +21,12 @@ struct sn_l4_loc {
 	bool ipv6;
 };
 
-/* Parse Ethernet (optionally one 802.1Q tag), IPv4 or IPv6 (hop-by-hop,
- * routing and destination-options extension headers), then TCP or UDP.
- * Every field read is bounds-checked against len: the frame may come from
- * a hostile peer.  Returns 0, or -EPROTONOSUPPORT (not IP, not TCP/UDP, a
- * fragment) or -EBADMSG (truncated or inconsistent headers). */
+/* Find TCP or UDP behind the headers sn_hdr_parse (proto/hdr.h) walks:
+ * Ethernet, VLAN tags, IPv4 or IPv6 with extension headers.  Every field
+ * read is bounds-checked against len: the frame may come from a hostile
+ * peer.  Returns 0, or -EPROTONOSUPPORT (not IP, not TCP/UDP, a fragment)
+ * or -EBADMSG (truncated or inconsistent headers, an IP length past the
+ * frame). */
 int sn_l4_locate(const uint8_t *frame, uint32_t len, struct sn_l4_loc *out);
 
 /* Ones'-complement sum of buf added to sum (not folded).  Only the last

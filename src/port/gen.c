@@ -11,6 +11,7 @@
 #include "port/csum.h"
 #include "port/genfmt.h"
 #include "port/port_impl.h"
+#include "proto/ring.h"
 
 struct gen_port {
 	struct sn_port port;
@@ -118,7 +119,7 @@ static int gen_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 		}
 		if (g->gso) {
 			pk->flags |= SN_PKT_GSO;
-			pk->gso_type = 1; /* XEN_NETIF_GSO_TYPE_TCPV4 */
+			pk->gso_type = XEN_NETIF_GSO_TYPE_TCPV4;
 			pk->gso_size = SN_GENFMT_MSS;
 		}
 		g->emitted++;

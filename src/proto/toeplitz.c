@@ -2,8 +2,10 @@
  * private memory already copied out of a grant; every header read is
  * bounds-checked against len because the frame came from a peer. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "proto/hdr.h"
 #include "proto/toeplitz.h"
 
 uint32_t sn_toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
@@ -32,16 +34,7 @@ uint32_t sn_toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
 	return hash;
 }
 
-#define ETH_P_IPV4 0x0800
-#define ETH_P_IPV6 0x86dd
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88a8
 #define IPPROTO_TCP_ 6
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static void put(struct sn_hash_input *out, const uint8_t *p, size_t n)
 {
@@ -49,128 +42,64 @@ static void put(struct sn_hash_input *out, const uint8_t *p, size_t n)
 	out->len += n;
 }
 
-static int ipv4_input(const uint8_t *ip, size_t len, uint32_t enabled,
-		      struct sn_hash_input *out)
+/* The L4 types hash only unfragmented TCP segments (the ports are not in
+ * every fragment) and, for IPv6, stop at AH as the walk always has: a
+ * flow's hash type must not change between releases, or its queue would. */
+static bool tcp_ports(const struct sn_hdr *h)
 {
-	size_t ihl;
-	bool frag, tcp;
-
-	if (len < 20 || ip[0] >> 4 != 4)
-		return -EINVAL;
-	ihl = (size_t)(ip[0] & 0xf) * 4;
-	if (ihl < 20 || ihl > len)
-		return -EINVAL;
-	/* MF set or a non-zero fragment offset: ports are not in every
-	 * fragment, so a fragment never gets an L4 hash. */
-	frag = (be16(ip + 6) & 0x3fff) != 0;
-	tcp = ip[9] == IPPROTO_TCP_ && !frag;
-
-	if (tcp && (enabled & XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP)) {
-		if (ihl + 4 > len)
-			return -EINVAL;
-		put(out, ip + 12, 8);
-		put(out, ip + ihl, 4);
-		out->type_bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP;
-		return 0;
-	}
-	if (enabled & XEN_NETIF_CTRL_HASH_TYPE_IPV4) {
-		put(out, ip + 12, 8);
-		out->type_bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV4;
-		return 0;
-	}
-	return -ENOENT;
+	return (h->flags & SN_HDR_L4) && h->l4_proto == IPPROTO_TCP_ &&
+	       !(h->flags & (SN_HDR_FRAG | SN_HDR_AH));
 }
 
-/* Skip the extension headers a TCP segment may carry; stop at anything
- * else.  Bounded by the header count, not by what the peer claims. */
-static int ipv6_l4(const uint8_t *ip, size_t len, size_t *l4off,
-		   uint8_t *proto)
-{
-	size_t off = 40;
-	uint8_t nh = ip[6];
-	int hops;
+/* Per IP version: the two hash types and where the address pair lies in
+ * the IP header. */
+struct ip_types {
+	uint32_t l4type, l3type;
+	unsigned int l4bit, l3bit;
+	size_t aoff, alen;
+};
 
-	for (hops = 0; hops < 8; hops++) {
-		switch (nh) {
-		case 0:		/* hop-by-hop */
-		case 43:	/* routing */
-		case 60:	/* destination options */
-			if (off + 8 > len)
-				return -EINVAL;
-			nh = ip[off];
-			off += ((size_t)ip[off + 1] + 1) * 8;
-			break;
-		case 44:	/* fragment: no L4 hash */
-		default:
-			*l4off = off;
-			*proto = nh;
-			return 0;
-		}
-	}
-	*l4off = off;
-	*proto = 59; /* too many headers: treat as "no next header" */
-	return 0;
-}
-
-static int ipv6_input(const uint8_t *ip, size_t len, uint32_t enabled,
-		      struct sn_hash_input *out)
-{
-	size_t l4off;
-	uint8_t proto;
-	int ret;
-
-	if (len < 40 || ip[0] >> 4 != 6)
-		return -EINVAL;
-	ret = ipv6_l4(ip, len, &l4off, &proto);
-	if (ret)
-		return ret;
-
-	if (proto == IPPROTO_TCP_ &&
-	    (enabled & XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP)) {
-		if (l4off + 4 > len)
-			return -EINVAL;
-		put(out, ip + 8, 32);
-		put(out, ip + l4off, 4);
-		out->type_bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
-		return 0;
-	}
-	if (enabled & XEN_NETIF_CTRL_HASH_TYPE_IPV6) {
-		put(out, ip + 8, 32);
-		out->type_bit = _XEN_NETIF_CTRL_HASH_TYPE_IPV6;
-		return 0;
-	}
-	return -ENOENT;
-}
+static const struct ip_types ipv4_types = {
+	XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV4,
+	_XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, _XEN_NETIF_CTRL_HASH_TYPE_IPV4, 12, 8,
+};
+static const struct ip_types ipv6_types = {
+	XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV6,
+	_XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP, _XEN_NETIF_CTRL_HASH_TYPE_IPV6, 8, 32,
+};
 
 int sn_hash_input_from_frame(const uint8_t *frame, size_t len,
 			     uint32_t enabled, struct sn_hash_input *out)
 {
-	size_t off = 12;
-	uint16_t proto;
-	int tags;
+	const struct ip_types *t;
+	const uint8_t *addrs;
+	struct sn_hdr h;
 
 	out->len = 0;
 	out->type_bit = 0;
-	if (len < 14)
+	if (sn_hdr_parse(frame, len, &h))
 		return -EINVAL;
-	proto = be16(frame + off);
-	for (tags = 0; tags < 2 &&
-	     (proto == ETH_P_8021Q || proto == ETH_P_8021AD); tags++) {
-		off += 4;
-		if (off + 2 > len)
-			return -EINVAL;
-		proto = be16(frame + off);
-	}
-	off += 2;
-
-	switch (proto) {
-	case ETH_P_IPV4:
-		return ipv4_input(frame + off, len - off, enabled, out);
-	case ETH_P_IPV6:
-		return ipv6_input(frame + off, len - off, enabled, out);
-	default:
+	if (h.flags & SN_HDR_IPV4)
+		t = &ipv4_types;
+	else if (h.flags & SN_HDR_IPV6)
+		t = &ipv6_types;
+	else
 		return -ENOENT;
+	addrs = frame + h.l3_off + t->aoff;
+	if (tcp_ports(&h) && (enabled & t->l4type)) {
+		if ((size_t)h.l4_off + 4 > len)
+			return -EINVAL;
+		put(out, addrs, t->alen);
+		put(out, frame + h.l4_off, 4);
+		out->type_bit = t->l4bit;
+		return 0;
 	}
+	if (enabled & t->l3type) {
+		put(out, addrs, t->alen);
+		out->type_bit = t->l3bit;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int sn_toeplitz_frame(const uint8_t *key, size_t keylen, uint32_t enabled,

@@ -23,8 +23,8 @@ uint32_t sn_toeplitz(const uint8_t *key, size_t keylen, const uint8_t *in,
 /* Hash input of an Ethernet frame for the enabled types (mask of
  * XEN_NETIF_CTRL_HASH_TYPE_*), following the "maximal type" rule: a TCP
  * segment uses the *_TCP type if enabled, otherwise the plain type; IP
- * fragments and non-TCP packets only ever use the plain type.  One 802.1Q
- * / 802.1ad tag (or two) is skipped.  On success *type_bit is the hash
+ * fragments and non-TCP packets only ever use the plain type.  Headers are
+ * found by sn_hdr_parse (hdr.h).  On success *type_bit is the hash
  * type *bit number* (what a HASH extra carries) and 0 is returned;
  * -ENOENT when no enabled type applies (ARP, IPv6 without IPv6 types...),
  * -EINVAL for a truncated or malformed header. */

@@ -78,7 +78,8 @@ void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
 	xs_put(fb, fb->be, "online", "1");
 	xs_put(fb, fb->be, "feature-sg", "1");
 	xs_put(fb, fb->be, "feature-rx-copy", "1");
-	xs_put(fb, fb->be, "feature-ipv6-csum-offload", "1");
+	if (!f->no_ipv6_csum)
+		xs_put(fb, fb->be, "feature-ipv6-csum-offload", "1");
 	if (f->gso) {
 		xs_put(fb, fb->be, "feature-gso-tcpv4", "1");
 		xs_put(fb, fb->be, "feature-gso-tcpv6", "1");

@@ -33,6 +33,7 @@ struct fb_features {
 	unsigned int max_queues; /* 0: key absent */
 	bool split;
 	bool gso;
+	bool no_ipv6_csum; /* feature-ipv6-csum-offload left out */
 };
 
 /* Write libxl's keys for vif devid of fe_domid (digest §4.1) and our

@@ -17,6 +17,7 @@
 #include "common/host_fixture.h"
 #include "common/inproc.h"
 #include "front/fake_back.h"
+#include "port/csum.h"
 #include "stagenet/front.h"
 
 struct tctx {
@@ -238,6 +239,99 @@ static void echo_is_byte_exact_with_offloads(void **state)
 	assert_int_equal(qstat(t, 0, SN_QS_fatal_errors), 0);
 	assert_int_equal(sn_front_quarantined(t->nic), 0);
 	free(ref);
+}
+
+/* Ethernet with ntags VLAN tags (802.1ad outer, 802.1Q inner), IPv6, TCP
+ * with 100 payload bytes, the checksum field seeded with the pseudo-header
+ * sum as a CHECKSUM_PARTIAL packet carries it. */
+static void ipv6_tcp_partial(struct sn_pkt *p, unsigned int ntags)
+{
+	static const uint16_t tpid[] = { 0x88a8, 0x8100 };
+	uint8_t *d = p->data;
+	uint32_t off = 12, l3, l4, i;
+	struct sn_l4_loc loc;
+	uint16_t seed;
+
+	memset(d, 0, 128);
+	memcpy(d, "\x00\x16\x3e\x00\x00\x02\x00\x16\x3e\x00\x00\x01", 12);
+	for (i = 0; i < ntags; i++) {
+		uint16_t t = ntags == 1 ? 0x8100 : tpid[i];
+
+		d[off++] = (uint8_t)(t >> 8);
+		d[off++] = (uint8_t)t;
+		d[off++] = 0;
+		d[off++] = (uint8_t)(10 + i); /* VID */
+	}
+	d[off++] = 0x86;
+	d[off++] = 0xdd;
+	l3 = off;
+	d[l3] = 0x60;
+	d[l3 + 5] = 120; /* payload length: TCP header + 100 */
+	d[l3 + 6] = 6;
+	d[l3 + 7] = 64;
+	for (i = 0; i < 32; i++)
+		d[l3 + 8 + i] = (uint8_t)(0x20 + i);
+	l4 = l3 + 40;
+	d[l4 + 1] = 80;
+	d[l4 + 3] = 99;
+	d[l4 + 12] = 5 << 4;
+	d[l4 + 13] = 0x18;
+	for (i = 0; i < 100; i++)
+		d[l4 + 20 + i] = (uint8_t)(i * 7 + 1);
+	p->len = l4 + 120;
+	p->flags = SN_PKT_CSUM_PARTIAL;
+	p->csum_start = p->csum_offset = 0;
+	assert_int_equal(sn_l4_locate(d, p->len, &loc), 0);
+	assert_int_equal(loc.l4_off, l4);
+	seed = sn_l4_pseudo_csum(d, &loc, loc.l4_len);
+	memcpy(d + l4 + 16, &seed, 2);
+}
+
+/* Send the frame with ntags tags through a backend with or without
+ * feature-ipv6-csum-offload and receive its echo (the scripted backend
+ * moves the request's csum flags to the response). */
+static struct sn_pkt *ipv6_partial_echo(struct tctx *t, unsigned int ntags)
+{
+	struct sn_pkt *p = t->pp[0];
+
+	ipv6_tcp_partial(p, ntags);
+	assert_int_equal(sn_front_tx_burst(t->nic, 0, t->pp, 1), 1);
+	assert_int_equal(fb_echo(&t->fb, 0), 1);
+	p->flags = 0;
+	assert_int_equal(rx_all(t, 0, 1), 1);
+	return p;
+}
+
+/* IPv6 checksum offload needs the backend's feature-ipv6-csum-offload;
+ * without it the frontend finishes the sum and sends data_validated, also
+ * when VLAN tags hide the IPv6 ethertype from a look at bytes 12-13. */
+static void ipv6_csum_without_backend_feature_is_finished(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { .no_ipv6_csum = true };
+	unsigned int ntags;
+
+	bring_up(t, &f, 1, false);
+	for (ntags = 0; ntags <= 2; ntags++) {
+		struct sn_pkt *p = ipv6_partial_echo(t, ntags);
+
+		assert_false(p->flags & SN_PKT_CSUM_PARTIAL);
+		assert_true(p->flags & SN_PKT_CSUM_VALID);
+		assert_int_equal(sn_l4_csum_verify(p->data, p->len), 0);
+	}
+	assert_int_equal(qstat(t, 0, SN_QS_fatal_errors), 0);
+}
+
+/* With the feature the same frames go out csum_blank, tags or not. */
+static void ipv6_csum_with_backend_feature_is_offloaded(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	unsigned int ntags;
+
+	bring_up(t, &f, 1, false);
+	for (ntags = 0; ntags <= 2; ntags++)
+		assert_true(ipv6_partial_echo(t, ntags)->flags & SN_PKT_CSUM_PARTIAL);
 }
 
 static void tx_fills_ring_then_recovers(void **state)
@@ -687,6 +781,8 @@ int main(void)
 		T(handshake_multi_queue_split_channels),
 		T(handshake_no_split_uses_shared_channel),
 		T(echo_is_byte_exact_with_offloads),
+		T(ipv6_csum_without_backend_feature_is_finished),
+		T(ipv6_csum_with_backend_feature_is_offloaded),
 		T(tx_fills_ring_then_recovers),
 		T(gso_without_backend_feature_is_dropped),
 		T(multi_queue_keeps_flow_on_its_queue),
