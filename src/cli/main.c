@@ -1,7 +1,4 @@
 /* stagenet: one binary, one subcommand per job (see README "Commands"). */
-#include <stdio.h>
-#include <string.h>
-
 #include "cli/cli.h"
 
 static const struct sn_cmd cmds[] = {
@@ -16,27 +13,7 @@ static const struct sn_cmd cmds[] = {
 	{ "wire", "print the Ethernet line-rate glossary (Mpps per frame size)", sn_cmd_wire },
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: stagenet <subcommand> [options]   (stagenet <subcommand> --help)\n\nsubcommands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-}
-
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "stagenet: unknown subcommand '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return sn_opts_main(cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }
