@@ -336,12 +336,10 @@ int sn_opts_parse(const struct sn_opts_spec *spec, int argc, char **argv, void *
 	root.args_doc = c->args[0] ? c->args : NULL;
 	root.options = c->cmd.a;
 	common.options = c->common.a;
-	/* Child 0 is always the common set (empty when not taken), so the
-	 * child_inputs index in cmd_parser does not depend on the spec. */
-	if (!spec->common)
-		common.options = &c->common.a[c->common.n];
-	children[nchild++] = (struct argp_child){ &common, 0,
-		spec->common ? "Common options:" : NULL, 0 };
+	/* The common set is child 0 when taken (cmd_parser hands it its
+	 * input there; std_parser needs none). */
+	if (spec->common)
+		children[nchild++] = (struct argp_child){ &common, 0, "Common options:", 0 };
 	children[nchild++] = (struct argp_child){ &std_argp, 0, NULL, -1 };
 	/* Messages and the usage line say "stagenet <cmd>". */
 	snprintf(name, sizeof(name), "stagenet %s", spec->cmd);
@@ -380,9 +378,6 @@ static error_t main_parser(int key, char *arg, struct argp_state *st)
 	struct main_ctx *m = st->input;
 
 	switch (key) {
-	case ARGP_KEY_INIT:
-		st->child_inputs[0] = NULL;
-		return 0;
 	case ARGP_KEY_ARG:
 		if (!strcmp(arg, "help"))
 			return std_parser(STD_HELP, NULL, st);
