@@ -334,7 +334,9 @@ int sn_opts_parse(const struct sn_opts_spec *spec, int argc, char **argv, void *
 		snprintf(c->args + strlen(c->args), sizeof(c->args) - strlen(c->args), "%s%s",
 			 c->args[0] ? " " : "", spec->args);
 	root.args_doc = c->args[0] ? c->args : NULL;
-	root.options = c->cmd.a;
+	/* glibc's argp leaks its per-parser tables when handed an empty
+	 * option list (hol_free skips them), so no options is NULL. */
+	root.options = c->cmd.n ? c->cmd.a : NULL;
 	common.options = c->common.a;
 	/* The common set is child 0 when taken (cmd_parser hands it its
 	 * input there; std_parser needs none). */
