@@ -66,7 +66,7 @@ static const struct sn_opt back_opts[] = {
 
 _Static_assert(SN_BACK_STAGING_DEFAULT == 1024, "--staging-max's help states the default");
 
-static const struct sn_opts_spec back_spec = {
+const struct sn_opts_spec sn_back_spec = {
 	.cmd = "back",
 	.doc = "Serve every vif under /local/domain/<domid>/backend/vif (written by "
 	       "`stagenet vif-add` or xl), each queue attached to its own port.",
@@ -80,7 +80,7 @@ static int back_parse(int argc, char **argv, struct back_opts *o)
 {
 	*o = (struct back_opts){ .co = { SN_PLAT_AUTO, -1 }, .port = "sink",
 				 .tx_path = SN_BACK_TX_COPY, .staging_max = -1 };
-	return sn_opts_parse(&back_spec, argc, argv, o);
+	return sn_opts_parse(&sn_back_spec, argc, argv, o);
 }
 
 int sn_cmd_back(int argc, char **argv)

@@ -130,7 +130,7 @@ static const struct sn_opt bench_opts[] = {
 };
 #undef BENCH_OPT
 
-static const struct sn_opts_spec bench_spec = {
+const struct sn_opts_spec sn_bench_spec = {
 	.cmd = "bench",
 	.doc = "Reproduce the proposal's Performance tables on this machine: guest TX and "
 	       "RX, before (linux) and after (staging), 64-byte frames and 64 KiB GSO bulk, "
@@ -146,7 +146,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				.duration = -1, .warmup = -1 };
 	int rc;
 
-	rc = sn_opts_parse(&bench_spec, argc, argv, &a);
+	rc = sn_opts_parse(&sn_bench_spec, argc, argv, &a);
 	if (rc)
 		return rc;
 	*o = (struct bench_opts){ .nmodes = a.modes.n, .ndirs = a.dirs.n,

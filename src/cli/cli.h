@@ -9,21 +9,6 @@
 
 #include "stagenet/plat.h"
 
-struct sn_cmd {
-	const char *name;
-	const char *summary;
-	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
-};
-
-int sn_cmd_host(int argc, char **argv);
-int sn_cmd_probe(int argc, char **argv);
-int sn_cmd_back(int argc, char **argv);
-int sn_cmd_vif_add(int argc, char **argv);
-int sn_cmd_vif_del(int argc, char **argv);
-int sn_cmd_stats(int argc, char **argv);
-int sn_cmd_front(int argc, char **argv);
-int sn_cmd_bench(int argc, char **argv);
-int sn_cmd_wire(int argc, char **argv);
 
 /* How an option's argument is checked and where it is stored (at `off` in
  * the subcommand's option struct). */
@@ -88,6 +73,29 @@ struct sn_common_opts {
 	int platform; /* enum sn_plat_kind */
 	long domid;   /* -1 = not given */
 };
+
+/* The common options' table, and each subcommand's: what a generator of
+ * man pages or shell completion walks (with main.c's list of them). */
+extern const struct sn_opt sn_common_opt_table[];
+extern const struct sn_opts_spec sn_host_spec, sn_front_spec, sn_back_spec, sn_vif_add_spec,
+	sn_vif_del_spec, sn_probe_spec, sn_stats_spec, sn_bench_spec, sn_wire_spec;
+
+struct sn_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+	const struct sn_opts_spec *spec;   /* its options */
+};
+
+int sn_cmd_host(int argc, char **argv);
+int sn_cmd_probe(int argc, char **argv);
+int sn_cmd_back(int argc, char **argv);
+int sn_cmd_vif_add(int argc, char **argv);
+int sn_cmd_vif_del(int argc, char **argv);
+int sn_cmd_stats(int argc, char **argv);
+int sn_cmd_front(int argc, char **argv);
+int sn_cmd_bench(int argc, char **argv);
+int sn_cmd_wire(int argc, char **argv);
 
 #define SN_OPTS_DONE 1 /* --help, --usage or --version was printed */
 

@@ -85,7 +85,7 @@ static const struct sn_opt front_opts[] = {
 };
 #undef FRONT_OPT
 
-static const struct sn_opts_spec front_spec = {
+const struct sn_opts_spec sn_front_spec = {
 	.cmd = "front",
 	.doc = "Run the netfront of vif N of domain D (device/vif/N, as `stagenet vif-add` "
 	       "or xl wrote it) and move packets between it and a port.",
@@ -104,13 +104,13 @@ static int front_parse(int argc, char **argv, struct front_opts *o)
 	*o = (struct front_opts){ .co = { SN_PLAT_AUTO, -1 }, .devid = -1, .queues = 1,
 				  .connect_timeout = -1, .linger_ms = 500,
 				  .staging = SN_STAGING_PAGE };
-	rc = sn_opts_parse(&front_spec, argc, argv, o);
+	rc = sn_opts_parse(&sn_front_spec, argc, argv, o);
 	if (rc)
 		return rc;
 	if (o->co.platform == SN_PLAT_AUTO)
 		o->co.platform = sn_plat_default_kind();
 	if (o->co.platform == SN_PLAT_EMU && o->co.domid < 0) {
-		sn_opts_error(&front_spec, "--domid is required on the emulated host");
+		sn_opts_error(&sn_front_spec, "--domid is required on the emulated host");
 		return -EINVAL;
 	}
 	return 0;

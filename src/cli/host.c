@@ -32,7 +32,7 @@ static const struct sn_opt host_opts[] = {
 	{ .name = NULL },
 };
 
-static const struct sn_opts_spec host_spec = {
+const struct sn_opts_spec sn_host_spec = {
 	.cmd = "host",
 	.doc = "Run the emulated Xen host: a xenstore daemon on a unix socket (every client "
 	       "is dom0) that also keeps the emulated domain registry.  Prints "
@@ -140,7 +140,7 @@ int sn_cmd_host(int argc, char **argv)
 	struct host_opts o = { 0 };
 	int rc;
 
-	rc = sn_opts_parse(&host_spec, argc, argv, &o);
+	rc = sn_opts_parse(&sn_host_spec, argc, argv, &o);
 	if (rc)
 		return sn_opts_exit(rc);
 	cfg.dir = o.dir;

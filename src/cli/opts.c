@@ -48,7 +48,7 @@ static const struct sn_opt_choice platform_choices[] = {
 	{ "emu", SN_PLAT_EMU }, { "xen", SN_PLAT_XEN }, { "auto", SN_PLAT_AUTO }, { NULL, 0 },
 };
 
-static const struct sn_opt common_opts[] = {
+const struct sn_opt sn_common_opt_table[] = {
 	{ .name = "platform", .arg = "emu|xen|auto", .kind = SN_OPT_CHOICE,
 	  .off = offsetof(struct sn_common_opts, platform), .choices = platform_choices,
 	  .help = "hypervisor interface (default auto: xen when /dev/xen/privcmd exists, "
@@ -314,7 +314,7 @@ int sn_opts_parse(const struct sn_opts_spec *spec, int argc, char **argv, void *
 		return -ENOMEM;
 	c->spec = spec;
 	if (optset_build(&c->cmd, spec->opts, dst) ||
-	    optset_build(&c->common, common_opts,
+	    optset_build(&c->common, sn_common_opt_table,
 			 spec->common ? (char *)dst + spec->common_off : NULL)) {
 		free(c);
 		return -E2BIG;

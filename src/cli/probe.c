@@ -20,7 +20,7 @@ static const struct sn_opt probe_opts[] = {
 	{ .name = NULL },
 };
 
-static const struct sn_opts_spec probe_spec = {
+const struct sn_opts_spec sn_probe_spec = {
 	.cmd = "probe",
 	.doc = "Times grant copy (64 B segments, batches of 32), grant map+unmap of one page "
 	       "and an event-channel round trip between two domains, next to a 64 B and a "
@@ -32,7 +32,7 @@ static const struct sn_opts_spec probe_spec = {
 };
 
 _Static_assert(SN_PRIM_COPY_BATCH == 32 && SN_PRIM_DEFAULT_ITERS == 10000,
-	       "probe_spec's help text states these");
+	       "sn_probe_spec's help text states these");
 
 int sn_cmd_probe(int argc, char **argv)
 {
@@ -40,7 +40,7 @@ int sn_cmd_probe(int argc, char **argv)
 	struct sn_primitives_cfg cfg = { 0 };
 	int rc;
 
-	rc = sn_opts_parse(&probe_spec, argc, argv, &o);
+	rc = sn_opts_parse(&sn_probe_spec, argc, argv, &o);
 	if (rc)
 		return sn_opts_exit(rc);
 	cfg.iters = (uint32_t)o.iters;

@@ -30,7 +30,7 @@ static const struct sn_opt stats_opts[] = {
 	{ .name = NULL },
 };
 
-static const struct sn_opts_spec stats_spec = {
+const struct sn_opts_spec sn_stats_spec = {
 	.cmd = "stats",
 	.args = "[ROLE-DOMID-DEVID]",
 	.doc = "Prints the non-zero per-queue counters and totals of every published block "
@@ -150,7 +150,7 @@ int sn_cmd_stats(int argc, char **argv)
 	int rc = 0, shown = 0;
 	double rate;
 
-	rc = sn_opts_parse(&stats_spec, argc, argv, &o);
+	rc = sn_opts_parse(&sn_stats_spec, argc, argv, &o);
 	if (rc)
 		return sn_opts_exit(rc);
 	dir = o.dir;
@@ -181,7 +181,7 @@ int sn_cmd_stats(int argc, char **argv)
 		return show(dir, name, 1) < 0 ? 1 : 0;
 	}
 	if (rate > 0) {
-		sn_opts_error(&stats_spec, "--rate needs ROLE-DOMID-DEVID");
+		sn_opts_error(&sn_stats_spec, "--rate needs ROLE-DOMID-DEVID");
 		return 2;
 	}
 	d = opendir(dir);

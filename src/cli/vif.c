@@ -72,14 +72,14 @@ static const struct sn_opt vif_del_opts[] = {
 #undef VIF_DOMAIN_OPTS
 #undef VIF_OPT
 
-static const struct sn_opts_spec vif_add_spec = {
+const struct sn_opts_spec sn_vif_add_spec = {
 	.cmd = "vif-add",
 	.doc = "Create vif N of domain D served by domain B, writing the xenstore keys and "
 	       "permissions libxl writes, in one transaction.",
 	.opts = vif_add_opts,
 };
 
-static const struct sn_opts_spec vif_del_spec = {
+const struct sn_opts_spec sn_vif_del_spec = {
 	.cmd = "vif-del",
 	.doc = "Remove vif N of domain D like libxl: online=0 and frontend Closing, wait up "
 	       "to T ms for a running backend to close, then remove both directories.",
@@ -88,7 +88,7 @@ static const struct sn_opts_spec vif_del_spec = {
 
 static int parse_opts(int argc, char **argv, bool add, struct vif_opts *o)
 {
-	const struct sn_opts_spec *spec = add ? &vif_add_spec : &vif_del_spec;
+	const struct sn_opts_spec *spec = add ? &sn_vif_add_spec : &sn_vif_del_spec;
 	int rc;
 
 	*o = (struct vif_opts){ .domid = -1, .devid = -1, .be_domid = 0,

@@ -7,7 +7,7 @@
 
 static const struct sn_opt wire_opts[] = { { .name = NULL } };
 
-static const struct sn_opts_spec wire_spec = {
+const struct sn_opts_spec sn_wire_spec = {
 	.cmd = "wire",
 	.doc = "Print the Ethernet line rate in Mpps for frames of 64..65535 bytes at 10, "
 	       "40 and 100 Gbit/s.",
@@ -17,7 +17,7 @@ static const struct sn_opts_spec wire_spec = {
 int sn_cmd_wire(int argc, char **argv)
 {
 	char none;
-	int rc = sn_opts_parse(&wire_spec, argc, argv, &none);
+	int rc = sn_opts_parse(&sn_wire_spec, argc, argv, &none);
 
 	if (rc)
 		return sn_opts_exit(rc);
