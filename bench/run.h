@@ -25,7 +25,6 @@ struct sn_bench_opts {
 	unsigned int reps;
 	const char *json, *plot;
 	bool primitives, quick, keep, verbose;
-	char lists[4][256]; /* the option strings the lists point into */
 };
 
 struct sn_bench_env {

@@ -3,6 +3,7 @@
  * vif's counters. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,126 +20,100 @@ static void on_signal(int sig)
 		sn_back_stop(back_running);
 }
 
-static void usage(FILE *f)
+struct back_opts {
+	struct sn_common_opts co;
+	const char *port;
+	int tx_path;
+	long max_queues, rx_queue_pkts, rx_queue_bytes, staging_max;
+	bool busy_poll, no_split_evtchn, no_ctrl_ring, quiet;
+};
+
+static const struct sn_opt_choice tx_paths[] = {
+	{ "copy", SN_BACK_TX_COPY }, { "linux", SN_BACK_TX_LINUX }, { NULL, 0 },
+};
+
+#define BACK_OPT(field) .off = offsetof(struct back_opts, field)
+static const struct sn_opt back_opts[] = {
+	{ .name = "port", .arg = "SPEC", .kind = SN_OPT_STR, BACK_OPT(port),
+	  .help = "tap[:NAME] | pcap:... | gen[:...] | sink (default sink); tap names each "
+		  "device vif<domid>.<devid>" },
+	{ .name = "tx-path", .arg = "copy|linux", .kind = SN_OPT_CHOICE, BACK_OPT(tx_path),
+	  .choices = tx_paths,
+	  .help = "guest-TX fetch: all by grant copy (default), or copy 128 B + grant-map "
+		  "the rest (Linux netback)" },
+	{ .name = "busy-poll", .kind = SN_OPT_SET, BACK_OPT(busy_poll),
+	  .help = "spin on the rings instead of sleeping on events" },
+	{ .name = "max-queues", .arg = "N", .kind = SN_OPT_LONG, BACK_OPT(max_queues),
+	  .min = 1, .max = SN_BACK_MAX_QUEUES,
+	  .help = "multi-queue-max-queues to offer (default min(ncpu, 8))" },
+	{ .name = "no-split-evtchn", .kind = SN_OPT_SET, BACK_OPT(no_split_evtchn),
+	  .help = "do not offer split event channels" },
+	{ .name = "rx-queue-pkts", .arg = "N", .kind = SN_OPT_LONG, BACK_OPT(rx_queue_pkts),
+	  .min = 1, .max = 65536, .help = "RX backlog cap per queue in packets (default 64)" },
+	{ .name = "rx-queue-bytes", .arg = "N", .kind = SN_OPT_LONG, BACK_OPT(rx_queue_bytes),
+	  .min = 65536, .max = 1L << 30,
+	  .help = "RX backlog cap per queue in bytes (default 1 MiB)" },
+	{ .name = "staging-max", .arg = "N", .kind = SN_OPT_LONG, BACK_OPT(staging_max),
+	  .min = 0, .max = SN_BACK_STAGING_LIMIT,
+	  .help = "staging grants: gref mappings kept per queue (default 1024); 0 = off, "
+		  "the control ring answers GREF messages NOT_SUPPORTED" },
+	{ .name = "no-ctrl-ring", .kind = SN_OPT_SET, BACK_OPT(no_ctrl_ring),
+	  .help = "do not offer feature-ctrl-ring (no hash configuration, no staging)" },
+	{ .name = "quiet", .kind = SN_OPT_SET, BACK_OPT(quiet), .help = "no lifecycle log on stderr" },
+	{ .name = NULL },
+};
+#undef BACK_OPT
+
+_Static_assert(SN_BACK_STAGING_DEFAULT == 1024, "--staging-max's help states the default");
+
+const struct sn_opts_spec sn_back_spec = {
+	.cmd = "back",
+	.doc = "Serve every vif under /local/domain/<domid>/backend/vif (written by "
+	       "`stagenet vif-add` or xl), each queue attached to its own port.",
+	.doc_after = "--domid is the backend domain (default 0).",
+	.opts = back_opts,
+	.common = true,
+	.common_off = offsetof(struct back_opts, co),
+};
+
+static int back_parse(int argc, char **argv, struct back_opts *o)
 {
-	fprintf(f,
-		"usage: stagenet back [options]\n"
-		"\n"
-		"Serve every vif under /local/domain/<domid>/backend/vif (written by\n"
-		"`stagenet vif-add` or xl), each queue attached to its own port.\n"
-		"\n"
-		"  --port SPEC            tap[:NAME] | pcap:... | gen[:...] | sink (default sink);\n"
-		"                         tap names each device vif<domid>.<devid>\n"
-		"  --tx-path copy|linux   guest-TX fetch: all by grant copy (default), or\n"
-		"                         copy 128 B + grant-map the rest (Linux netback)\n"
-		"  --busy-poll            spin on the rings instead of sleeping on events\n"
-		"  --max-queues N         multi-queue-max-queues to offer (default min(ncpu, 8))\n"
-		"  --no-split-evtchn      do not offer split event channels\n"
-		"  --rx-queue-pkts N      RX backlog cap per queue in packets (default 64)\n"
-		"  --rx-queue-bytes N     RX backlog cap per queue in bytes (default 1 MiB)\n"
-		"  --staging-max N        staging grants: gref mappings kept per queue\n"
-		"                         (default %u, max %u); 0 = off, the control\n"
-		"                         ring answers GREF messages NOT_SUPPORTED\n"
-		"  --no-ctrl-ring         do not offer feature-ctrl-ring (no hash\n"
-		"                         configuration, no staging)\n"
-		"  --quiet                no lifecycle log on stderr\n"
-		SN_COMMON_OPTS_HELP
-		"                           (backend domain, default 0)\n",
-		SN_BACK_STAGING_DEFAULT, SN_BACK_STAGING_LIMIT);
+	*o = (struct back_opts){ .co = { SN_PLAT_AUTO, -1 }, .port = "sink",
+				 .tx_path = SN_BACK_TX_COPY, .staging_max = -1 };
+	return sn_opts_parse(&sn_back_spec, argc, argv, o);
 }
 
 int sn_cmd_back(int argc, char **argv)
 {
-	struct sn_common_opts co;
+	struct back_opts o;
 	struct sn_back_cfg cfg = { 0 };
 	struct sn_plat_cfg pcfg = { 0 };
 	struct sn_plat *plat = NULL;
 	struct sn_back *b = NULL;
 	struct sigaction sa;
-	bool quiet = false;
-	long v;
-	int rc, i;
+	bool quiet;
+	int rc;
 
-	sn_common_opts_init(&co);
-	cfg.port_spec = "sink";
+	rc = back_parse(argc, argv, &o);
+	if (rc)
+		return sn_opts_exit(rc);
+	cfg.port_spec = o.port;
 	cfg.publish_stats = true;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		rc = sn_common_opt(&co, argc, argv, &i);
-		if (rc < 0)
-			return 2;
-		if (rc > 0)
-			continue;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--busy-poll")) {
-			cfg.busy_poll = true;
-		} else if (!strcmp(a, "--no-split-evtchn")) {
-			cfg.no_split_evtchn = true;
-		} else if (!strcmp(a, "--no-ctrl-ring")) {
-			cfg.no_ctrl_ring = true;
-		} else if (!strcmp(a, "--quiet")) {
-			quiet = true;
-		} else if (!val) {
-			fprintf(stderr, "stagenet back: unknown option or missing value: %s\n", a);
-			usage(stderr);
-			return 2;
-		} else if (!strcmp(a, "--port")) {
-			cfg.port_spec = val;
-			i++;
-		} else if (!strcmp(a, "--tx-path")) {
-			if (!strcmp(val, "copy"))
-				cfg.tx_path = SN_BACK_TX_COPY;
-			else if (!strcmp(val, "linux"))
-				cfg.tx_path = SN_BACK_TX_LINUX;
-			else {
-				fprintf(stderr, "stagenet back: --tx-path must be copy or linux\n");
-				return 2;
-			}
-			i++;
-		} else if (!strcmp(a, "--max-queues")) {
-			if (sn_parse_long(val, 1, SN_BACK_MAX_QUEUES, &v)) {
-				fprintf(stderr, "stagenet back: --max-queues must be 1..%u\n",
-					SN_BACK_MAX_QUEUES);
-				return 2;
-			}
-			cfg.max_queues = (uint16_t)v;
-			i++;
-		} else if (!strcmp(a, "--staging-max")) {
-			if (sn_parse_long(val, 0, SN_BACK_STAGING_LIMIT, &v)) {
-				fprintf(stderr, "stagenet back: --staging-max must be 0..%u\n",
-					SN_BACK_STAGING_LIMIT);
-				return 2;
-			}
-			cfg.staging_off = v == 0;
-			cfg.staging_max = (uint32_t)v;
-			i++;
-		} else if (!strcmp(a, "--rx-queue-pkts")) {
-			if (sn_parse_long(val, 1, 65536, &v)) {
-				fprintf(stderr, "stagenet back: --rx-queue-pkts must be 1..65536\n");
-				return 2;
-			}
-			cfg.rx_queue_pkts = (uint32_t)v;
-			i++;
-		} else if (!strcmp(a, "--rx-queue-bytes")) {
-			if (sn_parse_long(val, 65536, 1L << 30, &v)) {
-				fprintf(stderr, "stagenet back: --rx-queue-bytes must be 64 KiB..1 GiB\n");
-				return 2;
-			}
-			cfg.rx_queue_bytes = (uint32_t)v;
-			i++;
-		} else {
-			fprintf(stderr, "stagenet back: unknown option %s\n", a);
-			usage(stderr);
-			return 2;
-		}
+	cfg.tx_path = o.tx_path;
+	cfg.busy_poll = o.busy_poll;
+	cfg.no_split_evtchn = o.no_split_evtchn;
+	cfg.no_ctrl_ring = o.no_ctrl_ring;
+	cfg.max_queues = (uint16_t)o.max_queues;
+	cfg.rx_queue_pkts = (uint32_t)o.rx_queue_pkts;
+	cfg.rx_queue_bytes = (uint32_t)o.rx_queue_bytes;
+	/* Not given: the library default; given as 0: off. */
+	if (o.staging_max >= 0) {
+		cfg.staging_off = o.staging_max == 0;
+		cfg.staging_max = (uint32_t)o.staging_max;
 	}
-
-	pcfg.kind = co.platform;
-	pcfg.domid = co.domid < 0 ? 0 : (uint16_t)co.domid;
+	quiet = o.quiet;
+	pcfg.kind = o.co.platform;
+	pcfg.domid = o.co.domid < 0 ? 0 : (uint16_t)o.co.domid;
 	rc = sn_plat_open(&pcfg, &plat);
 	if (rc) {
 		fprintf(stderr, "stagenet back: opening platform: %s\n", strerror(-rc));

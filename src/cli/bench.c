@@ -1,206 +1,126 @@
 /* `stagenet bench`: its options; the run itself is bench/run.c (README
  * "The benchmark"). */
-#include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "bench/report.h"
 #include "bench/run.h"
 #include "cli/cli.h"
 
-#define MAX_LIST SN_BENCH_MAX_LIST
+_Static_assert(SN_OPT_LIST_MAX <= SN_BENCH_MAX_LIST, "a parsed list must fit the run's options");
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stagenet bench [options]\n"
-		"\n"
-		"Reproduce the proposal's Performance tables on this machine: guest TX and RX,\n"
-		"before (linux) and after (staging), 64-byte frames and 64 KiB GSO bulk, per\n"
-		"queue count, with the limit row (a bare shared-memory ring between two\n"
-		"processes).  Starts and stops its own emulated host, backend and frontend.\n"
-		"\n"
-		"  --modes LIST           copy,linux,staging (default linux,staging)\n"
-		"  --dirs LIST            tx,rx from the guest's view (default tx,rx)\n"
-		"  --frames LIST          60,128,256,1514,65535 (65535 = 64 KiB GSO;\n"
-		"                         default 60,65535)\n"
-		"  --queues LIST          queue counts (default 1,2)\n"
-		"  --staging-policy P     page|header (default page: TX and RX through staged\n"
-		"                         pages; header stages only TX's first 256 bytes)\n"
-		"  --duration S           seconds per repetition (default 0.5)\n"
-		"  --warmup S             seconds before measuring (default 0.5)\n"
-		"  --reps N               repetitions per cell, median reported (default 3)\n"
-		"  --json FILE            one JSON object per cell (and per limit row)\n"
-		"  --plot FILE.png        before/after bars (gnuplot)\n"
-		"  --primitives           also run the grant/event cost probe\n"
-		"  --quick                tiny durations (tests): warm-up 0.05 s, 2 x 0.1 s\n"
-		"  --keep                 keep the work directory (logs) and print its path\n"
-		"  --verbose              progress and process logs on stderr\n");
-}
+/* The command line as the table stores it; parse_opts turns it into
+ * struct bench_opts. */
+struct bench_args {
+	struct sn_opt_list modes, dirs, frames, queues;
+	int policy;
+	double duration, warmup; /* < 0: not given */
+	long reps;               /* 0: not given */
+	const char *json, *plot;
+	bool primitives, quick, keep, verbose;
+};
 
-static int split_list(char *s, const char **out, unsigned int max, unsigned int *n)
-{
-	char *save = NULL;
+static const struct sn_opt_choice bench_modes[] = {
+	{ "copy", 0 }, { "linux", 1 }, { "staging", 2 }, { NULL, 0 },
+};
+static const struct sn_opt_choice bench_dirs[] = { { "tx", 0 }, { "rx", 1 }, { NULL, 0 } };
+static const struct sn_opt_choice bench_policies[] = {
+	{ "page", 0 }, { "header", 1 }, { NULL, 0 },
+};
 
-	*n = 0;
-	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (*n >= max)
-			return -E2BIG;
-		out[(*n)++] = t;
-	}
-	return *n ? 0 : -EINVAL;
-}
+#define BENCH_OPT(field) .off = offsetof(struct bench_args, field)
+static const struct sn_opt bench_opts[] = {
+	{ .name = "modes", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(modes),
+	  .choices = bench_modes, .help = "copy,linux,staging (default linux,staging)" },
+	{ .name = "dirs", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(dirs),
+	  .choices = bench_dirs, .max_items = 2,
+	  .help = "tx,rx from the guest's view (default tx,rx)" },
+	{ .name = "frames", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(frames), .min = 60,
+	  .max = 65535,
+	  .help = "frame sizes, e.g. 60,128,256,1514,65535 (65535 = 64 KiB GSO; default "
+		  "60,65535)" },
+	{ .name = "queues", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(queues), .min = 1,
+	  .max = 16, .help = "queue counts (default 1,2)" },
+	{ .name = "staging-policy", .arg = "P", .kind = SN_OPT_CHOICE, BENCH_OPT(policy),
+	  .choices = bench_policies,
+	  .help = "page|header (default page: TX and RX through staged pages; header "
+		  "stages only TX's first 256 bytes)" },
+	{ .name = "duration", .arg = "S", .kind = SN_OPT_DOUBLE, BENCH_OPT(duration),
+	  .min = 0.01, .max = 3600, .help = "seconds per repetition (default 0.5)" },
+	{ .name = "warmup", .arg = "S", .kind = SN_OPT_DOUBLE, BENCH_OPT(warmup), .min = 0,
+	  .max = 3600, .help = "seconds before measuring (default 0.5)" },
+	{ .name = "reps", .arg = "N", .kind = SN_OPT_LONG, BENCH_OPT(reps), .min = 1,
+	  .max = SN_BENCH_MAX_REPS,
+	  .help = "repetitions per cell, median reported (default 3)" },
+	{ .name = "json", .arg = "FILE", .kind = SN_OPT_STR, BENCH_OPT(json),
+	  .help = "one JSON object per cell (and per limit row)" },
+	{ .name = "plot", .arg = "FILE.png", .kind = SN_OPT_STR, BENCH_OPT(plot),
+	  .help = "before/after bars (gnuplot)" },
+	{ .name = "primitives", .kind = SN_OPT_SET, BENCH_OPT(primitives),
+	  .help = "also run the grant/event cost probe" },
+	{ .name = "quick", .kind = SN_OPT_SET, BENCH_OPT(quick),
+	  .help = "tiny durations (tests): warm-up 0.05 s, 2 x 0.1 s" },
+	{ .name = "keep", .kind = SN_OPT_SET, BENCH_OPT(keep),
+	  .help = "keep the work directory (logs) and print its path" },
+	{ .name = "verbose", .short_name = 'v', .kind = SN_OPT_SET, BENCH_OPT(verbose),
+	  .help = "progress and process logs on stderr" },
+	{ .name = NULL },
+};
+#undef BENCH_OPT
 
-static int parse_secs(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= min && v <= max))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
+const struct sn_opts_spec sn_bench_spec = {
+	.cmd = "bench",
+	.doc = "Reproduce the proposal's Performance tables on this machine: guest TX and "
+	       "RX, before (linux) and after (staging), 64-byte frames and 64 KiB GSO bulk, "
+	       "per queue count, with the limit row (a bare shared-memory ring between two "
+	       "processes).  Starts and stops its own emulated host, backend and frontend.",
+	.opts = bench_opts,
+};
 
 static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 {
-	const char *tok[MAX_LIST];
-	unsigned int n;
-	bool set_dur = false, set_warm = false, set_reps = false;
-	long v;
+	struct bench_args a = { .modes = { 2, { 1, 2 } }, .dirs = { 2, { 0, 1 } },
+				.frames = { 2, { 60, 65535 } }, .queues = { 2, { 1, 2 } },
+				.duration = -1, .warmup = -1 };
+	int rc;
 
-	*o = (struct sn_bench_opts){ .modes = { "linux", "staging" }, .nmodes = 2,
-				  .dirs = { "tx", "rx" }, .ndirs = 2,
-				  .frames = { 60, 65535 }, .nframes = 2,
-				  .queues = { 1, 2 }, .nqueues = 2,
-				  .policy = "page", .duration = 0.5, .warmup = 0.5, .reps = 3 };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			exit(0);
-		} else if (!strcmp(a, "--primitives")) {
-			o->primitives = true;
-			continue;
-		} else if (!strcmp(a, "--quick")) {
-			o->quick = true;
-			continue;
-		} else if (!strcmp(a, "--keep")) {
-			o->keep = true;
-			continue;
-		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-			o->verbose = true;
-			continue;
-		}
-		if (!val) {
-			fprintf(stderr, "stagenet bench: unknown option or missing value: %s\n", a);
-			return -EINVAL;
-		}
-		i++;
-		if (!strcmp(a, "--modes") || !strcmp(a, "--dirs") || !strcmp(a, "--frames") ||
-		    !strcmp(a, "--queues")) {
-			int which = a[2] == 'm' ? 0 : a[2] == 'd' ? 1 : a[2] == 'f' ? 2 : 3;
-
-			if (strlen(val) >= sizeof(o->lists[which]) ||
-			    split_list(strcpy(o->lists[which], val), tok, MAX_LIST, &n)) {
-				fprintf(stderr, "stagenet bench: bad list for %s: %s\n", a, val);
-				return -EINVAL;
-			}
-			for (unsigned int k = 0; k < n; k++) {
-				bool bad = false;
-
-				if (which == 0) {
-					bad = strcmp(tok[k], "copy") && strcmp(tok[k], "linux") &&
-					      strcmp(tok[k], "staging");
-					o->modes[k] = tok[k];
-				} else if (which == 1) {
-					bad = (strcmp(tok[k], "tx") && strcmp(tok[k], "rx")) || k >= 2;
-					if (!bad)
-						o->dirs[k] = tok[k];
-				} else if (which == 2) {
-					bad = sn_parse_long(tok[k], 60, 65535, &v) != 0;
-					o->frames[k] = (uint32_t)v;
-				} else {
-					bad = sn_parse_long(tok[k], 1, 16, &v) != 0;
-					o->queues[k] = (uint16_t)v;
-				}
-				if (bad) {
-					fprintf(stderr, "stagenet bench: bad %s entry '%s'\n", a,
-						tok[k]);
-					return -EINVAL;
-				}
-			}
-			if (which == 0)
-				o->nmodes = n;
-			else if (which == 1)
-				o->ndirs = n;
-			else if (which == 2)
-				o->nframes = n;
-			else
-				o->nqueues = n;
-		} else if (!strcmp(a, "--staging-policy")) {
-			if (strcmp(val, "header") && strcmp(val, "page")) {
-				fprintf(stderr, "stagenet bench: --staging-policy is header or page\n");
-				return -EINVAL;
-			}
-			o->policy = val;
-		} else if (!strcmp(a, "--duration")) {
-			if (parse_secs(val, 0.01, 3600, &o->duration)) {
-				fprintf(stderr, "stagenet bench: --duration is 0.01..3600 seconds\n");
-				return -EINVAL;
-			}
-			set_dur = true;
-		} else if (!strcmp(a, "--warmup")) {
-			if (parse_secs(val, 0, 3600, &o->warmup)) {
-				fprintf(stderr, "stagenet bench: --warmup is 0..3600 seconds\n");
-				return -EINVAL;
-			}
-			set_warm = true;
-		} else if (!strcmp(a, "--reps")) {
-			if (sn_parse_long(val, 1, SN_BENCH_MAX_REPS, &v)) {
-				fprintf(stderr, "stagenet bench: --reps is 1..%u\n", SN_BENCH_MAX_REPS);
-				return -EINVAL;
-			}
-			o->reps = (unsigned int)v;
-			set_reps = true;
-		} else if (!strcmp(a, "--json")) {
-			o->json = val;
-		} else if (!strcmp(a, "--plot")) {
-			o->plot = val;
-		} else {
-			fprintf(stderr, "stagenet bench: unknown option %s\n", a);
-			return -EINVAL;
-		}
-	}
-	if (o->quick) {
-		if (!set_dur)
-			o->duration = 0.1;
-		if (!set_warm)
-			o->warmup = 0.05;
-		if (!set_reps)
-			o->reps = 2;
-	}
+	rc = sn_opts_parse(&sn_bench_spec, argc, argv, &a);
+	if (rc)
+		return rc;
+	*o = (struct sn_bench_opts){ .nmodes = a.modes.n, .ndirs = a.dirs.n,
+				  .nframes = a.frames.n, .nqueues = a.queues.n,
+				  .policy = bench_policies[a.policy].name,
+				  .duration = a.duration >= 0 ? a.duration : a.quick ? 0.1 : 0.5,
+				  .warmup = a.warmup >= 0 ? a.warmup : a.quick ? 0.05 : 0.5,
+				  .reps = a.reps ? (unsigned int)a.reps : a.quick ? 2 : 3,
+				  .json = a.json, .plot = a.plot, .primitives = a.primitives,
+				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose };
+	for (unsigned int k = 0; k < a.modes.n; k++)
+		o->modes[k] = bench_modes[a.modes.v[k]].name;
+	for (unsigned int k = 0; k < a.dirs.n; k++)
+		o->dirs[k] = bench_dirs[a.dirs.v[k]].name;
+	for (unsigned int k = 0; k < a.frames.n; k++)
+		o->frames[k] = (uint32_t)a.frames.v[k];
+	for (unsigned int k = 0; k < a.queues.n; k++)
+		o->queues[k] = (uint16_t)a.queues.v[k];
 	return 0;
 }
 
 int sn_cmd_bench(int argc, char **argv)
 {
 	struct sn_bench_opts *o = calloc(1, sizeof(*o));
-	int ret;
+	int rc;
 
 	if (!o)
 		return 1;
-	if (parse_opts(argc, argv, o)) {
-		usage(stderr);
+	rc = parse_opts(argc, argv, o);
+	if (rc) {
 		free(o);
-		return 2;
+		return sn_opts_exit(rc);
 	}
-	ret = sn_bench_run(o);
+	rc = sn_bench_run(o);
 	free(o);
-	return ret;
+	return rc;
 }

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,36 +33,87 @@ static void on_signal(int sig)
 	front_stop = 1;
 }
 
-static void usage(FILE *f)
+struct front_opts {
+	struct sn_common_opts co;
+	const char *port;
+	long devid, queues, connect_timeout, linger_ms, staging_pages;
+	int staging;
+	bool busy_poll, no_split_evtchn;
+};
+
+static const struct sn_opt_choice staging_policies[] = {
+	{ "page", SN_STAGING_PAGE }, { "header", SN_STAGING_HEADER }, { "off", SN_STAGING_OFF },
+	{ NULL, 0 },
+};
+
+#define FRONT_OPT(field) .off = offsetof(struct front_opts, field)
+static const struct sn_opt front_opts[] = {
+	{ .name = "devid", .arg = "N", .kind = SN_OPT_LONG, FRONT_OPT(devid), .min = 0,
+	  .max = 65535, .required = true, .help = "the vif (device/vif/N)" },
+	{ .name = "port", .arg = "SPEC", .kind = SN_OPT_STR, FRONT_OPT(port), .required = true,
+	  .help = "tap[:NAME] | pcap:in=F[,out=F] | gen[:...] | sink" },
+	{ .name = "queues", .arg = "Q", .kind = SN_OPT_LONG, FRONT_OPT(queues), .min = 1,
+	  .max = SN_FRONT_MAX_QUEUES,
+	  .help = "queues to ask for (default 1, clamped by the backend)" },
+	{ .name = "busy-poll", .kind = SN_OPT_SET, FRONT_OPT(busy_poll),
+	  .help = "never sleep on event channels" },
+	{ .name = "split-evtchn", .kind = SN_OPT_CLEAR, FRONT_OPT(no_split_evtchn),
+	  .help = "separate tx/rx event channels when offered (default)" },
+	{ .name = "no-split-evtchn", .kind = SN_OPT_SET, FRONT_OPT(no_split_evtchn),
+	  .help = "one event channel per queue" },
+	{ .name = "connect-timeout", .arg = "MS", .kind = SN_OPT_LONG, FRONT_OPT(connect_timeout),
+	  .min = 0, .max = 86400000,
+	  .help = "give up if the backend never connects (default: wait)" },
+	{ .name = "linger-ms", .arg = "MS", .kind = SN_OPT_LONG, FRONT_OPT(linger_ms), .min = 0,
+	  .max = 86400000,
+	  .help = "after every input port ended, keep receiving this long, then exit "
+		  "(default 500); a port without input (sink, pcap:out) runs until "
+		  "SIGINT/SIGTERM" },
+	{ .name = "staging", .arg = "POLICY", .kind = SN_OPT_CHOICE, FRONT_OPT(staging),
+	  .choices = staging_policies,
+	  .help = "staging grants, used when the backend offers a control ring and GREF "
+		  "mapping (default page).  page: whole staged pages, TX copies packets "
+		  "into them, RX posts them.  header: 256-byte slots, 16 pages per queue, "
+		  "TX stages the first 256 bytes and grants the rest, RX uses normal "
+		  "grants.  off: per-use grants only.  Fallback to normal grants is "
+		  "printed once; staged_slots/unstaged_slots count the slots." },
+	{ .name = "staging-pages", .arg = "N", .kind = SN_OPT_LONG, FRONT_OPT(staging_pages),
+	  .min = 0, .max = 65536,
+	  .help = "staged pages per queue (default: page 512, header 16; capped by the "
+		  "backend's table)" },
+	{ .name = NULL },
+};
+#undef FRONT_OPT
+
+const struct sn_opts_spec sn_front_spec = {
+	.cmd = "front",
+	.doc = "Run the netfront of vif N of domain D (device/vif/N, as `stagenet vif-add` "
+	       "or xl wrote it) and move packets between it and a port.",
+	.doc_after = "--domid is required on the emulated host.",
+	.opts = front_opts,
+	.common = true,
+	.common_off = offsetof(struct front_opts, co),
+};
+
+/* Staging is what this project is for: on unless asked otherwise (the
+ * library default stays off for embedders). */
+static int front_parse(int argc, char **argv, struct front_opts *o)
 {
-	fprintf(f,
-		"usage: stagenet front --domid D --devid N --port SPEC [options]\n"
-		"\n"
-		"Run the netfront of vif N of domain D (device/vif/N, as `stagenet vif-add`\n"
-		"or xl wrote it) and move packets between it and a port.\n"
-		"\n"
-		"  --port SPEC            tap[:NAME] | pcap:in=F[,out=F] | gen[:...] | sink\n"
-		"  --queues Q             queues to ask for (default 1, clamped by the backend)\n"
-		"  --busy-poll            never sleep on event channels\n"
-		"  --split-evtchn         separate tx/rx event channels when offered (default)\n"
-		"  --no-split-evtchn      one event channel per queue\n"
-		"  --connect-timeout MS   give up if the backend never connects (default: wait)\n"
-		"  --linger-ms MS         after every input port ended, keep receiving this\n"
-		"                         long, then exit (default 500); a port without\n"
-		"                         input (sink, pcap:out) runs until SIGINT/SIGTERM\n"
-		"  --staging POLICY       staging grants, used when the backend offers a\n"
-		"                         control ring and GREF mapping (default page):\n"
-		"                           page    whole staged pages: TX copies packets\n"
-		"                                   into them, RX posts them\n"
-		"                           header  256-byte slots, 16 pages per queue: TX\n"
-		"                                   stages the first 256 bytes and grants\n"
-		"                                   the rest; RX uses normal grants\n"
-		"                           off     per-use grants only\n"
-		"                         Fallback to normal grants is printed once;\n"
-		"                         staged_slots/unstaged_slots count the slots.\n"
-		"  --staging-pages N      staged pages per queue (default: page 512,\n"
-		"                         header 16; capped by the backend's table)\n"
-		SN_COMMON_OPTS_HELP);
+	int rc;
+
+	*o = (struct front_opts){ .co = { SN_PLAT_AUTO, -1 }, .devid = -1, .queues = 1,
+				  .connect_timeout = -1, .linger_ms = 500,
+				  .staging = SN_STAGING_PAGE };
+	rc = sn_opts_parse(&sn_front_spec, argc, argv, o);
+	if (rc)
+		return rc;
+	if (o->co.platform == SN_PLAT_AUTO)
+		o->co.platform = sn_plat_default_kind();
+	if (o->co.platform == SN_PLAT_EMU && o->co.domid < 0) {
+		sn_opts_error(&sn_front_spec, "--domid is required on the emulated host");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 struct front_worker {
@@ -226,7 +278,7 @@ static void print_private_stats(struct sn_front *nic, uint16_t nq)
 
 int sn_cmd_front(int argc, char **argv)
 {
-	struct sn_common_opts co;
+	struct front_opts fo;
 	struct sn_front_cfg cfg = { 0 };
 	struct sn_plat_cfg pc = { 0 };
 	struct sn_front_worker_set {
@@ -235,96 +287,27 @@ int sn_cmd_front(int argc, char **argv)
 	struct sn_stats_block *blk = NULL;
 	struct sn_plat *plat = NULL;
 	struct sn_front *nic = NULL;
-	const char *port_spec = NULL;
-	long devid = -1, queues = 1, conn_to = -1, linger = 500, v;
-	bool busy = false;
+	const char *port_spec;
+	long devid, queues, conn_to, linger;
+	bool busy;
 	uint16_t nq = 0, i, started = 0;
 	int rc, ret = 1;
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	sn_common_opts_init(&co);
-	/* Staging is what this project is for: on unless asked otherwise
-	 * (the library default stays off for embedders). */
-	cfg.staging = SN_STAGING_PAGE;
-	for (int a = 1; a < argc; a++) {
-		const char *o = argv[a];
-		const char *val = a + 1 < argc ? argv[a + 1] : NULL;
-
-		rc = sn_common_opt(&co, argc, argv, &a);
-		if (rc < 0)
-			return 2;
-		if (rc > 0)
-			continue;
-		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(o, "--busy-poll")) {
-			busy = true;
-		} else if (!strcmp(o, "--split-evtchn")) {
-			cfg.no_split_evtchn = false;
-		} else if (!strcmp(o, "--no-split-evtchn")) {
-			cfg.no_split_evtchn = true;
-		} else if (!strcmp(o, "--staging") && val) {
-			if (!strcmp(val, "page")) {
-				cfg.staging = SN_STAGING_PAGE;
-			} else if (!strcmp(val, "header")) {
-				cfg.staging = SN_STAGING_HEADER;
-			} else if (!strcmp(val, "off")) {
-				cfg.staging = SN_STAGING_OFF;
-			} else {
-				fprintf(stderr, "stagenet front: bad value for --staging: %s "
-					"(header, page or off)\n", val);
-				return 2;
-			}
-			a++;
-		} else if (!strcmp(o, "--staging-pages") && val) {
-			if (sn_parse_long(val, 0, 65536, &v)) {
-				fprintf(stderr, "stagenet front: bad value for %s: %s\n", o, val);
-				return 2;
-			}
-			cfg.staging_pages = (uint32_t)v;
-			a++;
-		} else if (!strcmp(o, "--port") && val) {
-			port_spec = val;
-			a++;
-		} else if ((!strcmp(o, "--devid") || !strcmp(o, "--queues") ||
-			    !strcmp(o, "--connect-timeout") || !strcmp(o, "--linger-ms")) && val) {
-			long max = !strcmp(o, "--queues") ? SN_FRONT_MAX_QUEUES :
-				   !strcmp(o, "--devid") ? 65535 : 86400000;
-			long min = !strcmp(o, "--queues") ? 1 : 0;
-
-			if (sn_parse_long(val, min, max, &v)) {
-				fprintf(stderr, "stagenet front: bad value for %s: %s\n", o, val);
-				return 2;
-			}
-			if (!strcmp(o, "--devid"))
-				devid = v;
-			else if (!strcmp(o, "--queues"))
-				queues = v;
-			else if (!strcmp(o, "--connect-timeout"))
-				conn_to = v;
-			else
-				linger = v;
-			a++;
-		} else {
-			fprintf(stderr, "stagenet front: unknown or incomplete option '%s'\n", o);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (devid < 0 || !port_spec) {
-		fprintf(stderr, "stagenet front: --devid and --port are required\n");
-		usage(stderr);
-		return 2;
-	}
-	pc.kind = co.platform;
-	if (pc.kind == SN_PLAT_AUTO)
-		pc.kind = sn_plat_default_kind();
-	if (pc.kind == SN_PLAT_EMU && co.domid < 0) {
-		fprintf(stderr, "stagenet front: --domid is required on the emulated host\n");
-		return 2;
-	}
-	pc.domid = co.domid < 0 ? 0 : (uint16_t)co.domid;
+	rc = front_parse(argc, argv, &fo);
+	if (rc)
+		return sn_opts_exit(rc);
+	cfg.staging = fo.staging;
+	cfg.staging_pages = (uint32_t)fo.staging_pages;
+	cfg.no_split_evtchn = fo.no_split_evtchn;
+	port_spec = fo.port;
+	devid = fo.devid;
+	queues = fo.queues;
+	conn_to = fo.connect_timeout;
+	linger = fo.linger_ms;
+	busy = fo.busy_poll;
+	pc.kind = fo.co.platform;
+	pc.domid = fo.co.domid < 0 ? 0 : (uint16_t)fo.co.domid;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -3,6 +3,7 @@
  * connections, in the foreground or (--daemon) from the parent. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +14,32 @@
 #include "cli/cli.h"
 #include "stagenet/host.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stagenet host [--dir DIR] [--daemon] [--pidfile F] [--quiet]\n"
-		"\n"
-		"Run the emulated Xen host: a xenstore daemon on a unix socket (every\n"
-		"client is dom0) that also keeps the emulated domain registry.\n"
-		"Prints XENSTORED_PATH=<socket> once ready; export it for clients.\n"
-		"\n"
-		"  --dir DIR      put the socket in DIR (default: a new temporary\n"
-		"                 directory under $XDG_RUNTIME_DIR or /tmp)\n"
-		"  --daemon       detach; the parent prints the line and exits 0\n"
-		"  --pidfile F    write the daemon's pid to F\n"
-		"  --quiet        no log messages on stderr\n"
-		"SIGINT/SIGTERM shut it down cleanly (socket removed, exit 0).\n");
-}
+struct host_opts {
+	const char *dir, *pidfile;
+	bool daemon, quiet;
+};
+
+static const struct sn_opt host_opts[] = {
+	{ .name = "dir", .arg = "DIR", .kind = SN_OPT_STR, .off = offsetof(struct host_opts, dir),
+	  .help = "put the socket in DIR (default: a new temporary directory under "
+		  "$XDG_RUNTIME_DIR or /tmp)" },
+	{ .name = "daemon", .kind = SN_OPT_SET, .off = offsetof(struct host_opts, daemon),
+	  .help = "detach; the parent prints the line and exits 0" },
+	{ .name = "pidfile", .arg = "F", .kind = SN_OPT_STR,
+	  .off = offsetof(struct host_opts, pidfile), .help = "write the daemon's pid to F" },
+	{ .name = "quiet", .kind = SN_OPT_SET, .off = offsetof(struct host_opts, quiet),
+	  .help = "no log messages on stderr" },
+	{ .name = NULL },
+};
+
+const struct sn_opts_spec sn_host_spec = {
+	.cmd = "host",
+	.doc = "Run the emulated Xen host: a xenstore daemon on a unix socket (every client "
+	       "is dom0) that also keeps the emulated domain registry.  Prints "
+	       "XENSTORED_PATH=<socket> once ready; export it for clients.",
+	.doc_after = "SIGINT/SIGTERM shut it down cleanly (socket removed, exit 0).",
+	.opts = host_opts,
+};
 
 struct ready_ctx {
 	int fd; /* -1: print to stdout; else the pipe to the waiting parent */
@@ -126,37 +137,18 @@ int sn_cmd_host(int argc, char **argv)
 {
 	struct ready_ctx r = { .fd = -1 };
 	struct sn_xsd_cfg cfg = { .ready = on_ready, .ready_arg = &r };
-	bool daemon = false;
+	struct host_opts o = { 0 };
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--daemon")) {
-			daemon = true;
-		} else if (!strcmp(a, "--quiet")) {
-			cfg.quiet = true;
-		} else if (!strcmp(a, "--dir") || !strcmp(a, "--pidfile")) {
-			if (i + 1 >= argc || !*argv[i + 1]) {
-				fprintf(stderr, "stagenet host: %s needs a value\n", a);
-				return 2;
-			}
-			if (!strcmp(a, "--dir"))
-				cfg.dir = argv[++i];
-			else
-				r.pidfile = argv[++i];
-		} else {
-			fprintf(stderr, "stagenet host: unknown option '%s'\n", a);
-			usage(stderr);
-			return 2;
-		}
-	}
+	rc = sn_opts_parse(&sn_host_spec, argc, argv, &o);
+	if (rc)
+		return sn_opts_exit(rc);
+	cfg.dir = o.dir;
+	cfg.quiet = o.quiet;
+	r.pidfile = o.pidfile;
 	/* Clients that vanish must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
-	if (daemon) {
+	if (o.daemon) {
 		rc = daemonize(&r);
 		if (rc) {
 			fprintf(stderr, "stagenet host: cannot daemonize: %s\n", strerror(-rc));

@@ -1,42 +1,28 @@
 /* stagenet: one binary, one subcommand per job (see README "Commands"). */
-#include <stdio.h>
-#include <string.h>
-
 #include "cli/cli.h"
 
 static const struct sn_cmd cmds[] = {
-	{ "host", "run the emulated Xen host (xenstore daemon + domain registry)", sn_cmd_host },
-	{ "front", "run a netfront: one vif of this domain attached to a port", sn_cmd_front },
-	{ "back", "run the netback daemon: serve every vif of this backend domain", sn_cmd_back },
-	{ "vif-add", "toolstack: create a vif's xenstore directories (as libxl does)", sn_cmd_vif_add },
-	{ "vif-del", "toolstack: close and remove a vif's xenstore directories", sn_cmd_vif_del },
-	{ "probe", "measure grant copy / map / event costs on this platform", sn_cmd_probe },
-	{ "stats", "print the counters running daemons publish", sn_cmd_stats },
-	{ "bench", "reproduce the proposal's performance tables (self-contained)", sn_cmd_bench },
-	{ "wire", "print the Ethernet line-rate glossary (Mpps per frame size)", sn_cmd_wire },
+	{ "host", "run the emulated Xen host (xenstore daemon + domain registry)", sn_cmd_host,
+	  &sn_host_spec },
+	{ "front", "run a netfront: one vif of this domain attached to a port", sn_cmd_front,
+	  &sn_front_spec },
+	{ "back", "run the netback daemon: serve every vif of this backend domain", sn_cmd_back,
+	  &sn_back_spec },
+	{ "vif-add", "toolstack: create a vif's xenstore directories (as libxl does)", sn_cmd_vif_add,
+	  &sn_vif_add_spec },
+	{ "vif-del", "toolstack: close and remove a vif's xenstore directories", sn_cmd_vif_del,
+	  &sn_vif_del_spec },
+	{ "probe", "measure grant copy / map / event costs on this platform", sn_cmd_probe,
+	  &sn_probe_spec },
+	{ "stats", "print the counters running daemons publish", sn_cmd_stats,
+	  &sn_stats_spec },
+	{ "bench", "reproduce the proposal's performance tables (self-contained)", sn_cmd_bench,
+	  &sn_bench_spec },
+	{ "wire", "print the Ethernet line-rate glossary (Mpps per frame size)", sn_cmd_wire,
+	  &sn_wire_spec },
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: stagenet <subcommand> [options]   (stagenet <subcommand> --help)\n\nsubcommands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-}
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "stagenet: unknown subcommand '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return sn_opts_main(cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

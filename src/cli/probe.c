@@ -3,62 +3,49 @@
  * (the work is in bench/primitives.c, shared with `stagenet bench`). */
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "bench/primitives.h"
 #include "cli/cli.h"
 
-static void probe_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stagenet probe [--platform emu|xen|auto] [--domid N] [--iters N]\n"
-		"\n"
-		"Times grant copy (64 B segments, batches of %u), grant map+unmap of one\n"
-		"page and an event-channel round trip between two domains, next to a\n"
-		"64 B and a 4 KiB memcpy.  On emu it starts its own `stagenet host`\n"
-		"unless XENSTORED_PATH is set, and a granter domain (domid N+1) in a\n"
-		"child process.\n"
-		"\n"
-		SN_COMMON_OPTS_HELP
-		"  --iters N                timed iterations per row (default %u)\n",
-		SN_PRIM_COPY_BATCH, SN_PRIM_DEFAULT_ITERS);
-}
+struct probe_opts {
+	struct sn_common_opts co;
+	long iters;
+};
+
+static const struct sn_opt probe_opts[] = {
+	{ .name = "iters", .arg = "N", .kind = SN_OPT_LONG, .off = offsetof(struct probe_opts, iters),
+	  .min = 1, .max = 100000000, .help = "timed iterations per row (default 10000)" },
+	{ .name = NULL },
+};
+
+const struct sn_opts_spec sn_probe_spec = {
+	.cmd = "probe",
+	.doc = "Times grant copy (64 B segments, batches of 32), grant map+unmap of one page "
+	       "and an event-channel round trip between two domains, next to a 64 B and a "
+	       "4 KiB memcpy.  On emu it starts its own `stagenet host` unless "
+	       "XENSTORED_PATH is set, and a granter domain (domid N+1) in a child process.",
+	.opts = probe_opts,
+	.common = true,
+	.common_off = offsetof(struct probe_opts, co),
+};
+
+_Static_assert(SN_PRIM_COPY_BATCH == 32 && SN_PRIM_DEFAULT_ITERS == 10000,
+	       "sn_probe_spec's help text states these");
 
 int sn_cmd_probe(int argc, char **argv)
 {
-	struct sn_primitives_cfg cfg = { .iters = SN_PRIM_DEFAULT_ITERS };
-	struct sn_common_opts o;
+	struct probe_opts o = { .co = { SN_PLAT_AUTO, -1 }, .iters = SN_PRIM_DEFAULT_ITERS };
+	struct sn_primitives_cfg cfg = { 0 };
 	int rc;
 
-	sn_common_opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		long v;
-
-		rc = sn_common_opt(&o, argc, argv, &i);
-		if (rc < 0)
-			return 2;
-		if (rc > 0)
-			continue;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			probe_usage(stdout);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--iters")) {
-			if (i + 1 >= argc ||
-			    sn_parse_long(argv[i + 1], 1, 100000000, &v)) {
-				fprintf(stderr, "stagenet probe: --iters needs a number 1..100000000\n");
-				return 2;
-			}
-			cfg.iters = (uint32_t)v;
-			i++;
-			continue;
-		}
-		fprintf(stderr, "stagenet probe: unknown option '%s'\n", argv[i]);
-		probe_usage(stderr);
-		return 2;
-	}
-	cfg.platform = o.platform;
-	cfg.domid = o.domid;
+	rc = sn_opts_parse(&sn_probe_spec, argc, argv, &o);
+	if (rc)
+		return sn_opts_exit(rc);
+	cfg.iters = (uint32_t)o.iters;
+	cfg.platform = o.co.platform;
+	cfg.domid = (int)o.co.domid;
 	rc = sn_bench_primitives(&cfg, stdout);
 	if (rc) {
 		fprintf(stderr, "stagenet probe: failed: %s\n", strerror(-rc));

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,22 +12,34 @@
 #include "cli/cli.h"
 #include "stagenet/stats.h"
 
-static void stats_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stagenet stats [--dir D] [ROLE-DOMID-DEVID]\n"
-		"       stagenet stats [--dir D] --rate S ROLE-DOMID-DEVID\n"
-		"\n"
-		"Prints the non-zero per-queue counters and totals of every published\n"
-		"block (or just ROLE-DOMID-DEVID, e.g. back-1-0).  Blocks whose process\n"
-		"is gone are skipped and named.\n"
-		"\n"
-		"  --dir D    run directory (default $SN_RUNDIR, /run/stagenet,\n"
-		"             $XDG_RUNTIME_DIR/stagenet or /tmp/stagenet-UID)\n"
-		"  --rate S   sample the block twice, S seconds apart (0.1..3600), and\n"
-		"             print packet and bit rates per direction and what every\n"
-		"             counter did per packet (how to benchmark on real Xen)\n");
-}
+struct stats_opts {
+	const char *dir;
+	double rate;
+	const char *want[1]; /* ROLE-DOMID-DEVID */
+};
+
+static const struct sn_opt stats_opts[] = {
+	{ .name = "dir", .arg = "D", .kind = SN_OPT_STR, .off = offsetof(struct stats_opts, dir),
+	  .help = "run directory (default $SN_RUNDIR, /run/stagenet, $XDG_RUNTIME_DIR/stagenet "
+		  "or /tmp/stagenet-UID)" },
+	{ .name = "rate", .arg = "S", .kind = SN_OPT_DOUBLE,
+	  .off = offsetof(struct stats_opts, rate), .min = 0.1, .max = 3600,
+	  .help = "sample the block twice, S seconds apart, and print packet and bit rates "
+		  "per direction and what every counter did per packet (how to benchmark on "
+		  "real Xen); needs ROLE-DOMID-DEVID" },
+	{ .name = NULL },
+};
+
+const struct sn_opts_spec sn_stats_spec = {
+	.cmd = "stats",
+	.args = "[ROLE-DOMID-DEVID]",
+	.doc = "Prints the non-zero per-queue counters and totals of every published block "
+	       "(or just ROLE-DOMID-DEVID, e.g. back-1-0).  Blocks whose process is gone are "
+	       "skipped and named.",
+	.opts = stats_opts,
+	.max_args = 1,
+	.args_off = offsetof(struct stats_opts, want),
+};
 
 static double mono_s(void)
 {
@@ -129,37 +142,20 @@ static int show(const char *dir, const char *name, int force)
 int sn_cmd_stats(int argc, char **argv)
 {
 	char dirbuf[PATH_MAX], **names = NULL;
-	const char *dir = NULL, *want = NULL;
+	struct stats_opts o = { 0 };
+	const char *dir, *want;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
 	int rc = 0, shown = 0;
-	double rate = 0;
+	double rate;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			stats_usage(stdout);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-			dir = argv[++i];
-		} else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
-			char *end;
-
-			errno = 0;
-			rate = strtod(argv[++i], &end);
-			if (errno || *end || !(rate >= 0.1 && rate <= 3600)) {
-				fprintf(stderr, "stagenet stats: --rate takes seconds, 0.1..3600\n");
-				return 2;
-			}
-		} else if (argv[i][0] != '-' && !want) {
-			want = argv[i];
-		} else {
-			fprintf(stderr, "stagenet stats: bad argument '%s'\n", argv[i]);
-			stats_usage(stderr);
-			return 2;
-		}
-	}
+	rc = sn_opts_parse(&sn_stats_spec, argc, argv, &o);
+	if (rc)
+		return sn_opts_exit(rc);
+	dir = o.dir;
+	want = o.want[0];
+	rate = o.rate;
 	if (!dir) {
 		if (sn_stats_rundir(dirbuf, sizeof(dirbuf))) {
 			fprintf(stderr, "stagenet stats: run directory path too long\n");
@@ -185,7 +181,7 @@ int sn_cmd_stats(int argc, char **argv)
 		return show(dir, name, 1) < 0 ? 1 : 0;
 	}
 	if (rate > 0) {
-		fprintf(stderr, "stagenet stats: --rate needs ROLE-DOMID-DEVID\n");
+		sn_opts_error(&sn_stats_spec, "--rate needs ROLE-DOMID-DEVID");
 		return 2;
 	}
 	d = opendir(dir);

@@ -4,6 +4,8 @@
  * keys and permissions, so a backend serves our vifs and xl's alike. */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,93 +25,81 @@ struct vif_opts {
 	long timeout_ms;
 };
 
-static void usage(FILE *f, bool add)
+static const char *check_mac(const char *s)
 {
-	if (add)
-		fprintf(f,
-			"usage: stagenet vif-add --domid D --devid N [--backend-domid B]\n"
-			"                        [--mac M] [--queues Q] [--mtu M] [--rate BYTES,USEC]\n"
-			"\n"
-			"Create vif N of domain D served by domain B (default 0), writing the\n"
-			"xenstore keys and permissions libxl writes, in one transaction.\n"
-			"  --mac M     xx:xx:xx:xx:xx:xx (default 00:16:3e:<domid>:<devid>)\n"
-			"  --queues Q  cap the queues the backend offers this vif\n"
-			"  --mtu M     MTU hint for both ends (default 1500)\n"
-			"  --rate R    backend rate limit, libxl's \"bytes,usec\"\n");
-	else
-		fprintf(f,
-			"usage: stagenet vif-del --domid D --devid N [--backend-domid B]\n"
-			"                        [--timeout-ms T]\n"
-			"\n"
-			"Remove vif N of domain D like libxl: online=0 and frontend Closing, wait\n"
-			"up to T ms (default 5000) for a running backend to close, then remove\n"
-			"both directories.\n");
+	unsigned int m[6];
+	char tail;
+
+	return sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+		      &tail) == 6 ? NULL : "xx:xx:xx:xx:xx:xx";
 }
+
+static const char *check_rate(const char *s)
+{
+	unsigned long long bytes;
+	unsigned long usec;
+	char tail;
+
+	return sscanf(s, "%llu,%lu%c", &bytes, &usec, &tail) == 2 ? NULL : "BYTES,USEC";
+}
+
+#define VIF_OPT(field) .off = offsetof(struct vif_opts, field)
+#define VIF_DOMAIN_OPTS                                                                     \
+	{ .name = "domid", .arg = "D", .kind = SN_OPT_LONG, VIF_OPT(domid), .min = 1,       \
+	  .max = 0x7FEF, .required = true, .help = "the frontend's domain" },              \
+	{ .name = "devid", .arg = "N", .kind = SN_OPT_LONG, VIF_OPT(devid), .min = 0,       \
+	  .max = 0xFFFF, .required = true, .help = "the vif's device id" },                \
+	{ .name = "backend-domid", .arg = "B", .kind = SN_OPT_LONG, VIF_OPT(be_domid),      \
+	  .min = 0, .max = 0x7FEF, .help = "the backend's domain (default 0)" }
+
+static const struct sn_opt vif_add_opts[] = {
+	VIF_DOMAIN_OPTS,
+	{ .name = "mac", .arg = "M", .kind = SN_OPT_CHECK, VIF_OPT(mac), .check = check_mac,
+	  .help = "xx:xx:xx:xx:xx:xx (default 00:16:3e:<domid>:<devid>)" },
+	{ .name = "queues", .arg = "Q", .kind = SN_OPT_LONG, VIF_OPT(queues), .min = 1,
+	  .max = 16, .help = "cap the queues the backend offers this vif" },
+	{ .name = "mtu", .arg = "M", .kind = SN_OPT_LONG, VIF_OPT(mtu), .min = 68,
+	  .max = 65535, .help = "MTU hint for both ends (default 1500)" },
+	{ .name = "rate", .arg = "BYTES,USEC", .kind = SN_OPT_CHECK, VIF_OPT(rate),
+	  .check = check_rate, .help = "backend rate limit, libxl's \"bytes,usec\"" },
+	{ .name = NULL },
+};
+
+static const struct sn_opt vif_del_opts[] = {
+	VIF_DOMAIN_OPTS,
+	{ .name = "timeout-ms", .arg = "T", .kind = SN_OPT_LONG, VIF_OPT(timeout_ms), .min = 0,
+	  .max = 600000, .help = "wait this long for a running backend to close (default 5000)" },
+	{ .name = NULL },
+};
+#undef VIF_DOMAIN_OPTS
+#undef VIF_OPT
+
+const struct sn_opts_spec sn_vif_add_spec = {
+	.cmd = "vif-add",
+	.doc = "Create vif N of domain D served by domain B, writing the xenstore keys and "
+	       "permissions libxl writes, in one transaction.",
+	.opts = vif_add_opts,
+};
+
+const struct sn_opts_spec sn_vif_del_spec = {
+	.cmd = "vif-del",
+	.doc = "Remove vif N of domain D like libxl: online=0 and frontend Closing, wait up "
+	       "to T ms for a running backend to close, then remove both directories.",
+	.opts = vif_del_opts,
+};
 
 static int parse_opts(int argc, char **argv, bool add, struct vif_opts *o)
 {
+	const struct sn_opts_spec *spec = add ? &sn_vif_add_spec : &sn_vif_del_spec;
+	int rc;
+
 	*o = (struct vif_opts){ .domid = -1, .devid = -1, .be_domid = 0,
 				.mtu = 1500, .timeout_ms = 5000 };
-	/* Every option but --help takes a value. */
-	for (int i = 1; i < argc; i += 2) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		long *num = NULL, min = 0, max = 0;
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout, add);
-			exit(0);
-		}
-		if (!val) {
-			fprintf(stderr, "stagenet: %s: unknown option or missing value\n", a);
-			return -EINVAL;
-		}
-		if (!strcmp(a, "--domid")) {
-			num = &o->domid, min = 1, max = 0x7FEF;
-		} else if (!strcmp(a, "--devid")) {
-			num = &o->devid, min = 0, max = 0xFFFF;
-		} else if (!strcmp(a, "--backend-domid")) {
-			num = &o->be_domid, min = 0, max = 0x7FEF;
-		} else if (add && !strcmp(a, "--queues")) {
-			num = &o->queues, min = 1, max = 16;
-		} else if (add && !strcmp(a, "--mtu")) {
-			num = &o->mtu, min = 68, max = 65535;
-		} else if (!add && !strcmp(a, "--timeout-ms")) {
-			num = &o->timeout_ms, min = 0, max = 600000;
-		} else if (add && !strcmp(a, "--mac")) {
-			unsigned int m[6];
-			char tail;
-
-			if (sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1],
-				   &m[2], &m[3], &m[4], &m[5], &tail) != 6) {
-				fprintf(stderr, "stagenet: --mac must be xx:xx:xx:xx:xx:xx\n");
-				return -EINVAL;
-			}
-			o->mac = val;
-		} else if (add && !strcmp(a, "--rate")) {
-			unsigned long long bytes;
-			unsigned long usec;
-			char tail;
-
-			if (sscanf(val, "%llu,%lu%c", &bytes, &usec, &tail) != 2) {
-				fprintf(stderr, "stagenet: --rate must be BYTES,USEC\n");
-				return -EINVAL;
-			}
-			o->rate = val;
-		} else {
-			fprintf(stderr, "stagenet: unknown option %s\n", a);
-			return -EINVAL;
-		}
-		if (num && sn_parse_long(val, min, max, num)) {
-			fprintf(stderr, "stagenet: %s must be %ld..%ld\n", a, min, max);
-			return -EINVAL;
-		}
-	}
-	if (o->domid < 0 || o->devid < 0) {
-		fprintf(stderr, "stagenet: --domid and --devid are required\n");
-		return -EINVAL;
-	}
+	rc = sn_opts_parse(spec, argc, argv, o);
+	if (rc)
+		return rc;
 	if (o->domid == o->be_domid) {
-		fprintf(stderr, "stagenet: a domain cannot be its own backend\n");
+		sn_opts_error(spec, "a domain cannot be its own backend");
 		return -EINVAL;
 	}
 	return 0;
@@ -266,10 +256,9 @@ static int run(int argc, char **argv, bool add)
 	struct sn_plat *p;
 	int rc;
 
-	if (parse_opts(argc, argv, add, &o)) {
-		usage(stderr, add);
-		return 2;
-	}
+	rc = parse_opts(argc, argv, add, &o);
+	if (rc)
+		return sn_opts_exit(rc);
 	rc = sn_plat_open(&pc, &p);
 	if (rc) {
 		fprintf(stderr, "stagenet: cannot reach xenstore (%s); is `stagenet host` running and XENSTORED_PATH set?\n",

@@ -43,7 +43,7 @@ static void staging_option_parsed_and_documented(void **state)
 	p = sn_test_spawn("help.out", "front", "--help", (char *)NULL);
 	assert_int_equal(sn_test_reap(p, WAIT_MS), 0);
 	o = sn_test_slurp("help.out");
-	assert_non_null(strstr(o, "--staging POLICY"));
+	assert_non_null(strstr(o, "--staging=POLICY"));
 	assert_non_null(strstr(o, "header"));
 	assert_non_null(strstr(o, "default page"));
 	free(o);

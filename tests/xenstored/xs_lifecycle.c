@@ -276,7 +276,7 @@ static void bad_option_and_help(void **state)
 	close(p.out);
 	spawn(&p, help);
 	read_line(p.out, line, sizeof(line));
-	assert_non_null(strstr(line, "usage: stagenet host"));
+	assert_non_null(strstr(line, "Usage: stagenet host"));
 	st = wait_exit(p.pid);
 	assert_int_equal(WEXITSTATUS(st), 0);
 	close(p.out);
