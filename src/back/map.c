@@ -34,7 +34,7 @@ int sn_back_queue_map(struct sn_back_queue *q, const struct sn_back_qparams *qp,
 	q->tx_page = addr[0];
 	q->rx_page = addr[1];
 	/* Attach at rsp_prod: a reconnecting frontend may have left
-	 * requests we already answered (digest §1.1). */
+	 * requests we already answered; Linux netback does the same. */
 	if (sn_tx_back_attach(&q->tx, q->tx_page) ||
 	    sn_rx_back_attach(&q->rx, q->rx_page)) {
 		snprintf(err, errlen, "queue %u: ring claims more requests than slots",

@@ -1,6 +1,6 @@
 /* The per-queue staging table: grefs the frontend asked us (ADD_GREF_MAPPING)
  * to keep mapped, keyed by gref, so the datapath can memcpy through a
- * standing mapping instead of a grant copy or map/unmap (DESIGN.md §4). */
+ * standing mapping instead of a grant copy or map/unmap (README "Staging grants"). */
 #ifndef SN_BACK_STAGING_H
 #define SN_BACK_STAGING_H
 

@@ -19,7 +19,7 @@
  * (XSA-332/391) and keeps TX and RX of a queue interleaved. */
 #define QUEUE_BUDGET 64u
 /* Keep polling the rings this long after the last work before re-arming
- * events and sleeping: a blocking wake-up costs ~30 us here (DESIGN §5). */
+ * events and sleeping: a blocking wake-up costs ~30 us here (`stagenet probe`, README). */
 #define IDLE_POLL_NS 50000L
 /* Busy polling: empty turns in a row before an idle queue thread starts
  * yielding its CPU (a turn with nothing to do costs well under 1 us). */

@@ -10,7 +10,7 @@
 #include "proto/ring.h"
 
 /* One xen_netif_gref list fits in a page: 512 entries (project bound for
- * ADD/DEL_GREF_MAPPING counts, DESIGN.md section 4). */
+ * ADD/DEL_GREF_MAPPING counts, README "Staging grants"). */
 #define SN_CTRL_GREFS_PER_PAGE (SN_PAGE_SIZE / sizeof(struct xen_netif_gref))
 
 /* Highest type value this codec knows (GREF mapping, xen.git only). */
