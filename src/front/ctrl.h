@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "proto/ctrl.h"
+#include "stagenet/front.h"
 #include "stagenet/plat.h"
 
 /* Default bound on one exchange: the backend answers from its own thread,
@@ -40,9 +41,10 @@ struct sn_front_ctrl_stats {
 
 /* Allocate the ring page (granted writable to be_domid), an event channel
  * (alloc_unbound towards be_domid) and the scratch page.  timeout_ms <= 0
- * selects SN_FRONT_CTRL_TIMEOUT_MS.  Nothing is written to xenstore. */
+ * selects SN_FRONT_CTRL_TIMEOUT_MS.  Nothing is written to xenstore.  A
+ * control ring found lying is said once through log (NULL: quiet). */
 int sn_front_ctrl_open(struct sn_plat *p, uint16_t be_domid, int timeout_ms,
-		       struct sn_front_ctrl **out);
+		       const struct sn_front_log *log, struct sn_front_ctrl **out);
 /* Unbind, close, and release both pages (a page the backend still maps is
  * quarantined by shr_free, never reused).  NULL is fine. */
 void sn_front_ctrl_close(struct sn_front_ctrl *c);
