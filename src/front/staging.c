@@ -244,10 +244,11 @@ uint32_t sn_front_staging_destroy(struct sn_front_staging *s, bool peer_gone)
 		return 0;
 	if (peer_gone) {
 		/* The backend disconnected, which ends every mapping it had
-		 * (DESIGN.md 4), and its control ring with it: nobody is left
-		 * to answer a DEL.  The revoke inside shr_free is the proof
-		 * that counts: a grant still mapped cannot be revoked, and the
-		 * platform quarantines its page instead of freeing it. */
+		 * (README "Staging grants"), and its control ring with it:
+		 * nobody is left to answer a DEL.  The revoke inside shr_free
+		 * is the proof that counts: a grant still mapped cannot be
+		 * revoked, and the platform quarantines its page instead of
+		 * freeing it. */
 		for (i = 0; i < s->npages; i++)
 			s->pages[i].state = SN_STPAGE_NONE;
 	} else {
