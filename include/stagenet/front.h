@@ -121,6 +121,11 @@ int sn_front_queue_arm(struct sn_front *nic, uint16_t q);
  * sleeps on the fd.  The wait sn_front_queue_run makes between bursts. */
 int sn_front_queue_wait(struct sn_front *nic, uint16_t q, int timeout_ms,
 			unsigned int poll_us);
+bool sn_front_queue_broken(const struct sn_front *nic, uint16_t q);
+struct sn_qstats *sn_front_queue_stats(struct sn_front *nic, uint16_t q);
+/* One line per queue in use, "front queue Q: name=value ...", for counters
+ * not published (cfg.stats NULL); published ones print with sn_stats_print. */
+void sn_front_print_stats(struct sn_front *nic, FILE *f);
 
 /* One queue's worker: the caller sets stop and busy_poll; the loop sets
  * the rest, which other threads may read while it runs. */
@@ -136,7 +141,7 @@ struct sn_front_run {
  * sleeps in sn_front_queue_wait's wait (also woken by the port's fd while
  * there is room to send); with busy_poll it spins and yields.  While the
  * queue is down or broken it retries every 20 ms (the control thread
- * reconnects).  Returns 0 once stopped, -ENOMEM. */
+ * reconnects).  Returns 0 once stopped, -EINVAL (no such queue), -ENOMEM. */
 int sn_front_queue_run(struct sn_front *nic, uint16_t q, struct sn_port *port,
 		       struct sn_front_run *run);
 
@@ -155,11 +160,6 @@ struct sn_port *sn_front_queue_port(struct sn_front *nic, uint16_t q);
  * while one had some (a port without input, a sink, never ends).  Then
  * stops and joins the queue threads.  Returns 0 or -errno. */
 int sn_front_run(struct sn_front *nic, const atomic_bool *stop, long linger_ms);
-bool sn_front_queue_broken(const struct sn_front *nic, uint16_t q);
-struct sn_qstats *sn_front_queue_stats(struct sn_front *nic, uint16_t q);
-/* One line per queue in use, "front queue Q: name=value ...", for counters
- * not published (cfg.stats NULL); published ones print with sn_stats_print. */
-void sn_front_print_stats(struct sn_front *nic, FILE *f);
 
 /* Control path: pollable fd for xenstore watch events and the handler
  * that follows backend state changes (reconnects after the backend went

@@ -388,8 +388,10 @@ static size_t count_lines(const char *buf)
 /* The library's log callback, one line per call, into a memstream. */
 static void log_to_file(void *arg, const char *fmt, va_list ap)
 {
-	vfprintf(arg, fmt, ap);
-	fputc('\n', arg);
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(arg, "%s\n", line);
 }
 
 static void staging_not_supported_falls_back_once(void **state)
