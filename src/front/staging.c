@@ -1,6 +1,8 @@
 /* Netfront staging pool (see staging.h): GET/ADD on Connected, DEL at
  * teardown, and the rule that a page leaves the pool only when the backend
- * confirmed the DEL and the platform could revoke its grant. */
+ * confirmed the DEL and the platform could revoke its grant.  At the end, a
+ * NIC's pools across its connects: one per queue at Connected, all deleted
+ * at an orderly close, the fallback to normal grants said once. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
