@@ -5,8 +5,11 @@
 #ifndef STAGENET_FRONT_H
 #define STAGENET_FRONT_H
 
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "stagenet/pkt.h"
 #include "stagenet/plat.h"
@@ -16,10 +19,22 @@
 #define SN_FRONT_MAX_QUEUES 16u
 
 struct sn_front;
+struct sn_port;
 
-/* Staging grants (DESIGN.md section 4): buffers granted once per queue and
- * registered with the backend over the control ring, so it memcpys
- * through a standing mapping instead of a grant operation per slot. */
+/* Where the library reports what it does not return: a backend declared
+ * rogue, staging unavailable, a bad toolstack key.  fn gets one line per
+ * call, printf-style, without the trailing newline, possibly from several
+ * queue threads at once; the library never prints by itself (fn NULL:
+ * quiet). */
+struct sn_front_log {
+	void (*fn)(void *arg, const char *fmt, va_list ap);
+	void *arg;
+};
+
+/* Staging grants (README "Staging grants"): buffers granted once per
+ * queue and registered with the backend over the control ring, so it
+ * memcpys through a standing mapping instead of a grant operation per
+ * slot. */
 #ifndef SN_FRONT_STAGING_POLICY_DEFINED
 #define SN_FRONT_STAGING_POLICY_DEFINED
 enum sn_front_staging_policy {
@@ -45,9 +60,10 @@ struct sn_front_cfg {
 	struct sn_qstats *stats[SN_FRONT_MAX_QUEUES];
 	/* Used only when the backend offers feature-ctrl-ring; any failure
 	 * (NOT_SUPPORTED, table full, no answer) falls back to normal grants,
-	 * said once on stderr and counted (sn_front_staging_fallbacks). */
+	 * said once through log and counted (sn_front_staging_fallbacks). */
 	enum sn_front_staging_policy staging;
 	uint32_t staging_pages; /* pages per queue; 0 = the policy's default */
+	struct sn_front_log log;
 };
 
 /* Handshake states as seen from outside (xenbus numbers, io/xenbus.h). */
@@ -63,7 +79,8 @@ int sn_front_open(struct sn_plat *p, const struct sn_front_cfg *cfg,
 		  struct sn_front **out);
 /* Wait (up to timeout_ms, <0 = forever) for the backend's InitWait, build
  * rings/grants/event channels, write our keys in one transaction, switch
- * to Connected and wait for the backend's Connected. */
+ * to Connected and wait for the backend's Connected.  Says the outcome
+ * (queues, mtu, staged queues) through cfg.log. */
 int sn_front_connect(struct sn_front *nic, int timeout_ms);
 /* Closing -> wait for backend Closing/Closed -> Closed, then release every
  * ring, grant and buffer and free the NIC.  Safe on a NIC never connected. */
@@ -100,11 +117,49 @@ int sn_front_queue_fd(struct sn_front *nic, uint16_t q);
  * blocking so no response slips between the check and the sleep. */
 int sn_front_queue_arm(struct sn_front *nic, uint16_t q);
 /* Sleep until queue q has work or timeout_ms passes; spins poll_us
- * microseconds on the rings first (NAPI-style) before sleeping. */
+ * microseconds on the rings first (NAPI-style), then arms, re-checks and
+ * sleeps on the fd.  The wait sn_front_queue_run makes between bursts. */
 int sn_front_queue_wait(struct sn_front *nic, uint16_t q, int timeout_ms,
 			unsigned int poll_us);
 bool sn_front_queue_broken(const struct sn_front *nic, uint16_t q);
 struct sn_qstats *sn_front_queue_stats(struct sn_front *nic, uint16_t q);
+/* One line per queue in use, "front queue Q: name=value ...", for counters
+ * not published (cfg.stats NULL); published ones print with sn_stats_print. */
+void sn_front_print_stats(struct sn_front *nic, FILE *f);
+
+/* One queue's worker: the caller sets stop and busy_poll; the loop sets
+ * the rest, which other threads may read while it runs. */
+struct sn_front_run {
+	const atomic_bool *stop; /* sn_front_queue_run returns once it is set */
+	bool busy_poll;          /* never sleep on the event channel */
+	atomic_bool eof;         /* the port's input ended (also set on return) */
+	atomic_bool had_input;   /* the port produced at least one packet */
+};
+/* The queue loop (`stagenet front` runs one per queue, on its own thread):
+ * packets from queue q's RX ring go to the port, the port's packets go out
+ * on q's TX ring, until *run->stop.  Between empty turns it spins, then
+ * sleeps in sn_front_queue_wait's wait (also woken by the port's fd while
+ * there is room to send); with busy_poll it spins and yields.  While the
+ * queue is down or broken it retries every 20 ms (the control thread
+ * reconnects).  Returns 0 once stopped, -EINVAL (no such queue), -ENOMEM. */
+int sn_front_queue_run(struct sn_front *nic, uint16_t q, struct sn_port *port,
+		       struct sn_front_run *run);
+
+/* Serving a NIC the way `stagenet front` does.  Once connected: open one
+ * port per queue from port_spec (sn_port_open; a failure is said through
+ * cfg.log and leaves the ports opened before it) and start one thread per
+ * queue running sn_front_queue_run on it (busy_poll as in struct
+ * sn_front_run).  The ports stay open until sn_front_close. */
+int sn_front_start(struct sn_front *nic, const char *port_spec, bool busy_poll);
+/* Queue q's port from sn_front_start (its stats are the port's verdict),
+ * NULL when it has none. */
+struct sn_port *sn_front_queue_port(struct sn_front *nic, uint16_t q);
+/* The control thread's loop: follow the backend (sn_front_poll_ctrl; its
+ * going away and coming back are said through cfg.log) until *stop, or,
+ * with linger_ms >= 0, until linger_ms after every port's input ended
+ * while one had some (a port without input, a sink, never ends).  Then
+ * stops and joins the queue threads.  Returns 0 or -errno. */
+int sn_front_run(struct sn_front *nic, const atomic_bool *stop, long linger_ms);
 
 /* Control path: pollable fd for xenstore watch events and the handler
  * that follows backend state changes (reconnects after the backend went

@@ -14,16 +14,7 @@
 #include <unistd.h>
 
 #include "back/common.h"
-
-/* Packets per direction per loop turn: bounds the work one event can cause
- * (XSA-332/391) and keeps TX and RX of a queue interleaved. */
-#define QUEUE_BUDGET 64u
-/* Keep polling the rings this long after the last work before re-arming
- * events and sleeping: a blocking wake-up costs ~30 us here (`stagenet probe`, README). */
-#define IDLE_POLL_NS 50000L
-/* Busy polling: empty turns in a row before an idle queue thread starts
- * yielding its CPU (a turn with nothing to do costs well under 1 us). */
-#define BUSY_YIELD_TURNS 16u
+#include "proto/loop.h"
 
 int sn_back_vif_new(struct sn_back *b, uint16_t domid, uint16_t devid,
 		    struct sn_back_vif **out)
@@ -199,10 +190,10 @@ static void *queue_main(void *arg)
 			wait_events(q, 100, -1);
 			continue;
 		}
-		tx = sn_back_tx_action(q, QUEUE_BUDGET);
+		tx = sn_back_tx_action(q, SN_BACK_QUEUE_BUDGET);
 		if (tx < 0)
 			continue;
-		rx = sn_back_rx_action(q, QUEUE_BUDGET);
+		rx = sn_back_rx_action(q, SN_BACK_QUEUE_BUDGET);
 		if (tx > 0 || rx > 0) {
 			idle_since = 0;
 			woken = false;
@@ -223,13 +214,13 @@ static void *queue_main(void *arg)
 			 * CPU: an idle one hands its time slice to a sibling with
 			 * work instead of spinning it out (a no-op when nothing
 			 * else is runnable here). */
-			if (++idle_turns >= BUSY_YIELD_TURNS)
+			if (++idle_turns >= SN_BUSY_YIELD_TURNS)
 				sched_yield();
 			continue;
 		}
 		if (!idle_since)
 			idle_since = now_ns();
-		if (now_ns() - idle_since < IDLE_POLL_NS)
+		if (now_ns() - idle_since < SN_IDLE_POLL_US * 1000u)
 			continue;
 		/* Arm events, then look once more: a request published
 		 * between our last look and the arming would otherwise wait

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "front/ctrl.h"
+#include "front/log.h"
 #include "plat/xs_keys.h"
 
 /* Most requests one batch may have outstanding: far below the 128 ring
@@ -44,10 +45,11 @@ struct sn_front_ctrl {
 	uint16_t next_id;
 	bool broken;
 	struct sn_front_ctrl_stats st;
+	struct sn_front_log log;
 };
 
 int sn_front_ctrl_open(struct sn_plat *p, uint16_t be_domid, int timeout_ms,
-		       struct sn_front_ctrl **out)
+		       const struct sn_front_log *log, struct sn_front_ctrl **out)
 {
 	struct sn_front_ctrl *c;
 	void *pages = NULL;
@@ -59,6 +61,8 @@ int sn_front_ctrl_open(struct sn_plat *p, uint16_t be_domid, int timeout_ms,
 		return -ENOMEM;
 	c->p = p;
 	c->be_domid = be_domid;
+	if (log)
+		c->log = *log;
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : SN_FRONT_CTRL_TIMEOUT_MS;
 	c->port = -1;
 	rc = pthread_mutex_init(&c->lock, NULL);
@@ -168,8 +172,7 @@ static void mark_broken(struct sn_front_ctrl *c, const char *why)
 {
 	c->st.malformed++;
 	if (!c->broken)
-		fprintf(stderr, "stagenet front: control ring: %s; control ring disabled\n",
-			why);
+		sn_front_logf(&c->log, "control ring: %s; control ring disabled", why);
 	__atomic_store_n(&c->broken, true, __ATOMIC_RELAXED);
 }
 

@@ -2,7 +2,7 @@
  * the backend, its event channel and a scratch page for the page-sized
  * arguments (hash key, hash mapping, gref lists), and runs synchronous,
  * bounded-time request/response exchanges over the ring (netif.h "Control
- * ring"; netif-digest.md section 3). */
+ * ring"). */
 #ifndef SN_FRONT_CTRL_H
 #define SN_FRONT_CTRL_H
 
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "proto/ctrl.h"
+#include "stagenet/front.h"
 #include "stagenet/plat.h"
 
 /* Default bound on one exchange: the backend answers from its own thread,
@@ -40,9 +41,10 @@ struct sn_front_ctrl_stats {
 
 /* Allocate the ring page (granted writable to be_domid), an event channel
  * (alloc_unbound towards be_domid) and the scratch page.  timeout_ms <= 0
- * selects SN_FRONT_CTRL_TIMEOUT_MS.  Nothing is written to xenstore. */
+ * selects SN_FRONT_CTRL_TIMEOUT_MS.  Nothing is written to xenstore.  A
+ * control ring found lying is said once through log (NULL: quiet). */
 int sn_front_ctrl_open(struct sn_plat *p, uint16_t be_domid, int timeout_ms,
-		       struct sn_front_ctrl **out);
+		       const struct sn_front_log *log, struct sn_front_ctrl **out);
 /* Unbind, close, and release both pages (a page the backend still maps is
  * quarantined by shr_free, never reused).  NULL is fine. */
 void sn_front_ctrl_close(struct sn_front_ctrl *c);
@@ -100,7 +102,8 @@ int sn_front_ctrl_hash_set_mapping_size(struct sn_front_ctrl *c, uint32_t size,
 int sn_front_ctrl_hash_set_mapping(struct sn_front_ctrl *c, const uint32_t *map,
 				   uint32_t n, uint32_t off, uint32_t *status);
 
-/* GET_GREF_MAPPING_SIZE: free entries of queue's table (DESIGN.md 4). */
+/* GET_GREF_MAPPING_SIZE: free entries of queue's table (README "Staging
+ * grants"). */
 int sn_front_ctrl_gref_size(struct sn_front_ctrl *c, uint16_t queue,
 			    uint32_t *size, uint32_t *status);
 /* ADD_GREF_MAPPING of 1..512 entries (all or nothing on the backend). */

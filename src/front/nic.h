@@ -75,6 +75,11 @@ struct sn_front_queue {
 	int32_t tx_stage[SN_TX_RING_SIZE];
 	int32_t rx_stage[SN_RX_RING_SIZE];
 	bool rx_deferred; /* RX posting waits for the pool (Connected) */
+
+	/* The thread sn_front_start gave this queue, and what it runs. */
+	pthread_t thread;
+	struct sn_port *port;
+	struct sn_front_run run;
 };
 
 struct sn_front {
@@ -107,22 +112,41 @@ struct sn_front {
 	atomic_uint_fast64_t staging_fallbacks;
 	bool staging_said; /* the one fallback line was printed */
 	bool staging_planned; /* this connect wants a pool (ctrl ring offered) */
+	/* Queue threads of sn_front_start: [0, nthreads) run until
+	 * threads_stop (loop.c). */
+	uint16_t nthreads;
+	atomic_bool threads_stop;
 	struct sn_front_queue q[SN_FRONT_MAX_QUEUES];
 };
 
-/* xenbus.c */
+/* xenbus.c: keys and the XenbusState machine (sn_front_connect,
+ * sn_front_poll_ctrl are there too). */
 int sn_front_xb_state(struct sn_front *nic, const char *dir);
 int sn_front_xb_set_state(struct sn_front *nic, int state);
 int sn_front_xb_wait_be(struct sn_front *nic, const int *states, int nstates,
 			int timeout_ms);
 int sn_front_xb_read_features(struct sn_front *nic);
 int sn_front_xb_write_keys(struct sn_front *nic);
+/* The toolstack's keys of our vif: backend path and id, mac, mtu. */
+int sn_front_xb_read_vif(struct sn_front *nic);
+/* Walk both ends to Closed and release every queue (sn_front_close). */
+void sn_front_xb_close(struct sn_front *nic, int timeout_ms);
+
+/* loop.c: stop and join the threads of sn_front_start (none: no-op). */
+void sn_front_threads_stop(struct sn_front *nic);
 
 /* nic.c */
 int sn_front_queues_setup(struct sn_front *nic);
 void sn_front_queues_teardown(struct sn_front *nic);
 /* Declare the backend rogue for this queue: counted once, datapath off. */
 void sn_front_queue_fail(struct sn_front_queue *q, const char *why);
+void sn_front_notify(struct sn_front_queue *q, int port);
+
+/* buf.c: buffer pages and their grants */
+/* Whether the platform grants per use (emu) or only at allocation
+ * (gntalloc on real Xen); decided once, before any buffer exists. */
+void sn_front_buf_probe(struct sn_front *nic);
+int sn_front_buf_alloc(struct sn_front *nic, struct sn_front_buf *b, bool writable);
 /* Revoke a buffer's per-use grant; on -EBUSY the page is quarantined and
  * never reused.  Returns 0 or -EBUSY. */
 int sn_front_buf_revoke(struct sn_front_queue *q, struct sn_front_buf *b);
@@ -132,11 +156,23 @@ int sn_front_buf_grant(struct sn_front_queue *q, struct sn_front_buf *b,
 /* Give a quarantined buffer a fresh page; the old one stays leaked. */
 int sn_front_buf_replace(struct sn_front_queue *q, struct sn_front_buf *b,
 			 bool writable);
-void sn_front_notify(struct sn_front_queue *q, int port);
+/* Release a buffer page; a page the backend still holds stays with the
+ * platform's quarantine, never reused. */
+void sn_front_buf_release(struct sn_front_queue *q, struct sn_front_buf *b);
+/* Release a shared ring page (quarantined if the backend still maps it). */
+void sn_front_ring_release(struct sn_front_queue *q, void **sring);
 
+/* staging.c: a NIC's staging pools across connects */
 /* Staging pool of a queue: release it (queue lock held).  peer_gone: the
  * backend already disconnected (no DEL possible). */
 void sn_front_queue_unstage(struct sn_front_queue *q, bool peer_gone);
+/* Backend Connected: register a pool per queue, then post RX buffers
+ * (staged ones first) on the queues that waited for it. */
+void sn_front_staging_connect(struct sn_front *nic);
+/* Orderly close: delete every pool while the backend can answer DEL. */
+void sn_front_staging_release_all(struct sn_front *nic);
+/* queues fall back to normal grants: counted, and said once per NIC. */
+void sn_front_staging_fallback(struct sn_front *nic, uint16_t queues, const char *why);
 
 /* tx.c / rx.c (called with the queue lock held) */
 int sn_front_tx_gc(struct sn_front_queue *q);

@@ -1,11 +1,15 @@
 /* Netfront staging pool (see staging.h): GET/ADD on Connected, DEL at
  * teardown, and the rule that a page leaves the pool only when the backend
- * confirmed the DEL and the platform could revoke its grant. */
+ * confirmed the DEL and the platform could revoke its grant.  At the end, a
+ * NIC's pools across its connects: one per queue at Connected, all deleted
+ * at an orderly close, the fallback to normal grants said once. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "front/log.h"
+#include "front/nic.h"
 #include "front/staging.h"
 #include "proto/slots.h"
 
@@ -242,10 +246,11 @@ uint32_t sn_front_staging_destroy(struct sn_front_staging *s, bool peer_gone)
 		return 0;
 	if (peer_gone) {
 		/* The backend disconnected, which ends every mapping it had
-		 * (DESIGN.md 4), and its control ring with it: nobody is left
-		 * to answer a DEL.  The revoke inside shr_free is the proof
-		 * that counts: a grant still mapped cannot be revoked, and the
-		 * platform quarantines its page instead of freeing it. */
+		 * (README "Staging grants"), and its control ring with it:
+		 * nobody is left to answer a DEL.  The revoke inside shr_free
+		 * is the proof that counts: a grant still mapped cannot be
+		 * revoked, and the platform quarantines its page instead of
+		 * freeing it. */
 		for (i = 0; i < s->npages; i++)
 			s->pages[i].state = SN_STPAGE_NONE;
 	} else {
@@ -380,7 +385,8 @@ void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 			    uint16_t be_domid, uint16_t nq,
 			    const struct sn_front_staging_cfg *cfg,
 			    struct sn_qstats *const *st,
-			    struct sn_front_staging **pools, FILE *log,
+			    struct sn_front_staging **pools,
+			    const struct sn_front_log *log,
 			    struct sn_front_staging_report *rep)
 {
 	bool give_up = false;
@@ -414,12 +420,100 @@ void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 		}
 		rep->fallbacks++;
 	}
-	if (rep->fallbacks && log)
-		fprintf(log,
-			"stagenet front: staging grants (%s) unavailable on %u of %u queues "
-			"(queue %u: %s); those queues use the normal grant path\n",
-			sn_front_staging_policy_name(cfg->policy), rep->fallbacks, nq,
-			rep->first_q,
-			rep->first_err == -EOPNOTSUPP ? "backend answered NOT_SUPPORTED"
-						      : strerror(-rep->first_err));
+	if (rep->fallbacks)
+		sn_front_logf(log, "staging grants (%s) unavailable on %u of %u queues "
+			      "(queue %u: %s); those queues use the normal grant path",
+			      sn_front_staging_policy_name(cfg->policy), rep->fallbacks, nq,
+			      rep->first_q,
+			      rep->first_err == -EOPNOTSUPP ? "backend answered NOT_SUPPORTED"
+							    : strerror(-rep->first_err));
+}
+
+/* ---- a NIC's pools across connects (front/nic.h) ---------------------- */
+
+void sn_front_queue_unstage(struct sn_front_queue *q, bool peer_gone)
+{
+	unsigned int i;
+	uint32_t kept;
+
+	if (!q->staging)
+		return;
+	kept = sn_front_staging_destroy(q->staging, peer_gone);
+	q->staging = NULL;
+	/* Requests still on the rings name grefs that are now deleted (and
+	 * revoked, or quarantined): their answers take the normal path. */
+	for (i = 0; i < SN_TX_RING_SIZE; i++)
+		q->tx_stage[i] = -1;
+	for (i = 0; i < SN_RX_RING_SIZE; i++)
+		q->rx_stage[i] = -1;
+	if (kept)
+		atomic_fetch_add(&q->nic->quarantined, kept);
+}
+
+/* Orderly close: the datapath stops and every pool is deleted while the
+ * backend is still connected and can answer DEL (after Closing it unmaps
+ * everything and its control ring is gone). */
+void sn_front_staging_release_all(struct sn_front *nic)
+{
+	uint16_t i;
+
+	for (i = 0; i < nic->nq; i++) {
+		struct sn_front_queue *q = &nic->q[i];
+
+		pthread_mutex_lock(&q->lock);
+		if (q->staging) {
+			q->up = false;
+			/* Collect what the backend has answered so those
+			 * buffers are no longer in flight when DEL comes. */
+			if (q->tx_sring && !atomic_load(&q->broken))
+				sn_front_tx_gc(q);
+			sn_front_queue_unstage(q, false);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
+void sn_front_staging_fallback(struct sn_front *nic, uint16_t queues, const char *why)
+{
+	atomic_fetch_add(&nic->staging_fallbacks, queues);
+	if (nic->staging_said)
+		return;
+	nic->staging_said = true;
+	sn_front_logf(&nic->cfg.log, "vif %u: staging grants (%s) unavailable: %s; "
+		      "using the normal grant path", nic->devid,
+		      sn_front_staging_policy_name(nic->cfg.staging), why);
+}
+
+/* Backend Connected: register a pool per queue, then post RX buffers
+ * (staged ones first) on the queues that waited for it. */
+void sn_front_staging_connect(struct sn_front *nic)
+{
+	struct sn_front_staging *pools[SN_FRONT_MAX_QUEUES] = { 0 };
+	struct sn_front_staging_cfg scfg = { .policy = nic->cfg.staging,
+					     .max_pages = nic->cfg.staging_pages };
+	struct sn_qstats *st[SN_FRONT_MAX_QUEUES];
+	struct sn_front_staging_report rep = { 0 };
+	uint16_t i;
+
+	if (nic->ctrl) {
+		for (i = 0; i < nic->nq; i++)
+			st[i] = nic->q[i].st;
+		sn_front_staging_setup(nic->plat, nic->ctrl, nic->be_domid, nic->nq, &scfg, st,
+				       pools, nic->staging_said ? NULL : &nic->cfg.log, &rep);
+		if (rep.fallbacks) {
+			nic->staging_said = true;
+			atomic_fetch_add(&nic->staging_fallbacks, rep.fallbacks);
+		}
+	}
+	for (i = 0; i < nic->nq; i++) {
+		struct sn_front_queue *q = &nic->q[i];
+
+		pthread_mutex_lock(&q->lock);
+		q->staging = pools[i];
+		if (q->rx_deferred) {
+			q->rx_deferred = false;
+			sn_front_rx_refill(q);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
 }

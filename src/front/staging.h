@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "front/ctrl.h"
 #include "stagenet/front.h"
@@ -98,15 +97,16 @@ uint32_t sn_front_staging_destroy(struct sn_front_staging *s, bool peer_gone);
 
 /* Connected: create a pool for each of nq queues.  Any failure leaves that
  * queue on the normal path (rep->fallbacks; the failed request also counts
- * in that queue's ctrl_errors) and is reported in exactly one line on log
- * (NULL: not at all) for the whole call; NOT_SUPPORTED, no answer or a
+ * in that queue's ctrl_errors) and is reported in exactly one line through
+ * log (NULL: not at all) for the whole call; NOT_SUPPORTED, no answer or a
  * broken ring stops asking for the other queues.  pools[i] is NULL for
  * queues without staging.  st may be NULL, and so may st[i]. */
 void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 			    uint16_t be_domid, uint16_t nq,
 			    const struct sn_front_staging_cfg *cfg,
 			    struct sn_qstats *const *st,
-			    struct sn_front_staging **pools, FILE *log,
+			    struct sn_front_staging **pools,
+			    const struct sn_front_log *log,
 			    struct sn_front_staging_report *rep);
 
 const char *sn_front_staging_policy_name(enum sn_front_staging_policy p);

@@ -10,6 +10,7 @@
 
 #include <xen/io/xenbus.h>
 
+#include "front/log.h"
 #include "front/nic.h"
 #include "plat/xs_keys.h"
 
@@ -199,4 +200,276 @@ int sn_front_xb_write_keys(struct sn_front *nic)
 	 * write from interleaving with half of them; EAGAIN means it
 	 * conflicted and nothing was written. */
 	return sn_xs_txn(nic->plat, xb_write_all, nic);
+}
+
+/* ---- the state machine: toolstack keys, connect, follow, close -------- */
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+int sn_front_xb_read_vif(struct sn_front *nic)
+{
+	struct sn_plat *p = nic->plat;
+	char *be = NULL, *mac = NULL;
+	unsigned long v;
+	int rc;
+
+	rc = sn_xs_read_str(p, XBT_NULL, nic->fe_path, "backend", &be);
+	if (rc) {
+		sn_front_logf(&nic->cfg.log, "%s/backend: %s", nic->fe_path, strerror(-rc));
+		return rc;
+	}
+	/* Follow the key wherever it points (QEMU uses backend/qnic), but
+	 * it must be an absolute path that fits. */
+	if (be[0] != '/' || strlen(be) >= sizeof(nic->be_path)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	strcpy(nic->be_path, be);
+	rc = sn_xs_read_ulong(p, XBT_NULL, nic->fe_path, "backend-id", 0, 0x7FEF, &v);
+	if (rc) {
+		sn_front_logf(&nic->cfg.log, "%s/backend-id missing or bad", nic->fe_path);
+		rc = rc == -ENOENT ? -EINVAL : rc;
+		goto out;
+	}
+	nic->be_domid = (uint16_t)v;
+	memset(nic->mac, 0, sizeof(nic->mac));
+	if (sn_xs_read_str(p, XBT_NULL, nic->fe_path, "mac", &mac) == 0 &&
+	    parse_mac(mac, nic->mac))
+		sn_front_logf(&nic->cfg.log, "ignoring bad mac '%s'", mac);
+	rc = sn_xs_read_ulong(p, XBT_NULL, nic->fe_path, "mtu", 68, 65535, &v);
+	nic->mtu = rc ? 1500 : (uint32_t)v;
+	rc = 0;
+out:
+	free(mac);
+	free(be);
+	return rc;
+}
+
+static int set_state(struct sn_front *nic, int st)
+{
+	int rc;
+
+	if (nic->fe_state == st)
+		return 0;
+	rc = sn_front_xb_set_state(nic, st);
+	if (!rc)
+		nic->fe_state = st;
+	return rc;
+}
+
+/* Backend in InitWait: build everything and announce it. */
+static int do_connect(struct sn_front *nic)
+{
+	uint16_t want = nic->cfg.queues;
+	int rc;
+
+	rc = sn_front_xb_read_features(nic);
+	if (rc)
+		return rc;
+	if (!nic->be_rx_copy) {
+		/* Page flipping is long gone; RX by copy is all we do. */
+		sn_front_logf(&nic->cfg.log, "backend %s lacks feature-rx-copy", nic->be_path);
+		return -EPROTONOSUPPORT;
+	}
+	if (want > (nic->be_max_queues ? nic->be_max_queues : 1))
+		want = nic->be_max_queues ? nic->be_max_queues : 1;
+	nic->nq = want;
+	if (!nic->shr_probed) {
+		sn_front_buf_probe(nic);
+		nic->shr_probed = true;
+	}
+	nic->staging_planned = false;
+	if (nic->cfg.staging != SN_STAGING_OFF) {
+		if (nic->be_ctrl_ring)
+			nic->staging_planned = true;
+		else
+			sn_front_staging_fallback(nic, nic->nq, "backend offers no control ring");
+	}
+	rc = sn_front_queues_setup(nic);
+	if (rc)
+		return rc;
+	if (nic->staging_planned) {
+		rc = sn_front_ctrl_open(nic->plat, nic->be_domid, 0, &nic->cfg.log, &nic->ctrl);
+		if (rc) {
+			nic->ctrl = NULL;
+			sn_front_staging_fallback(nic, nic->nq, "cannot set up the control ring");
+		}
+	}
+	rc = sn_front_xb_write_keys(nic);
+	if (!rc)
+		rc = set_state(nic, XenbusStateConnected);
+	if (rc) {
+		sn_front_queues_teardown(nic);
+		sn_front_ctrl_close(nic->ctrl);
+		nic->ctrl = NULL;
+		return rc;
+	}
+	nic->phase = SN_FRONT_CONNECTING;
+	return 0;
+}
+
+static void go_down(struct sn_front *nic)
+{
+	sn_front_queues_teardown(nic);
+	/* After the pools: DEL needed the ring.  shr_free quarantines the
+	 * ring page if the backend still maps it. */
+	sn_front_ctrl_close(nic->ctrl);
+	nic->ctrl = NULL;
+	nic->phase = SN_FRONT_DOWN;
+}
+
+int sn_front_poll_ctrl(struct sn_front *nic, enum sn_front_event *ev)
+{
+	struct sn_xs_event xev;
+	int be, rc = 0;
+	uint16_t i;
+
+	*ev = SN_FRONT_EV_NONE;
+	while (nic->plat->ops->xs_read_watch(nic->plat, &xev) == 0)
+		free(xev.path);
+	be = sn_front_xb_state(nic, nic->be_path);
+	if (be == -EINVAL)
+		be = XenbusStateUnknown; /* garbage reads as "not there" */
+	if (be < 0)
+		return be;
+
+	switch (nic->phase) {
+	case SN_FRONT_UP:
+	case SN_FRONT_CONNECTING:
+		if (be == XenbusStateConnected) {
+			if (nic->phase == SN_FRONT_CONNECTING) {
+				nic->phase = SN_FRONT_UP;
+				if (nic->staging_planned)
+					sn_front_staging_connect(nic);
+				for (i = 0; i < nic->nq; i++) {
+					pthread_mutex_lock(&nic->q[i].lock);
+					nic->q[i].up = true;
+					pthread_mutex_unlock(&nic->q[i].lock);
+					/* Kick once: requests posted before the
+					 * backend bound its ports were not
+					 * signalled. */
+					sn_front_notify(&nic->q[i], nic->q[i].port_tx);
+					if (nic->q[i].port_rx != nic->q[i].port_tx)
+						sn_front_notify(&nic->q[i], nic->q[i].port_rx);
+				}
+				*ev = SN_FRONT_EV_RECONNECTED;
+			}
+			return 0;
+		}
+		/* InitWait/Initialised while we wait is the normal way there. */
+		if (nic->phase == SN_FRONT_CONNECTING &&
+		    (be == XenbusStateInitWait || be == XenbusStateInitialised))
+			return 0;
+		if (nic->phase == SN_FRONT_UP && be == XenbusStateInitialised)
+			return 0;
+		/* Backend closing, gone, or restarted (back in InitWait): the
+		 * rings are dead; never reuse them. */
+		go_down(nic);
+		*ev = SN_FRONT_EV_DOWN;
+		break;
+	case SN_FRONT_DOWN:
+		break;
+	}
+
+	/* Down: walk the backend back to InitWait. */
+	switch (be) {
+	case XenbusStateInitWait:
+		rc = set_state(nic, XenbusStateInitialising);
+		if (!rc)
+			rc = do_connect(nic);
+		break;
+	case XenbusStateConnected:
+		/* Still connected to rings of an earlier instance of us: a
+		 * backend ignores Initialising then, so walk it through
+		 * Closed (it answers 5, 6, then InitWait once we say 1). */
+	case XenbusStateClosing:
+		/* Let it finish closing (Linux: frontend_closed). */
+		rc = set_state(nic, XenbusStateClosed);
+		break;
+	case XenbusStateClosed:
+	case XenbusStateUnknown:
+	case XenbusStateInitialising:
+		/* A backend goes Closed -> InitWait when it sees us at
+		 * Initialising. */
+		rc = set_state(nic, XenbusStateInitialising);
+		break;
+	default:
+		break;
+	}
+	return rc;
+}
+
+/* What a connect came to, said once per sn_front_connect. */
+static void say_connected(struct sn_front *nic)
+{
+	uint16_t i, staged = 0;
+
+	sn_front_logf(&nic->cfg.log, "vif %u connected, %u queue(s), mtu %u", nic->devid,
+		      nic->nq, nic->mtu);
+	if (nic->cfg.staging == SN_STAGING_OFF)
+		return;
+	for (i = 0; i < nic->nq; i++)
+		staged += sn_front_queue_staged(nic, i);
+	sn_front_logf(&nic->cfg.log, "staging grants (%s) on %u of %u queue(s)",
+		      sn_front_staging_policy_name(nic->cfg.staging), staged, nic->nq);
+}
+
+int sn_front_connect(struct sn_front *nic, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int fd = nic->plat->ops->xs_watch_fd(nic->plat);
+
+	while (nic->phase != SN_FRONT_UP) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		enum sn_front_event ev;
+		int rc, left = 200;
+
+		rc = sn_front_poll_ctrl(nic, &ev);
+		if (rc)
+			return rc;
+		if (nic->phase == SN_FRONT_UP)
+			break;
+		if (timeout_ms >= 0) {
+			int64_t l = deadline - now_ms();
+
+			if (l <= 0)
+				return -ETIMEDOUT;
+			if (l < left)
+				left = (int)l;
+		}
+		/* Bounded sleep: re-reading the state covers a lost watch. */
+		if (fd < 0 || poll(&pfd, 1, left) < 0)
+			poll(NULL, 0, left);
+	}
+	say_connected(nic);
+	return 0;
+}
+
+/* Closing first so the backend stops touching the rings before we revoke
+ * their grants; then Closed once it has. */
+void sn_front_xb_close(struct sn_front *nic, int timeout_ms)
+{
+	static const int done[] = { XenbusStateClosing, XenbusStateClosed,
+				    XenbusStateUnknown };
+	static const int closed[] = { XenbusStateClosed, XenbusStateUnknown };
+
+	if (nic->phase == SN_FRONT_UP)
+		sn_front_staging_release_all(nic);
+	if (set_state(nic, XenbusStateClosing) == 0 && nic->phase != SN_FRONT_DOWN)
+		sn_front_xb_wait_be(nic, done, 3, timeout_ms);
+	go_down(nic);
+	if (set_state(nic, XenbusStateClosed) == 0)
+		sn_front_xb_wait_be(nic, closed, 2, timeout_ms);
 }

@@ -61,7 +61,7 @@ static void start(struct tctx *t, int timeout_ms)
 	xs_transaction_t xt;
 	int rc;
 
-	assert_int_equal(sn_front_ctrl_open(t->fe, t->be->domid, timeout_ms, &t->c), 0);
+	assert_int_equal(sn_front_ctrl_open(t->fe, t->be->domid, timeout_ms, NULL, &t->c), 0);
 	do {
 		assert_int_equal(t->fe->ops->xs_txn_start(t->fe, &xt), 0);
 		assert_int_equal(sn_front_ctrl_write_keys(t->c, xt, t->fe_path), 0);
@@ -385,6 +385,15 @@ static size_t count_lines(const char *buf)
 	return n;
 }
 
+/* The library's log callback, one line per call, into a memstream. */
+static void log_to_file(void *arg, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(arg, "%s\n", line);
+}
+
 static void staging_not_supported_falls_back_once(void **state)
 {
 	struct tctx *t = *state;
@@ -403,7 +412,8 @@ static void staging_not_supported_falls_back_once(void **state)
 	start(t, 0);
 	log = open_memstream(&buf, &len);
 	assert_non_null(log);
-	sn_front_staging_setup(t->fe, t->c, t->be->domid, 4, &cfg, st, pools, log, &rep);
+	sn_front_staging_setup(t->fe, t->c, t->be->domid, 4, &cfg, st, pools,
+			       &(struct sn_front_log){ log_to_file, log }, &rep);
 	fclose(log);
 	assert_int_equal(rep.staged, 0);
 	assert_int_equal(rep.fallbacks, 4);
@@ -439,7 +449,8 @@ static void staging_add_failure_falls_back_and_rolls_back(void **state)
 	start(t, 0);
 	log = open_memstream(&buf, &len);
 	assert_non_null(log);
-	sn_front_staging_setup(t->fe, t->c, t->be->domid, 2, &cfg, NULL, pools, log, &rep);
+	sn_front_staging_setup(t->fe, t->c, t->be->domid, 2, &cfg, NULL, pools,
+			       &(struct sn_front_log){ log_to_file, log }, &rep);
 	fclose(log);
 	assert_int_equal(rep.staged, 0);
 	assert_int_equal(rep.fallbacks, 2);
@@ -467,7 +478,8 @@ static void staging_partial_fallback_per_queue(void **state)
 	start(t, 0);
 	log = open_memstream(&buf, &len);
 	assert_non_null(log);
-	sn_front_staging_setup(t->fe, t->c, t->be->domid, 3, &cfg, NULL, pools, log, &rep);
+	sn_front_staging_setup(t->fe, t->c, t->be->domid, 3, &cfg, NULL, pools,
+			       &(struct sn_front_log){ log_to_file, log }, &rep);
 	fclose(log);
 	assert_int_equal(rep.staged, 2);
 	assert_int_equal(rep.fallbacks, 1);
