@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "front/fake_back.h"
+#include "common/peer_back.h"
 #include "proto/extra.h"
 
 static void xs_put(struct fake_back *fb, const char *dir, const char *key, const char *val)

@@ -1,8 +1,8 @@
 /* A scripted netback for frontend tests: the test is the backend domain,
  * writes the toolstack's vif keys itself, maps the frontend's rings through
  * gnt_map and then answers honestly (echo TX into RX) or lies on purpose. */
-#ifndef SN_TEST_FRONT_FAKE_BACK_H
-#define SN_TEST_FRONT_FAKE_BACK_H
+#ifndef SN_TEST_PEER_BACK_H
+#define SN_TEST_PEER_BACK_H
 
 #include <stdbool.h>
 #include <stdint.h>

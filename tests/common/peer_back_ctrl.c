@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "proto/ctrl.h"
-#include "sfront/tback.h"
+#include "common/peer_back_ctrl.h"
 
 static long xs_long(struct tback *b, const char *dir, const char *key)
 {

@@ -2,8 +2,8 @@
  * frontend's control ring through gnt_map and answers it from a thread,
  * honestly (a small GREF table with DESIGN.md section 4's rules) or with a
  * scripted lie. */
-#ifndef SN_TEST_SFRONT_TBACK_H
-#define SN_TEST_SFRONT_TBACK_H
+#ifndef SN_TEST_PEER_BACK_CTRL_H
+#define SN_TEST_PEER_BACK_CTRL_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "harness.h"
+#include "common/peer_front.h"
 #include "plat/emu/emu.h"
 
 extern char **environ;

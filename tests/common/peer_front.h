@@ -1,8 +1,8 @@
 /* Test harness for netback: a private host, the real backend (sn_back) on
  * its own control thread with capture ports, and a hand-driven "frontend"
  * domain that owns its rings and writes requests slot by slot. */
-#ifndef SN_TEST_BACK_HARNESS_H
-#define SN_TEST_BACK_HARNESS_H
+#ifndef SN_TEST_PEER_FRONT_H
+#define SN_TEST_PEER_FRONT_H
 
 #include <pthread.h>
 #include <stdbool.h>

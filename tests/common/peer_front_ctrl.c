@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "env.h"
+#include "common/peer_front_ctrl.h"
 
 static struct sn_plat *dom_open(uint16_t domid)
 {

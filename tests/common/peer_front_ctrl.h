@@ -1,8 +1,8 @@
 /* Test frontend for netback's control-ring server: two emulated domains in
  * one process (a crafted "frontend" that grants pages and writes a control
  * ring by hand, and the backend running the real ctrl/staging/hash code). */
-#ifndef SN_TEST_SBACK_ENV_H
-#define SN_TEST_SBACK_ENV_H
+#ifndef SN_TEST_PEER_FRONT_CTRL_H
+#define SN_TEST_PEER_FRONT_CTRL_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -34,7 +34,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "../back/harness.h"
+#include "common/peer_front.h"
 #include "common/cli_proc.h"
 #include "common/inproc.h"
 #include "plat/emu/emu.h"

@@ -18,7 +18,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
-#include "front/fake_back.h"
+#include "common/peer_back.h"
 #include "plat/fault.h"
 #include "stagenet/front.h"
 

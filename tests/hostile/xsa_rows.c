@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "../back/harness.h"
+#include "common/peer_front.h"
 #include "common/inproc.h"
 #include "port/csum.h"
 #include "proto/extra.h"

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "harness.h"
+#include "common/peer_front.h"
 #include "proto/extra.h"
 
 #define ROUND_MAX_PKTS 64

@@ -12,7 +12,7 @@
 #include <xen/io/xenbus.h>
 
 #include "proto/extra.h"
-#include "harness.h"
+#include "common/peer_front.h"
 
 /* Page i of the frontend's TX data pool, filled with a per-page pattern. */
 static uint8_t *page(struct h_fe *fe, unsigned int i)
@@ -521,7 +521,9 @@ static void tx_rate_limit_defers_not_drops(void **state)
 #define COPY(f) cmocka_unit_test_setup_teardown(f, setup_copy, stop)
 #define LINUX(f) cmocka_unit_test_setup_teardown(f, setup_linux, stop)
 
-int main(void)
+/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
+ * cases of this file as catalogue rows). */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		COPY(tx_drop_runt_first_slot),
@@ -550,5 +552,7 @@ int main(void)
 		COPY(frontend_death_returns_vif_to_initwait),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);
 }

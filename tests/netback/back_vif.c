@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "harness.h"
+#include "common/peer_front.h"
 
 static void expect_key(struct h_ctx *t, const char *dir, const char *key,
 		       const char *want)

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "common/rss_key.h"
-#include "env.h"
+#include "common/peer_front_ctrl.h"
 
 #define OK XEN_NETIF_CTRL_STATUS_SUCCESS
 #define NOSUP XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED
@@ -314,7 +314,9 @@ static void toeplitz_queue_selection_with_mapping(void **state)
 	assert_int_equal(type, -1);
 }
 
-int main(void)
+/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
+ * cases of this file as catalogue rows). */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(unknown_types_not_supported, fx_setup, fx_teardown),
@@ -328,6 +330,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(toeplitz_queue_selection_with_mapping, fx_setup, fx_teardown),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../back/harness.h"
+#include "common/peer_front.h"
 #include "plat/emu/emu.h"
 #include "proto/ctrl.h"
 

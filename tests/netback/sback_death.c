@@ -20,7 +20,7 @@
 
 #include <xen/io/xenbus.h>
 
-#include "../back/harness.h"
+#include "common/peer_front.h"
 #include "proto/ctrl.h"
 
 extern char **environ;

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "env.h"
+#include "common/peer_front_ctrl.h"
 
 #define NPG 32u
 

@@ -14,7 +14,7 @@
 
 #include <xen/io/xenbus.h>
 
-#include "../back/harness.h"
+#include "common/peer_front.h"
 #include "common/rss_key.h"
 #include "proto/ctrl.h"
 #include "proto/extra.h"

@@ -16,7 +16,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
-#include "front/fake_back.h"
+#include "common/peer_back.h"
 #include "stagenet/front.h"
 
 struct tctx {
@@ -680,7 +680,9 @@ static void rx_bad_extra_type_breaks_queue(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
-int main(void)
+/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
+ * cases of this file as catalogue rows). */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(handshake_writes_flat_keys_for_one_queue),
@@ -707,6 +709,8 @@ int main(void)
 		T(rx_bad_extra_type_breaks_queue),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

@@ -112,7 +112,9 @@ static void front_cli_survives_backend_restart(void **state)
 	free(b2);
 }
 
-int main(void)
+/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
+ * cases of this file as catalogue rows). */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(front_cli_guest_tx_reaches_backend),
@@ -120,6 +122,8 @@ int main(void)
 		cmocka_unit_test(front_cli_survives_backend_restart),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, sn_test_cli_group_setup,
 				      sn_test_cli_group_teardown);
 }

@@ -17,7 +17,7 @@
 #include "front/ctrl.h"
 #include "front/staging.h"
 #include "proto/slots.h"
-#include "sfront/tback.h"
+#include "common/peer_back_ctrl.h"
 
 #define RAM_PAGES 4096u
 
@@ -633,7 +633,9 @@ static void staging_policy_parse(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
-int main(void)
+/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
+ * cases of this file as catalogue rows). */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(ctrl_keys_and_get),
@@ -659,6 +661,8 @@ int main(void)
 		cmocka_unit_test(staging_policy_parse),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

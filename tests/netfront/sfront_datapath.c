@@ -20,9 +20,9 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
-#include "front/fake_back.h"
+#include "common/peer_back.h"
 #include "front/staging.h"
-#include "sfront/tback.h"
+#include "common/peer_back_ctrl.h"
 #include "stagenet/front.h"
 
 /* What the backend did with each slot. */
@@ -525,7 +525,9 @@ static void backend_gone_but_still_mapping_quarantines(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
-int main(void)
+/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
+ * cases of this file as catalogue rows). */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(page_64_bytes_take_no_grant_op),
@@ -541,6 +543,8 @@ int main(void)
 		T(backend_gone_but_still_mapping_quarantines),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }
