@@ -35,15 +35,6 @@ int64_t sn_test_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-struct sn_plat *sn_test_dom_open(uint16_t domid, uint32_t ram_pages)
-{
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid, .ram_pages = ram_pages };
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
-}
-
 void sn_test_pkts_alloc(uint8_t **mem, struct sn_pkt *pk, struct sn_pkt **pp, unsigned int n)
 {
 	unsigned int i;
@@ -313,8 +304,8 @@ struct sn_test_world *sn_test_world_open(uint32_t ram_pages, uint32_t (*len)(uns
 	struct sn_test_world *w = calloc(1, sizeof(*w));
 
 	assert_non_null(w);
-	w->be = sn_test_dom_open(next++, ram_pages);
-	w->fe = sn_test_dom_open(next++, ram_pages);
+	w->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = ram_pages });
+	w->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = ram_pages });
 	sn_test_vif_add(w->fe->domid, w->be->domid);
 	w->b.sh.len = len;
 	sn_test_pkts_alloc(&w->mem, w->pk, w->pp, 32);

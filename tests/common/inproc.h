@@ -8,13 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/dom.h"
 #include "stagenet/back.h"
 #include "stagenet/front.h"
 
 int64_t sn_test_now_ms(void);
 int64_t sn_test_now_us(void);
-/* An emulated domain of ram_pages pages; fails the test on error. */
-struct sn_plat *sn_test_dom_open(uint16_t domid, uint32_t ram_pages);
 /* n packet buffers of SN_PKT_BUF_SIZE in one allocation (*mem, to free),
  * described by pk[] and pointed to by pp[]. */
 void sn_test_pkts_alloc(uint8_t **mem, struct sn_pkt *pk, struct sn_pkt **pp, unsigned int n);

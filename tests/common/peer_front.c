@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
+#include "common/dom.h"
 #include "common/peer_front.h"
 #include "plat/emu/emu.h"
 
@@ -155,8 +156,6 @@ void h_inject(struct h_ctx *t, const uint8_t *data, uint32_t len,
 int h_setup(void **state)
 {
 	struct h_ctx *t = calloc(1, sizeof(*t));
-	struct sn_plat_cfg bc = { .kind = SN_PLAT_EMU, .domid = 0 };
-	struct sn_plat_cfg fc = { .kind = SN_PLAT_EMU, .domid = H_FE_DOMID };
 
 	if (!t)
 		return -1;
@@ -167,7 +166,7 @@ int h_setup(void **state)
 		free(t);
 		return -1;
 	}
-	if (sn_plat_open(&bc, &t->bplat) || sn_plat_open(&fc, &t->fplat)) {
+	if (sn_test_dom_try(0, NULL, &t->bplat) || sn_test_dom_try(H_FE_DOMID, NULL, &t->fplat)) {
 		fprintf(stderr, "cannot open emulated platforms\n");
 		sn_test_host_stop(&t->host);
 		free(t);

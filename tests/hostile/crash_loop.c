@@ -34,6 +34,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
+#include "common/dom.h"
 #include "common/peer_front.h"
 #include "common/cli_proc.h"
 #include "common/inproc.h"
@@ -291,7 +292,6 @@ static void extra_backend_sigkill_loop(void **state)
 	char *fo;
 	pid_t fpid, bpid;
 	int64_t t0 = sn_test_now_ms(), worst = 0;
-	struct sn_plat_cfg ocfg = { .kind = SN_PLAT_EMU, .domid = 50 };
 	struct sn_plat *obs = NULL;
 	static struct held held;
 
@@ -304,7 +304,7 @@ static void extra_backend_sigkill_loop(void **state)
 	fpid = sn_test_spawnv("front-crash.out", front);
 	assert_true(fpid > 0);
 	/* An observer domain, to look at the frontend's grant table. */
-	assert_int_equal(sn_plat_open(&ocfg, &obs), 0);
+	obs = sn_test_dom_open(50, NULL);
 	held.n = 0;
 	for (int it = 0; it <= BE_KILLS; it++) {
 		int64_t i0 = sn_test_now_ms(), end = i0 + 20000;

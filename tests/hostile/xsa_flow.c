@@ -54,16 +54,6 @@ struct world {
 	struct sn_front *nic;
 };
 
-static struct sn_plat *dom_open(uint16_t domid, bool wrap)
-{
-	struct sn_plat *p = sn_test_dom_open(domid, 16384), *w = NULL;
-
-	if (!wrap)
-		return p;
-	assert_int_equal(sn_fault_wrap(p, NULL, &w), 0);
-	return w;
-}
-
 static void world_up(struct world *w, const struct sn_back_cfg *tweak,
 		     enum sn_front_staging_policy pol, bool wrap)
 {
@@ -71,8 +61,10 @@ static void world_up(struct world *w, const struct sn_back_cfg *tweak,
 	struct sn_back_cfg bc = *tweak;
 	char cmd[512];
 
-	w->be = dom_open(next++, wrap);
-	w->fe = dom_open(next++, wrap);
+	w->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 16384,
+						     .fault_wrap = wrap });
+	w->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 16384,
+						     .fault_wrap = wrap });
 	snprintf(cmd, sizeof(cmd), "\"%s\" vif-add --domid %u --devid 0 "
 		 "--backend-domid %u --mtu 9000 --queues %u", getenv("SN_STAGENET"),
 		 w->fe->domid, w->be->domid, NQ);

@@ -118,7 +118,8 @@ static void xsa332_391_front_event_storm(void **state)
 {
 	struct fb_features f = { .max_queues = 2, .split = true };
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 2 };
-	struct sn_plat *fe = sn_test_dom_open(20, 8192), *be = sn_test_dom_open(21, 8192);
+	struct sn_plat *fe = sn_test_dom_open(20, &(struct sn_test_dom){ .ram_pages = 8192 });
+	struct sn_plat *be = sn_test_dom_open(21, &(struct sn_test_dom){ .ram_pages = 8192 });
 	struct fake_back fb;
 	struct sn_front *nic;
 	struct storm s = { .fb = &fb };
@@ -232,7 +233,8 @@ static void xsa332_391_front_event_storm_injected(void **state)
 {
 	struct fb_features f = { .max_queues = 1, .split = true };
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 1 };
-	struct sn_plat *fe = NULL, *be = sn_test_dom_open(23, 8192);
+	struct sn_plat *fe;
+	struct sn_plat *be = sn_test_dom_open(23, &(struct sn_test_dom){ .ram_pages = 8192 });
 	struct sn_fault_cfg fc = { .seed = 391 };
 	struct fake_back fb;
 	struct sn_front *nic;
@@ -241,7 +243,8 @@ static void xsa332_391_front_event_storm_injected(void **state)
 	unsigned int arms = 0;
 
 	(void)state;
-	assert_int_equal(sn_fault_wrap(sn_test_dom_open(22, 8192), NULL, &fe), 0);
+	fe = sn_test_dom_open(22, &(struct sn_test_dom){ .ram_pages = 8192,
+						   .fault_wrap = true });
 	front_open(&fb, be, fe, &f, &cfg, &nic);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);

@@ -12,6 +12,7 @@
 #include <xen/io/xenbus.h>
 
 #include "proto/extra.h"
+#include "common/dom.h"
 #include "common/peer_front.h"
 
 /* Page i of the frontend's TX data pool, filled with a per-page pattern. */
@@ -467,7 +468,6 @@ static void tx_event_storm_counted_and_survived(void **state)
 static void frontend_death_returns_vif_to_initwait(void **state)
 {
 	struct h_ctx *t = *state;
-	struct sn_plat_cfg fc = { .kind = SN_PLAT_EMU, .domid = H_FE_DOMID };
 	char path[128];
 	struct h_fe fe;
 
@@ -476,7 +476,7 @@ static void frontend_death_returns_vif_to_initwait(void **state)
 	t->fplat = NULL;
 	assert_true(h_wait_be_state(t, 44, XenbusStateClosed));
 	/* The same domid comes back as a new domain. */
-	assert_int_equal(sn_plat_open(&fc, &t->fplat), 0);
+	t->fplat = sn_test_dom_open(H_FE_DOMID, NULL);
 	assert_int_equal(sn_back_vif_state(t->back, H_FE_DOMID, 44), XenbusStateClosed);
 	/* A stale Connected from the dead frontend does not reconnect. */
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/44/state", H_FE_DOMID);

@@ -20,6 +20,7 @@
 
 #include <xen/io/xenbus.h>
 
+#include "common/dom.h"
 #include "common/peer_front.h"
 #include "proto/ctrl.h"
 
@@ -44,7 +45,6 @@ static bool wait_be_state(struct sn_plat *p, uint16_t domid, int state)
 
 static int child_main(void)
 {
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = CHILD_DOMID };
 	struct netif_tx_front_ring tx;
 	struct netif_rx_front_ring rx;
 	struct xen_netif_ctrl_front_ring ctrl;
@@ -60,7 +60,7 @@ static int child_main(void)
 	char dir[128];
 	int port, cport, rc;
 
-	if (sn_plat_open(&cfg, &p))
+	if (sn_test_dom_try(CHILD_DOMID, NULL, &p))
 		DIE("plat\n");
 	ops = p->ops;
 	if (ops->shr_alloc(p, 0, 1, true, &tx_ref, &tx_page) ||

@@ -34,8 +34,8 @@ static int ctx_setup(void **state)
 	struct tctx *t = calloc(1, sizeof(*t));
 
 	assert_non_null(t);
-	t->be = sn_test_dom_open(next++, 8192);
-	t->fe = sn_test_dom_open(next++, 8192);
+	t->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
+	t->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
 	sn_test_pkts_alloc(&t->mem, t->pk, t->pp, 8);
 	*state = t;
 	return 0;

@@ -34,8 +34,8 @@ static int ctx_setup(void **state)
 	struct tctx *t = calloc(1, sizeof(*t));
 
 	assert_non_null(t);
-	t->be = sn_test_dom_open(next++, RAM_PAGES);
-	t->fe = sn_test_dom_open(next++, RAM_PAGES);
+	t->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = RAM_PAGES });
+	t->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = RAM_PAGES });
 	snprintf(t->fe_path, sizeof(t->fe_path), "/local/domain/%u/device/vif/0", t->fe->domid);
 	*state = t;
 	return 0;
