@@ -54,6 +54,14 @@ static long fe_long(struct fake_back *fb, const char *key, long dflt)
 void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
 	     uint16_t devid, const struct fb_features *f)
 {
+	struct sn_peer_keys dflt = { .k = {
+		[SN_PEER_SG] = SN_PEER_ON,
+		[SN_PEER_RX_COPY] = SN_PEER_ON,
+		[SN_PEER_IPV6_CSUM] = SN_PEER_ON,
+		[SN_PEER_GSO_TCPV4] = f->gso ? SN_PEER_ON : SN_PEER_OMIT,
+		[SN_PEER_GSO_TCPV6] = f->gso ? SN_PEER_ON : SN_PEER_OMIT,
+		[SN_PEER_SPLIT_EVTCHN] = f->split ? SN_PEER_ON : SN_PEER_OMIT,
+	} };
 	char v[64];
 
 	memset(fb, 0, sizeof(*fb));
@@ -76,15 +84,7 @@ void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
 	snprintf(v, sizeof(v), "%u", fe_domid);
 	xs_put(fb, fb->be, "frontend-id", v);
 	xs_put(fb, fb->be, "online", "1");
-	xs_put(fb, fb->be, "feature-sg", "1");
-	xs_put(fb, fb->be, "feature-rx-copy", "1");
-	xs_put(fb, fb->be, "feature-ipv6-csum-offload", "1");
-	if (f->gso) {
-		xs_put(fb, fb->be, "feature-gso-tcpv4", "1");
-		xs_put(fb, fb->be, "feature-gso-tcpv6", "1");
-	}
-	if (f->split)
-		xs_put(fb, fb->be, "feature-split-event-channels", "1");
+	assert_int_equal(sn_peer_keys_write(p, XBT_NULL, fb->be, &f->keys, &dflt), 0);
 	if (f->max_queues) {
 		snprintf(v, sizeof(v), "%u", f->max_queues);
 		xs_put(fb, fb->be, "multi-queue-max-queues", v);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/peer_keys.h"
 #include "proto/ring.h"
 #include "stagenet/plat.h"
 
@@ -29,14 +30,20 @@ struct fake_back {
 	struct fb_queue q[FB_MAX_QUEUES];
 };
 
+/* What the backend advertises.  split and gso are shorthands for the
+ * table's defaults; any entry of keys set (on, off, omitted) wins over
+ * them and over the keys written by default (feature-sg, feature-rx-copy,
+ * feature-ipv6-csum-offload on; everything else absent). */
 struct fb_features {
 	unsigned int max_queues; /* 0: key absent */
 	bool split;
 	bool gso;
+	struct sn_peer_keys keys;
 };
 
-/* Write libxl's keys for vif devid of fe_domid (digest §4.1) and our
- * feature keys; backend state Initialising. */
+/* Write the toolstack's keys for vif devid of fe_domid (what libxl writes
+ * on both sides before either driver runs) and our feature keys; backend
+ * state Initialising. */
 void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
 	     uint16_t devid, const struct fb_features *f);
 void fb_set_state(struct fake_back *fb, int state);

@@ -334,6 +334,13 @@ void h_fe_alloc(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 
 void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 {
+	static const struct sn_peer_keys fe_dflt = { .k = {
+		[SN_PEER_REQUEST_RX_COPY] = SN_PEER_ON,
+		[SN_PEER_RX_NOTIFY] = SN_PEER_ON,
+		[SN_PEER_SG] = SN_PEER_ON,
+		[SN_PEER_GSO_TCPV4] = SN_PEER_ON,
+		[SN_PEER_GSO_TCPV6] = SN_PEER_ON,
+	} };
 	const struct sn_plat_ops *ops = t->fplat->ops;
 	char fe_path[128];
 	xs_transaction_t x;
@@ -351,11 +358,7 @@ void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 		rc = h_xs_w(t->fplat, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
 		     h_xs_w(t->fplat, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
 		     h_xs_w(t->fplat, x, fe_path, "event-channel", "%d", fe->port) ||
-		     h_xs_w(t->fplat, x, fe_path, "request-rx-copy", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-rx-notify", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-sg", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-gso-tcpv4", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-gso-tcpv6", "1") ||
+		     sn_peer_keys_write(t->fplat, x, fe_path, &t->fe_keys, &fe_dflt) ||
 		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "1") ||
 		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
 		assert_int_equal(rc, 0);

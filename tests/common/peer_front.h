@@ -11,6 +11,7 @@
 #include "back/common.h"
 #include "proto/slots.h"
 #include "common/host_fixture.h"
+#include "common/peer_keys.h"
 #include "stagenet/back.h"
 
 #define H_FE_DOMID 7
@@ -41,6 +42,10 @@ struct h_ctx {
 	int port_fd;
 	/* Extra `vif-add --rate` for the next h_fe_connect (NULL = none). */
 	const char *rate;
+	/* Feature keys h_fe_connect writes (all default: request-rx-copy,
+	 * feature-rx-notify, feature-sg, feature-gso-tcpv4/6 on, the rest
+	 * absent). */
+	struct sn_peer_keys fe_keys;
 
 	pthread_mutex_t lock; /* protects everything below */
 	struct h_pkt caps[H_MAX_CAPS];

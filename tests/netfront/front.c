@@ -2,6 +2,7 @@
  * byte-exact echo with offloads and multi-slot packets, multi-queue with
  * split event channels, reconnect, and every lie of a hostile backend
  * (XSA-405 family) ending in a broken queue, counted, without a crash. */
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -286,6 +287,34 @@ static void gso_without_backend_feature_is_dropped(void **state)
 	assert_int_equal(qstat(t, 0, SN_QS_tx_drop_malformed), 1);
 	assert_int_equal(qstat(t, 0, SN_QS_tx_pkts), 0);
 	assert_int_equal(fb_echo(&t->fb, 0), 0);
+}
+
+/* RX by copy is all the frontend does: a backend that leaves
+ * feature-rx-copy out, or writes "0" (page flipping only), is refused
+ * when it reaches InitWait, and nothing is granted to it. */
+static void backend_without_rx_copy_is_refused(void **state)
+{
+	static const enum sn_peer_key how[] = { SN_PEER_OMIT, SN_PEER_OFF };
+	struct tctx *t = *state;
+	enum sn_front_event ev;
+
+	for (uint16_t devid = 0; devid < 2; devid++) {
+		struct fb_features f = { .keys.k[SN_PEER_RX_COPY] = how[devid] };
+		struct sn_front_cfg cfg = { .devid = devid, .queues = 1 };
+		char *ref;
+
+		fb_init(&t->fb, t->be, t->fe->domid, devid, &f);
+		assert_int_equal(sn_front_open(t->fe, &cfg, &t->nic), 0);
+		fb_set_state(&t->fb, XenbusStateInitWait);
+		assert_int_equal(sn_front_poll_ctrl(t->nic, &ev), -EPROTONOSUPPORT);
+		ref = fb_fe_read(&t->fb, "tx-ring-ref");
+		assert_null(ref);
+		fb_set_state(&t->fb, XenbusStateClosed);
+		sn_front_close(t->nic, 2000);
+		t->nic = NULL;
+		t->be->ops->evt_close(t->fb.evt);
+		t->fb.evt = NULL;
+	}
 }
 
 static void multi_queue_keeps_flow_on_its_queue(void **state)
@@ -691,6 +720,7 @@ int main(int argc, char **argv)
 		T(echo_is_byte_exact_with_offloads),
 		T(tx_fills_ring_then_recovers),
 		T(gso_without_backend_feature_is_dropped),
+		T(backend_without_rx_copy_is_refused),
 		T(multi_queue_keeps_flow_on_its_queue),
 		T(reconnects_after_backend_restart),
 		T(stale_connected_backend_is_walked_through_closed),
