@@ -29,89 +29,11 @@ void h_sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* ---- capture port ------------------------------------------------------- */
-
-struct cap_port {
-	struct sn_port port;
-	struct h_ctx *t;
-};
-
-static int cap_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
-{
-	struct h_ctx *t = ((struct cap_port *)p)->t;
-	unsigned int i;
-
-	pthread_mutex_lock(&t->lock);
-	for (i = 0; i < n && t->ncaps < H_MAX_CAPS; i++) {
-		struct h_pkt *c = &t->caps[t->ncaps++];
-
-		c->data = malloc(pkts[i]->len ? pkts[i]->len : 1);
-		memcpy(c->data, pkts[i]->data, pkts[i]->len);
-		c->len = pkts[i]->len;
-		c->flags = pkts[i]->flags;
-		c->gso_size = pkts[i]->gso_size;
-		c->gso_type = pkts[i]->gso_type;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return (int)i;
-}
-
-static int cap_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
-{
-	struct h_ctx *t = ((struct cap_port *)p)->t;
-	unsigned int i = 0;
-
-	pthread_mutex_lock(&t->lock);
-	while (i < n && t->inj_pos < t->ninj) {
-		struct h_pkt *c = &t->inj[t->inj_pos++];
-
-		memcpy(pkts[i]->data, c->data, c->len);
-		pkts[i]->len = c->len;
-		pkts[i]->flags = c->flags;
-		pkts[i]->gso_size = c->gso_size;
-		pkts[i]->gso_type = c->gso_type;
-		i++;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return (int)i;
-}
-
-static int cap_fd(struct sn_port *p)
-{
-	return ((struct cap_port *)p)->t->port_fd;
-}
-
-static void cap_close(struct sn_port *p)
-{
-	free(p);
-}
-
-static const struct sn_port_ops cap_ops = {
-	.kind = "capture", .send = cap_send, .recv = cap_recv,
-	.fd = cap_fd, .close = cap_close,
-};
-
-static int cap_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port **out)
-{
-	struct cap_port *c = calloc(1, sizeof(*c));
-
-	(void)ctx;
-	if (!c)
-		return -ENOMEM;
-	c->port.ops = &cap_ops;
-	c->t = arg;
-	*out = &c->port;
-	return 0;
-}
+/* ---- captured and injected packets ------------------------------------- */
 
 unsigned int h_ncaps(struct h_ctx *t)
 {
-	unsigned int n;
-
-	pthread_mutex_lock(&t->lock);
-	n = t->ncaps;
-	pthread_mutex_unlock(&t->lock);
-	return n;
+	return sn_test_port_ncaps(&t->b.sh);
 }
 
 bool h_wait_caps(struct h_ctx *t, unsigned int n)
@@ -126,29 +48,13 @@ bool h_wait_caps(struct h_ctx *t, unsigned int n)
 
 void h_caps_clear(struct h_ctx *t)
 {
-	pthread_mutex_lock(&t->lock);
-	for (unsigned int i = 0; i < t->ncaps; i++)
-		free(t->caps[i].data);
-	t->ncaps = 0;
-	for (unsigned int i = 0; i < t->ninj; i++)
-		free(t->inj[i].data);
-	t->ninj = t->inj_pos = 0;
-	pthread_mutex_unlock(&t->lock);
+	sn_test_port_clear(&t->b.sh);
 }
 
 void h_inject(struct h_ctx *t, const uint8_t *data, uint32_t len,
 	      uint16_t flags, uint16_t gso_size, uint8_t gso_type)
 {
-	pthread_mutex_lock(&t->lock);
-	assert_true(t->ninj < H_MAX_INJ);
-	t->inj[t->ninj].data = malloc(len ? len : 1);
-	memcpy(t->inj[t->ninj].data, data, len);
-	t->inj[t->ninj].len = len;
-	t->inj[t->ninj].flags = flags;
-	t->inj[t->ninj].gso_size = gso_size;
-	t->inj[t->ninj].gso_type = gso_type;
-	t->ninj++;
-	pthread_mutex_unlock(&t->lock);
+	sn_test_port_inject(&t->b.sh, data, len, flags, gso_size, gso_type);
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -159,8 +65,8 @@ int h_setup(void **state)
 
 	if (!t)
 		return -1;
-	pthread_mutex_init(&t->lock, NULL);
-	t->port_fd = -1;
+	t->b.sh.capture = true;
+	sn_test_port_init(&t->b.sh);
 	if (sn_test_host_start(&t->host)) {
 		fprintf(stderr, "cannot start stagenet host\n");
 		free(t);
@@ -182,21 +88,14 @@ int h_teardown(void **state)
 
 	if (!t)
 		return 0;
-	if (t->back_running)
+	if (t->b.running)
 		h_back_stop(t);
-	h_caps_clear(t);
 	sn_plat_close(t->fplat);
 	sn_plat_close(t->bplat);
 	sn_test_host_stop(&t->host);
-	pthread_mutex_destroy(&t->lock);
+	sn_test_port_fini(&t->b.sh);
 	free(t);
 	return 0;
-}
-
-static void *back_main(void *arg)
-{
-	sn_back_run(arg);
-	return NULL;
 }
 
 void h_back_start(struct h_ctx *t, const struct sn_back_cfg *tweak)
@@ -206,24 +105,14 @@ void h_back_start(struct h_ctx *t, const struct sn_back_cfg *tweak)
 	if (tweak)
 		cfg = *tweak;
 	cfg.plat = t->bplat;
-	cfg.port_open = cap_open;
-	cfg.port_arg = t;
-	if (getenv("SN_TEST_VERBOSE"))
-		cfg.log = stderr;
 	if (!cfg.max_queues)
 		cfg.max_queues = 4;
-	assert_int_equal(sn_back_create(&cfg, &t->back), 0);
-	assert_int_equal(pthread_create(&t->back_thr, NULL, back_main, t->back), 0);
-	t->back_running = true;
+	sn_test_back_start_cfg(&t->b, &cfg);
 }
 
 void h_back_stop(struct h_ctx *t)
 {
-	sn_back_stop(t->back);
-	pthread_join(t->back_thr, NULL);
-	sn_back_destroy(t->back);
-	t->back = NULL;
-	t->back_running = false;
+	sn_test_back_stop(&t->b);
 	h_caps_clear(t);
 }
 
@@ -512,7 +401,7 @@ uint64_t h_stat(struct h_ctx *t, uint16_t devid, enum sn_qstat c)
 {
 	struct sn_qstats s;
 
-	if (sn_back_vif_stats(t->back, H_FE_DOMID, devid, 0, &s))
+	if (sn_back_vif_stats(t->b.back, H_FE_DOMID, devid, 0, &s))
 		return UINT64_MAX;
 	return s.v[c];
 }
@@ -531,7 +420,7 @@ uint32_t h_back_maps(struct h_ctx *t)
 bool h_wait_disabled(struct h_ctx *t, uint16_t devid)
 {
 	for (int ms = 0; ms < WAIT_MS; ms++) {
-		if (sn_back_vif_disabled(t->back, H_FE_DOMID, devid))
+		if (sn_back_vif_disabled(t->b.back, H_FE_DOMID, devid))
 			return true;
 		h_sleep_ms(1);
 	}

@@ -1,5 +1,5 @@
 /* Test harness for netback: a private host, the real backend (sn_back) on
- * its own control thread with capture ports, and a hand-driven "frontend"
+ * its own control thread with capturing test ports, and a hand-driven "frontend"
  * domain that owns its rings and writes requests slot by slot. */
 #ifndef SN_TEST_PEER_FRONT_H
 #define SN_TEST_PEER_FRONT_H
@@ -11,47 +11,28 @@
 #include "back/common.h"
 #include "proto/slots.h"
 #include "common/host_fixture.h"
+#include "common/inproc.h"
 #include "common/peer_keys.h"
 #include "stagenet/back.h"
 
 #define H_FE_DOMID 7
 #define H_DATA_PAGES 320 /* read-only TX data pages per frontend */
 #define H_RX_PAGES 256   /* writable RX buffers per frontend */
-#define H_MAX_CAPS 2048
-#define H_MAX_INJ 64
-
-/* A packet as a capture port saw it (or as a test injects it). */
-struct h_pkt {
-	uint8_t *data;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t gso_size;
-	uint8_t gso_type;
-};
 
 struct h_ctx {
 	struct sn_test_host host;
 	struct sn_plat *bplat; /* backend domain 0 */
 	struct sn_plat *fplat; /* frontend domain H_FE_DOMID */
-	struct sn_back *back;
-	pthread_t back_thr;
-	bool back_running;
-
-	/* When set, capture ports report this always-readable fd, like a
-	 * network port that cannot be back-pressured (tap). */
-	int port_fd;
+	/* The real netback; its ports capture (b.sh.capture): set
+	 * b.sh.flood before h_back_start for a port that cannot be
+	 * back-pressured (tap). */
+	struct sn_test_back b;
 	/* Extra `vif-add --rate` for the next h_fe_connect (NULL = none). */
 	const char *rate;
 	/* Feature keys h_fe_connect writes (all default: request-rx-copy,
 	 * feature-rx-notify, feature-sg, feature-gso-tcpv4/6 on, the rest
 	 * absent). */
 	struct sn_peer_keys fe_keys;
-
-	pthread_mutex_t lock; /* protects everything below */
-	struct h_pkt caps[H_MAX_CAPS];
-	unsigned int ncaps;
-	struct h_pkt inj[H_MAX_INJ];
-	unsigned int ninj, inj_pos;
 };
 
 struct h_fe {
@@ -133,7 +114,7 @@ uint32_t h_back_maps(struct h_ctx *t);
 /* Backend counters of queue 0 of the vif. */
 uint64_t h_stat(struct h_ctx *t, uint16_t devid, enum sn_qstat c);
 bool h_wait_disabled(struct h_ctx *t, uint16_t devid);
-/* Captured TX packets (snapshot count). */
+/* Captured TX packets (snapshot count; the packets: t->b.sh.caps[]). */
 unsigned int h_ncaps(struct h_ctx *t);
 bool h_wait_caps(struct h_ctx *t, unsigned int n);
 void h_caps_clear(struct h_ctx *t);

@@ -110,15 +110,9 @@ static uint64_t bstat(struct h_ctx *t, enum sn_qstat c)
 {
 	struct sn_qstats s;
 
-	if (sn_back_vif_stats(t->back, FE_DOMID, 0, 0, &s))
+	if (sn_back_vif_stats(t->b.back, FE_DOMID, 0, 0, &s))
 		return 0;
 	return s.v[c];
-}
-
-static void *back_thread(void *arg)
-{
-	sn_back_run(arg);
-	return NULL;
 }
 
 static void extra_frontend_sigkill_loop(void **state)
@@ -134,9 +128,7 @@ static void extra_frontend_sigkill_loop(void **state)
 	char path[128];
 	int64_t t0 = sn_test_now_ms(), worst = 0;
 
-	assert_int_equal(sn_back_create(&cfg, &t->back), 0);
-	assert_int_equal(pthread_create(&t->back_thr, NULL, back_thread, t->back), 0);
-	t->back_running = true;
+	sn_test_back_start_cfg(&t->b, &cfg);
 	assert_int_equal(h_run_cli(add), 0);
 	assert_true(wait_fe_be_state(t, XenbusStateInitWait, 5000));
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/0/state", FE_DOMID);

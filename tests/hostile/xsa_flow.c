@@ -71,8 +71,6 @@ static void world_up(struct world *w, const struct sn_back_cfg *tweak,
 	assert_int_equal(system(cmd), 0);
 	bc.plat = w->be;
 	bc.max_queues = NQ;
-	if (getenv("SN_TEST_VERBOSE"))
-		bc.log = stderr;
 	sn_test_back_start_cfg(&w->b, &bc);
 	sn_test_front_connect(w->fe, &w->nic, NQ, pol);
 	for (uint16_t q = 0; q < NQ; q++)

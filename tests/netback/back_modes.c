@@ -181,19 +181,19 @@ static void random_set_byte_exact(void **state, enum sn_back_tx_path path)
 			h_tx_consume(&fe, slots);
 		}
 		assert_true(h_wait_caps(t, n));
-		pthread_mutex_lock(&t->lock);
-		assert_int_equal(t->ncaps, n);
+		pthread_mutex_lock(&t->b.sh.lock);
+		assert_int_equal(t->b.sh.ncaps, n);
 		for (unsigned int i = 0; i < n; i++) {
-			assert_int_equal(t->caps[i].len, w[i].len);
-			assert_memory_equal(t->caps[i].data, w[i].data, w[i].len);
-			assert_int_equal(t->caps[i].flags, w[i].flags);
+			assert_int_equal(t->b.sh.caps[i].len, w[i].len);
+			assert_memory_equal(t->b.sh.caps[i].data, w[i].data, w[i].len);
+			assert_int_equal(t->b.sh.caps[i].flags, w[i].flags);
 			if (w[i].flags & SN_PKT_GSO) {
-				assert_int_equal(t->caps[i].gso_size, w[i].mss);
-				assert_int_equal(t->caps[i].gso_type, w[i].gso_type);
+				assert_int_equal(t->b.sh.caps[i].gso_size, w[i].mss);
+				assert_int_equal(t->b.sh.caps[i].gso_type, w[i].gso_type);
 			}
 			free(w[i].data);
 		}
-		pthread_mutex_unlock(&t->lock);
+		pthread_mutex_unlock(&t->b.sh.lock);
 		total_pkts += n;
 		if (getenv("SN_TEST_VERBOSE"))
 			fprintf(stderr, "round %u: %u packets, %u slots\n", round, n, slots);

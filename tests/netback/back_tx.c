@@ -89,11 +89,11 @@ static void tx_drop_runt_first_slot(void **state)
 	}
 	assert_true(h_wait_caps(t, 1));
 	assert_int_equal(h_ncaps(t), 1);
-	assert_int_equal(t->caps[0].len, 60);
-	assert_memory_equal(t->caps[0].data, page(&fe, 1), 60);
+	assert_int_equal(t->b.sh.caps[0].len, 60);
+	assert_memory_equal(t->b.sh.caps[0].data, page(&fe, 1), 60);
 	assert_int_equal(h_stat(t, 10, SN_QS_tx_drop_malformed), 1);
 	assert_int_equal(h_stat(t, 10, SN_QS_tx_pkts), 1);
-	assert_false(sn_back_vif_disabled(t->back, H_FE_DOMID, 10));
+	assert_false(sn_back_vif_disabled(t->b.back, H_FE_DOMID, 10));
 	h_fe_close(&fe);
 }
 
@@ -131,9 +131,9 @@ static void tx_drop_19_and_20_continuation_slots(void **state)
 	assert_int_equal(h_stat(t, 11, SN_QS_tx_drop_malformed), 2);
 	assert_int_equal(h_stat(t, 11, SN_QS_tx_pkts), 1);
 	assert_true(h_wait_caps(t, 1));
-	assert_int_equal(t->caps[0].len, 1900);
+	assert_int_equal(t->b.sh.caps[0].len, 1900);
 	for (unsigned int i = 0; i < 19; i++)
-		assert_memory_equal(t->caps[0].data + 100 * i, page(&fe, i), 100);
+		assert_memory_equal(t->b.sh.caps[0].data + 100 * i, page(&fe, i), 100);
 	assert_int_equal(h_stat(t, 11, SN_QS_fatal_errors), 0);
 	h_fe_close(&fe);
 }
@@ -317,8 +317,8 @@ static void tx_fatal_frontend_isolated_from_other_vif(void **state)
 	h_tx_push(&good);
 	expect_all(&good, 1, &id, NETIF_RSP_OKAY);
 	assert_true(h_wait_caps(t, 1));
-	assert_memory_equal(t->caps[0].data, page(&good, 3), 200);
-	assert_false(sn_back_vif_disabled(t->back, H_FE_DOMID, 31));
+	assert_memory_equal(t->b.sh.caps[0].data, page(&good, 3), 200);
+	assert_false(sn_back_vif_disabled(t->b.back, H_FE_DOMID, 31));
 	assert_int_equal(h_stat(t, 31, SN_QS_fatal_errors), 0);
 	/* The rogue vif recovers through a normal reconnect. */
 	h_fe_close(&bad);
@@ -329,7 +329,7 @@ static void tx_fatal_frontend_isolated_from_other_vif(void **state)
 	h_tx_push(&bad);
 	id = 6;
 	expect_all(&bad, 1, &id, NETIF_RSP_OKAY);
-	assert_false(sn_back_vif_disabled(t->back, H_FE_DOMID, 30));
+	assert_false(sn_back_vif_disabled(t->b.back, H_FE_DOMID, 30));
 	h_fe_close(&bad);
 }
 
@@ -371,13 +371,13 @@ static void tx_sg_gso_csum_zero_slot(void **state)
 	h_tx_consume(&fe, 4);
 	assert_int_equal(nulls, 1);
 	assert_true(h_wait_caps(t, 1));
-	assert_int_equal(t->caps[0].len, 1300);
-	assert_memory_equal(t->caps[0].data, page(&fe, 0) + 10, 300);
-	assert_memory_equal(t->caps[0].data + 300, page(&fe, 2) + 96, 1000);
-	assert_true(t->caps[0].flags & SN_PKT_CSUM_PARTIAL);
-	assert_true(t->caps[0].flags & SN_PKT_GSO);
-	assert_int_equal(t->caps[0].gso_size, 1400);
-	assert_int_equal(t->caps[0].gso_type, XEN_NETIF_GSO_TYPE_TCPV4);
+	assert_int_equal(t->b.sh.caps[0].len, 1300);
+	assert_memory_equal(t->b.sh.caps[0].data, page(&fe, 0) + 10, 300);
+	assert_memory_equal(t->b.sh.caps[0].data + 300, page(&fe, 2) + 96, 1000);
+	assert_true(t->b.sh.caps[0].flags & SN_PKT_CSUM_PARTIAL);
+	assert_true(t->b.sh.caps[0].flags & SN_PKT_GSO);
+	assert_int_equal(t->b.sh.caps[0].gso_size, 1400);
+	assert_int_equal(t->b.sh.caps[0].gso_type, XEN_NETIF_GSO_TYPE_TCPV4);
 	h_fe_close(&fe);
 }
 
@@ -432,8 +432,8 @@ static void tx_failed_grant_fails_only_its_packet(void **state)
 	assert_int_equal(st[4], NETIF_RSP_OKAY);
 	assert_true(h_wait_caps(t, 2));
 	assert_int_equal(h_ncaps(t), 2);
-	assert_memory_equal(t->caps[0].data, page(&fe, 0), 300);
-	assert_memory_equal(t->caps[1].data, page(&fe, 2), 400);
+	assert_memory_equal(t->b.sh.caps[0].data, page(&fe, 0), 300);
+	assert_memory_equal(t->b.sh.caps[1].data, page(&fe, 2), 400);
 	assert_int_equal(h_stat(t, 42, SN_QS_tx_drop_grant), 1);
 	assert_int_equal(h_stat(t, 42, SN_QS_fatal_errors), 0);
 	assert_int_equal(h_stat(t, 42, SN_QS_grant_unmaps), h_stat(t, 42, SN_QS_grant_maps));
@@ -477,7 +477,7 @@ static void frontend_death_returns_vif_to_initwait(void **state)
 	assert_true(h_wait_be_state(t, 44, XenbusStateClosed));
 	/* The same domid comes back as a new domain. */
 	t->fplat = sn_test_dom_open(H_FE_DOMID, NULL);
-	assert_int_equal(sn_back_vif_state(t->back, H_FE_DOMID, 44), XenbusStateClosed);
+	assert_int_equal(sn_back_vif_state(t->b.back, H_FE_DOMID, 44), XenbusStateClosed);
 	/* A stale Connected from the dead frontend does not reconnect. */
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/44/state", H_FE_DOMID);
 	t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, "4", 1);

@@ -125,12 +125,12 @@ static void backend_follows_vif_add_and_del(void **state)
 	expect_key(t, be, "feature-rx-flip", "0");
 	/* The toolstack's cap (2) wins over the backend's 4. */
 	expect_key(t, be, "multi-queue-max-queues", "2");
-	assert_int_equal(sn_back_vif_state(t->back, 7, 5), XenbusStateInitWait);
+	assert_int_equal(sn_back_vif_state(t->b.back, 7, 5), XenbusStateInitWait);
 
 	assert_int_equal(h_run_cli(del), 0);
-	for (int ms = 0; ms < 5000 && sn_back_vif_state(t->back, 7, 5) >= 0; ms++)
+	for (int ms = 0; ms < 5000 && sn_back_vif_state(t->b.back, 7, 5) >= 0; ms++)
 		h_sleep_ms(1);
-	assert_int_equal(sn_back_vif_state(t->back, 7, 5), -ENOENT);
+	assert_int_equal(sn_back_vif_state(t->b.back, 7, 5), -ENOENT);
 	h_back_stop(t);
 }
 

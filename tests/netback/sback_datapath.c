@@ -210,12 +210,12 @@ static void staged_tx_64(struct h_ctx *t, enum sn_back_tx_path path)
 	}
 	h_tx_consume(&s.fe, 4);
 	assert_true(h_wait_caps(t, 4));
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->b.sh.lock);
 	for (unsigned int i = 0; i < 4; i++) {
-		assert_int_equal(t->caps[i].len, 64);
-		assert_memory_equal(t->caps[i].data, s.stage + i * SN_PAGE_SIZE + 256, 64);
+		assert_int_equal(t->b.sh.caps[i].len, 64);
+		assert_memory_equal(t->b.sh.caps[i].data, s.stage + i * SN_PAGE_SIZE + 256, 64);
 	}
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->b.sh.lock);
 	b = snap(t);
 	assert_int_equal(b.copies - a.copies, 0);
 	assert_int_equal(b.maps - a.maps, 0);
@@ -309,10 +309,10 @@ static void mixed_packet_staged_and_unstaged(void **state)
 	}
 	h_tx_consume(&s.fe, 2);
 	assert_true(h_wait_caps(t, 1));
-	pthread_mutex_lock(&t->lock);
-	assert_int_equal(t->caps[0].len, 1000);
-	assert_memory_equal(t->caps[0].data, want, 1000);
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&t->b.sh.lock);
+	assert_int_equal(t->b.sh.caps[0].len, 1000);
+	assert_memory_equal(t->b.sh.caps[0].data, want, 1000);
+	pthread_mutex_unlock(&t->b.sh.lock);
 	b = snap(t);
 	assert_int_equal(b.staged - a.staged, 1);
 	assert_int_equal(b.unstaged - a.unstaged, 1);
