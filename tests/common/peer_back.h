@@ -21,6 +21,15 @@ struct fb_queue {
 	int fe_port_tx, fe_port_rx;
 };
 
+/* What fb_echo did with each slot, since fb_init. */
+struct fb_slot_stats {
+	unsigned int tx_staged, tx_copied, rx_staged, rx_copied;
+	unsigned int gso_pkts;
+	/* The last TX packet's first slot (gref, offset): header checks. */
+	uint32_t last_gref;
+	uint16_t last_off;
+};
+
 struct fake_back {
 	struct sn_plat *p; /* the backend domain */
 	uint16_t fe_domid, devid;
@@ -28,6 +37,13 @@ struct fake_back {
 	struct sn_evtchn *evt;
 	uint16_t nq;
 	struct fb_queue q[FB_MAX_QUEUES];
+	/* Set after fb_init by a test that also runs the control-ring peer
+	 * (peer_back_ctrl.h): the backend's standing mapping of a staged
+	 * ref, or NULL, which fb_echo then reads or fills by memcpy instead
+	 * of a grant copy. */
+	uint8_t *(*staged)(void *arg, uint32_t ref);
+	void *staged_arg;
+	struct fb_slot_stats st;
 };
 
 /* What the backend advertises.  split and gso are shorthands for the
@@ -56,7 +72,8 @@ void fb_disconnect(struct fake_back *fb);
 char *fb_fe_read(struct fake_back *fb, const char *key);
 
 /* Echo every complete TX packet of queue qi into its RX ring, offloads
- * mapped across.  Returns packets echoed. */
+ * mapped across, staged refs through their mappings; counted in fb->st.
+ * Returns packets echoed. */
 int fb_echo(struct fake_back *fb, uint16_t qi);
 void fb_kick(struct fake_back *fb, uint16_t qi);
 /* One grant copy of len bytes between the frontend's ref at off and local

@@ -25,21 +25,12 @@
 #include "common/peer_back_ctrl.h"
 #include "stagenet/front.h"
 
-/* What the backend did with each slot. */
-struct bstats {
-	unsigned int tx_staged, tx_copied, rx_staged, rx_copied;
-	/* Per TX packet: first slot's (gref, offset), for the header checks. */
-	uint32_t last_gref;
-	uint16_t last_off;
-};
-
 struct tctx {
 	struct sn_plat *fe, *be;
 	struct fake_back fb;
 	struct tback tb;
 	bool tb_on;
 	struct sn_front *nic;
-	struct bstats bs;
 	uint8_t *mem;
 	struct sn_pkt pk[8];
 	struct sn_pkt *pp[8];
@@ -101,6 +92,15 @@ static void poll_until_up(struct tctx *t)
 	assert_int_equal(ev, SN_FRONT_EV_RECONNECTED);
 }
 
+/* A staged gref's standing mapping, or NULL (normal path); arg: the
+ * struct tctx (fake_back.staged). */
+static uint8_t *staged(void *arg, uint32_t ref)
+{
+	struct tctx *t = arg;
+
+	return t->tb_on ? tb_addr(&t->tb, ref) : NULL;
+}
+
 struct bring {
 	enum sn_front_staging_policy policy;
 	uint16_t queues;
@@ -111,18 +111,18 @@ struct bring {
 
 static void bring_up(struct tctx *t, const struct bring *br)
 {
-	struct fb_features f = { .max_queues = br->queues > 1 ? br->queues : 0 };
+	struct fb_features f = {
+		.max_queues = br->queues > 1 ? br->queues : 0,
+		.keys.k[SN_PEER_CTRL_RING] = br->ctrl_ring ? SN_PEER_ON : SN_PEER_OMIT,
+	};
 	struct sn_front_cfg cfg = { .devid = 0, .queues = br->queues, .staging = br->policy,
 				    .staging_pages = br->pages };
 	enum sn_front_event ev;
-	char path[256];
 	char *v;
 
 	fb_init(&t->fb, t->be, t->fe->domid, 0, &f);
-	if (br->ctrl_ring) {
-		snprintf(path, sizeof(path), "%s/feature-ctrl-ring", t->fb.be);
-		assert_int_equal(t->be->ops->xs_write(t->be, XBT_NULL, path, "1", 1), 0);
-	}
+	t->fb.staged = staged;
+	t->fb.staged_arg = t;
 	assert_int_equal(sn_front_open(t->fe, &cfg, &t->nic), 0);
 	fb_set_state(&t->fb, XenbusStateInitWait);
 	assert_int_equal(sn_front_poll_ctrl(t->nic, &ev), 0);
@@ -144,94 +144,15 @@ static void bring_up(struct tctx *t, const struct bring *br)
 	poll_until_up(t);
 }
 
-/* A staged gref's standing mapping, or NULL (normal path). */
-static uint8_t *staged(struct tctx *t, uint32_t ref)
-{
-	return t->tb_on ? tb_addr(&t->tb, ref) : NULL;
-}
-
-/* Echo every TX packet of queue qi into its RX ring: staged grefs by
- * memcpy, the others by grant copy, counting which was which. */
+/* Echo every TX packet of queue qi into its RX ring (staged grefs through
+ * the control-ring peer's mappings); these tests send no GSO, so no extra
+ * slot shifts the counts. */
 static int echo(struct tctx *t, uint16_t qi)
 {
-	struct fb_queue *q = &t->fb.q[qi];
-	uint8_t *buf = malloc(70000);
-	RING_IDX prod;
-	int echoed = 0;
+	int n = fb_echo(&t->fb, qi);
 
-	assert_non_null(buf);
-	prod = sn_tx_back_req_prod(&q->tx);
-	while (q->tx.req_cons != prod) {
-		struct netif_tx_request reqs[20];
-		struct netif_tx_response rsp = { 0 };
-		unsigned int nd = 0, i, nslots, k;
-		uint32_t total, rest = 0, off = 0;
-
-		sn_tx_back_copy_req(&q->tx, q->tx.req_cons++, &reqs[nd++]);
-		assert_false(reqs[0].flags & NETTXF_extra_info);
-		while (reqs[nd - 1].flags & NETTXF_more_data) {
-			assert_true(nd < 20);
-			sn_tx_back_copy_req(&q->tx, q->tx.req_cons++, &reqs[nd++]);
-		}
-		total = reqs[0].size;
-		for (i = 1; i < nd; i++)
-			rest += reqs[i].size;
-		assert_true(rest <= total);
-		t->bs.last_gref = reqs[0].gref;
-		t->bs.last_off = reqs[0].offset;
-		for (i = 0; i < nd; i++) {
-			uint16_t len = (uint16_t)(i ? reqs[i].size : total - rest);
-			uint8_t *m = staged(t, reqs[i].gref);
-
-			assert_true(reqs[i].offset + len <= SN_PAGE_SIZE);
-			if (m) {
-				memcpy(buf + off, m + reqs[i].offset, len);
-				t->bs.tx_staged++;
-			} else {
-				fb_copy_seg(&t->fb, true, reqs[i].gref, reqs[i].offset,
-					    buf + off, len);
-				t->bs.tx_copied++;
-			}
-			off += len;
-		}
-		for (i = 0; i < nd; i++) {
-			rsp.id = reqs[i].id;
-			rsp.status = NETIF_RSP_OKAY;
-			sn_tx_back_put_rsp(&q->tx, &rsp);
-		}
-
-		nslots = (total + SN_PAGE_SIZE - 1) / SN_PAGE_SIZE;
-		assert_true(sn_rx_back_unconsumed(&q->rx, sn_rx_back_req_prod(&q->rx)) >= nslots);
-		for (k = 0, off = 0; k < nslots; k++) {
-			struct netif_rx_request rq;
-			struct netif_rx_response rr = { 0 };
-			uint32_t len = total - off < SN_PAGE_SIZE ? total - off : SN_PAGE_SIZE;
-			uint8_t *m;
-
-			sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &rq);
-			m = staged(t, rq.gref);
-			if (m) {
-				memcpy(m, buf + off, len);
-				t->bs.rx_staged++;
-			} else {
-				fb_copy_seg(&t->fb, false, rq.gref, 0, buf + off, (uint16_t)len);
-				t->bs.rx_copied++;
-			}
-			rr.id = rq.id;
-			rr.status = (int16_t)len;
-			if (k + 1 < nslots)
-				rr.flags |= NETRXF_more_data;
-			sn_rx_back_put_rsp(&q->rx, &rr);
-			off += len;
-		}
-		echoed++;
-	}
-	free(buf);
-	if (sn_tx_back_push(&q->tx))
-		t->be->ops->evt_notify(t->fb.evt, (sn_port_t)q->port_tx);
-	if (sn_rx_back_push(&q->rx))
-		t->be->ops->evt_notify(t->fb.evt, (sn_port_t)q->port_rx);
-	return echoed;
+	assert_int_equal(t->fb.st.gso_pkts, 0);
+	return n;
 }
 
 static void fill(struct sn_pkt *p, uint32_t len, unsigned int seed)
@@ -301,10 +222,10 @@ static void page_64_bytes_take_no_grant_op(void **state)
 	round_trip(t, 0, 64, 1);
 	/* Both directions through staged buffers: the backend did no grant
 	 * copy at all, the frontend counted the slots as staged. */
-	assert_int_equal(t->bs.tx_copied, 0);
-	assert_int_equal(t->bs.rx_copied, 0);
-	assert_int_equal(t->bs.tx_staged, 1);
-	assert_int_equal(t->bs.rx_staged, 1);
+	assert_int_equal(t->fb.st.tx_copied, 0);
+	assert_int_equal(t->fb.st.rx_copied, 0);
+	assert_int_equal(t->fb.st.tx_staged, 1);
+	assert_int_equal(t->fb.st.rx_staged, 1);
 	assert_int_equal(qstat(t, 0, SN_QS_staged_slots), 2);
 	assert_int_equal(qstat(t, 0, SN_QS_unstaged_slots), 0);
 	assert_int_equal(qstat(t, 0, SN_QS_memcpy_bytes), 128);
@@ -320,9 +241,9 @@ static void page_byte_exact_one_queue(void **state)
 	bring_up(t, &br);
 	/* Enough rounds to cycle every staged RX page and TX slot. */
 	traffic(t, 1, 30);
-	assert_int_equal(t->bs.tx_copied, 0);
-	assert_int_equal(t->bs.rx_copied, 0);
-	assert_true(t->bs.tx_staged > 0 && t->bs.rx_staged > 0);
+	assert_int_equal(t->fb.st.tx_copied, 0);
+	assert_int_equal(t->fb.st.rx_copied, 0);
+	assert_true(t->fb.st.tx_staged > 0 && t->fb.st.rx_staged > 0);
 	assert_int_equal(qstat(t, 0, SN_QS_unstaged_slots), 0);
 }
 
@@ -339,8 +260,8 @@ static void page_byte_exact_four_queues(void **state)
 		assert_true(sn_front_queue_staged(t->nic, q));
 	assert_int_equal(tb_count(&t->tb), 4 * SN_STAGING_PAGE_PAGES);
 	traffic(t, 4, 3);
-	assert_int_equal(t->bs.tx_copied, 0);
-	assert_int_equal(t->bs.rx_copied, 0);
+	assert_int_equal(t->fb.st.tx_copied, 0);
+	assert_int_equal(t->fb.st.rx_copied, 0);
 }
 
 /* A pool smaller than a ring: when staged pages run out, packets take the
@@ -355,10 +276,10 @@ static void page_small_pool_mixes_paths(void **state)
 	assert_int_equal(tb_count(&t->tb), 6);
 	traffic(t, 1, 2);
 	/* 65535 bytes need 16 pages, more than the 3 TX pages staged. */
-	assert_true(t->bs.tx_copied > 0);
-	assert_true(t->bs.tx_staged > 0);
-	assert_true(t->bs.rx_copied > 0);
-	assert_true(t->bs.rx_staged > 0);
+	assert_true(t->fb.st.tx_copied > 0);
+	assert_true(t->fb.st.tx_staged > 0);
+	assert_true(t->fb.st.rx_copied > 0);
+	assert_true(t->fb.st.rx_staged > 0);
 	assert_true(qstat(t, 0, SN_QS_unstaged_slots) > 0);
 }
 
@@ -374,25 +295,25 @@ static void header_stages_first_256_bytes(void **state)
 	bring_up(t, &br);
 	assert_int_equal(tb_count(&t->tb), SN_STAGING_HDR_PAGES);
 	round_trip(t, 0, 64, 1);
-	assert_int_equal(t->bs.tx_staged, 1);
-	assert_int_equal(t->bs.tx_copied, 0);
+	assert_int_equal(t->fb.st.tx_staged, 1);
+	assert_int_equal(t->fb.st.tx_copied, 0);
 	/* RX keeps normal pages under the header policy. */
-	assert_int_equal(t->bs.rx_copied, 1);
-	assert_int_equal(t->bs.last_off % SN_STAGING_HDR_SLOT, 0);
+	assert_int_equal(t->fb.st.rx_copied, 1);
+	assert_int_equal(t->fb.st.last_off % SN_STAGING_HDR_SLOT, 0);
 	/* XSA-403: the backend's view of the slot's page holds the packet
 	 * bytes and nothing else (zero outside the slot's packet). */
-	m = staged(t, t->bs.last_gref);
+	m = staged(t, t->fb.st.last_gref);
 	assert_non_null(m);
 	for (unsigned int i = 0; i < SN_PAGE_SIZE; i++) {
-		if (i >= t->bs.last_off && i < t->bs.last_off + 64u)
+		if (i >= t->fb.st.last_off && i < t->fb.st.last_off + 64u)
 			continue;
 		assert_int_equal(m[i], 0);
 	}
 
 	round_trip(t, 0, 1514, 2);
 	/* 256 staged + 1258 granted: one staged and one copied TX slot. */
-	assert_int_equal(t->bs.tx_staged, 2);
-	assert_int_equal(t->bs.tx_copied, 1);
+	assert_int_equal(t->fb.st.tx_staged, 2);
+	assert_int_equal(t->fb.st.tx_copied, 1);
 	assert_int_equal(qstat(t, 0, SN_QS_staged_slots), 2);
 }
 
@@ -405,7 +326,7 @@ static void header_byte_exact_one_and_four_queues(void **state)
 	bring_up(t, &br);
 	traffic(t, 4, 2);
 	close_nic(t);
-	memset(&t->bs, 0, sizeof(t->bs));
+	memset(&t->fb.st, 0, sizeof(t->fb.st));
 	memset(&t->tb, 0, sizeof(t->tb));
 	if (t->fb.evt)
 		t->be->ops->evt_close(t->fb.evt);
@@ -413,7 +334,7 @@ static void header_byte_exact_one_and_four_queues(void **state)
 	bring_up(t, &br);
 	/* 300 rounds of 10 sizes: the 256 header slots are reused. */
 	traffic(t, 1, 30);
-	assert_int_equal(t->bs.tx_staged, 300);
+	assert_int_equal(t->fb.st.tx_staged, 300);
 }
 
 /* ---- fallbacks and interop ----------------------------------------------- */
@@ -432,7 +353,7 @@ static void fallback_not_supported_counted(void **state)
 	/* Asked once, not once per queue. */
 	assert_int_equal(t->tb.n_req, 1);
 	traffic(t, 4, 1);
-	assert_int_equal(t->bs.tx_staged + t->bs.rx_staged, 0);
+	assert_int_equal(t->fb.st.tx_staged + t->fb.st.rx_staged, 0);
 	assert_true(qstat(t, 0, SN_QS_unstaged_slots) > 0);
 	assert_int_equal(qstat(t, 0, SN_QS_staged_slots), 0);
 }
@@ -458,7 +379,7 @@ static void staging_off_with_staging_backend(void **state)
 	bring_up(t, &br);
 	assert_int_equal(sn_front_staging_fallbacks(t->nic), 0);
 	traffic(t, 4, 1);
-	assert_int_equal(t->bs.tx_staged + t->bs.rx_staged, 0);
+	assert_int_equal(t->fb.st.tx_staged + t->fb.st.rx_staged, 0);
 	assert_int_equal(qstat(t, 0, SN_QS_staged_slots), 0);
 }
 
