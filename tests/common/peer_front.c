@@ -221,39 +221,70 @@ void h_fe_alloc(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
 					(void **)&fe->rxbuf), 0);
 }
 
-void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
+static const struct sn_peer_keys fe_dflt = { .k = {
+	[SN_PEER_REQUEST_RX_COPY] = SN_PEER_ON,
+	[SN_PEER_RX_NOTIFY] = SN_PEER_ON,
+	[SN_PEER_SG] = SN_PEER_ON,
+	[SN_PEER_GSO_TCPV4] = SN_PEER_ON,
+	[SN_PEER_GSO_TCPV6] = SN_PEER_ON,
+} };
+
+static int announce_once(struct h_ctx *t, xs_transaction_t x, const char *fe_path,
+			 const struct h_fe_keys *k)
 {
-	static const struct sn_peer_keys fe_dflt = { .k = {
-		[SN_PEER_REQUEST_RX_COPY] = SN_PEER_ON,
-		[SN_PEER_RX_NOTIFY] = SN_PEER_ON,
-		[SN_PEER_SG] = SN_PEER_ON,
-		[SN_PEER_GSO_TCPV4] = SN_PEER_ON,
-		[SN_PEER_GSO_TCPV6] = SN_PEER_ON,
-	} };
+	char qdir[160];
+	int rc = 0;
+
+	for (unsigned int i = 0; i < k->nq && !rc; i++) {
+		if (k->nq > 1)
+			snprintf(qdir, sizeof(qdir), "%s/queue-%u", fe_path, i);
+		else
+			snprintf(qdir, sizeof(qdir), "%s", fe_path);
+		rc = h_xs_w(t->fplat, x, qdir, "tx-ring-ref", "%u", k->q[i].tx_ref) ||
+		     h_xs_w(t->fplat, x, qdir, "rx-ring-ref", "%u", k->q[i].rx_ref) ||
+		     h_xs_w(t->fplat, x, qdir, "event-channel", "%d", k->q[i].port);
+	}
+	return rc ||
+	       (k->ctrl && h_xs_w(t->fplat, x, fe_path, "ctrl-ring-ref", "%u", k->ctrl_ref)) ||
+	       (k->ctrl && k->ctrl_port >= 0 &&
+		h_xs_w(t->fplat, x, fe_path, "event-channel-ctrl", "%d", k->ctrl_port)) ||
+	       sn_peer_keys_write(t->fplat, x, fe_path, k->keys ? k->keys : &t->fe_keys,
+				  &fe_dflt) ||
+	       h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "%u", k->nq) ||
+	       h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
+}
+
+void h_fe_announce(struct h_ctx *t, uint16_t devid, const struct h_fe_keys *k)
+{
 	const struct sn_plat_ops *ops = t->fplat->ops;
 	char fe_path[128];
 	xs_transaction_t x;
 	int rc;
 
-	h_fe_alloc(t, fe, devid);
-	assert_int_equal(ops->evt_open(t->fplat, &fe->evt), 0);
-	fe->port = ops->evt_alloc_unbound(fe->evt, 0);
-	assert_true(fe->port >= 0);
-
+	assert_true(k->nq >= 1 && k->nq <= H_MAX_Q);
 	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/vif/%u",
 		 H_FE_DOMID, devid);
 	do {
 		assert_int_equal(ops->xs_txn_start(t->fplat, &x), 0);
-		rc = h_xs_w(t->fplat, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
-		     h_xs_w(t->fplat, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
-		     h_xs_w(t->fplat, x, fe_path, "event-channel", "%d", fe->port) ||
-		     sn_peer_keys_write(t->fplat, x, fe_path, &t->fe_keys, &fe_dflt) ||
-		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
-		assert_int_equal(rc, 0);
+		assert_int_equal(announce_once(t, x, fe_path, k), 0);
 		rc = ops->xs_txn_end(t->fplat, x, false);
 	} while (rc == -EAGAIN);
 	assert_int_equal(rc, 0);
+}
+
+void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid)
+{
+	const struct sn_plat_ops *ops = t->fplat->ops;
+	struct h_fe_keys k = { .nq = 1 };
+
+	h_fe_alloc(t, fe, devid);
+	assert_int_equal(ops->evt_open(t->fplat, &fe->evt), 0);
+	fe->port = ops->evt_alloc_unbound(fe->evt, 0);
+	assert_true(fe->port >= 0);
+	k.q[0].tx_ref = fe->tx_ref;
+	k.q[0].rx_ref = fe->rx_ref;
+	k.q[0].port = fe->port;
+	h_fe_announce(t, devid, &k);
 	assert_true(h_wait_be_state(t, devid, XenbusStateConnected));
 }
 

@@ -60,6 +60,25 @@ void h_back_stop(struct h_ctx *t);
 /* Run `stagenet <args...>` (NULL-terminated); returns its exit status. */
 int h_run_cli(const char *const *args);
 
+/* What a crafted frontend announces in one transaction, ending with
+ * state Connected: its rings (flat keys for one queue, queue-N/ for
+ * more), optionally a control ring, and its feature keys. */
+#define H_MAX_Q 8
+struct h_fe_keys {
+	uint16_t nq;
+	struct {
+		uint32_t tx_ref, rx_ref;
+		int port;
+	} q[H_MAX_Q];
+	bool ctrl;          /* write ctrl-ring-ref */
+	uint32_t ctrl_ref;
+	int ctrl_port;      /* event-channel-ctrl; < 0: left out */
+	/* NULL: t->fe_keys; either way over h_fe_connect's defaults. */
+	const struct sn_peer_keys *keys;
+};
+/* Write k for vif devid as the frontend domain; does not wait. */
+void h_fe_announce(struct h_ctx *t, uint16_t devid, const struct h_fe_keys *k);
+
 /* Frontend: vif-add, rings, keys, wait for backend Connected. */
 void h_fe_connect(struct h_ctx *t, struct h_fe *fe, uint16_t devid);
 /* The first half of h_fe_connect: vif-add, then the rings and the data

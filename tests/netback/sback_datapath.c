@@ -35,6 +35,12 @@ struct sfe {
 	uint32_t list_ref;
 };
 
+/* These frontends offer no GSO. */
+static const struct sn_peer_keys no_gso = { .k = {
+	[SN_PEER_GSO_TCPV4] = SN_PEER_OMIT,
+	[SN_PEER_GSO_TCPV6] = SN_PEER_OMIT,
+} };
+
 /* h_fe_connect plus the control ring keys.  with_evt = false leaves
  * event-channel-ctrl out (the connect must fail). */
 static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
@@ -42,9 +48,7 @@ static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
 {
 	const struct sn_plat_ops *ops = t->fplat->ops;
 	struct h_fe *fe = &s->fe;
-	char fe_path[128];
-	xs_transaction_t x;
-	int rc;
+	struct h_fe_keys k = { .nq = 1, .ctrl = true, .keys = &no_gso };
 
 	memset(s, 0, sizeof(*s));
 	s->next_id = 0x700;
@@ -61,25 +65,12 @@ static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
 	s->ctrl_port = ops->evt_alloc_unbound(fe->evt, 0);
 	assert_true(s->ctrl_port >= 0);
 
-	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/vif/%u",
-		 H_FE_DOMID, devid);
-	do {
-		assert_int_equal(ops->xs_txn_start(t->fplat, &x), 0);
-		rc = h_xs_w(t->fplat, x, fe_path, "tx-ring-ref", "%u", fe->tx_ref) ||
-		     h_xs_w(t->fplat, x, fe_path, "rx-ring-ref", "%u", fe->rx_ref) ||
-		     h_xs_w(t->fplat, x, fe_path, "event-channel", "%d", fe->port) ||
-		     h_xs_w(t->fplat, x, fe_path, "ctrl-ring-ref", "%u", s->ctrl_ref) ||
-		     (with_evt && h_xs_w(t->fplat, x, fe_path, "event-channel-ctrl", "%d",
-					 s->ctrl_port)) ||
-		     h_xs_w(t->fplat, x, fe_path, "request-rx-copy", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-rx-notify", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-sg", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
-		assert_int_equal(rc, 0);
-		rc = ops->xs_txn_end(t->fplat, x, false);
-	} while (rc == -EAGAIN);
-	assert_int_equal(rc, 0);
+	k.q[0].tx_ref = fe->tx_ref;
+	k.q[0].rx_ref = fe->rx_ref;
+	k.q[0].port = fe->port;
+	k.ctrl_ref = s->ctrl_ref;
+	k.ctrl_port = with_evt ? s->ctrl_port : -1;
+	h_fe_announce(t, devid, &k);
 	return h_wait_be_state(t, devid, XenbusStateConnected);
 }
 

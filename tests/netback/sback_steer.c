@@ -46,10 +46,12 @@ struct mq {
 
 static void mq_connect(struct h_ctx *t, struct mq *m, uint16_t devid)
 {
+	static const struct sn_peer_keys no_gso = { .k = {
+		[SN_PEER_GSO_TCPV4] = SN_PEER_OMIT,
+		[SN_PEER_GSO_TCPV6] = SN_PEER_OMIT,
+	} };
 	const struct sn_plat_ops *ops = t->fplat->ops;
-	char fe_path[128], qdir[160];
-	xs_transaction_t x;
-	int rc;
+	struct h_fe_keys k = { .nq = NQ, .ctrl = true, .keys = &no_gso };
 
 	memset(m, 0, sizeof(*m));
 	m->t = t;
@@ -76,29 +78,14 @@ static void mq_connect(struct h_ctx *t, struct mq *m, uint16_t devid)
 	assert_int_equal(ops->shr_alloc(t->fplat, 0, 1, false, &m->cfg_ref,
 					(void **)&m->cfg_page), 0);
 
-	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/vif/%u",
-		 H_FE_DOMID, devid);
-	do {
-		assert_int_equal(ops->xs_txn_start(t->fplat, &x), 0);
-		rc = 0;
-		for (unsigned int i = 0; i < NQ && !rc; i++) {
-			snprintf(qdir, sizeof(qdir), "%s/queue-%u", fe_path, i);
-			rc = h_xs_w(t->fplat, x, qdir, "tx-ring-ref", "%u", m->q[i].tx_ref) ||
-			     h_xs_w(t->fplat, x, qdir, "rx-ring-ref", "%u", m->q[i].rx_ref) ||
-			     h_xs_w(t->fplat, x, qdir, "event-channel", "%d", m->q[i].port);
-		}
-		rc = rc ||
-		     h_xs_w(t->fplat, x, fe_path, "ctrl-ring-ref", "%u", m->ctrl_ref) ||
-		     h_xs_w(t->fplat, x, fe_path, "event-channel-ctrl", "%d", m->ctrl_port) ||
-		     h_xs_w(t->fplat, x, fe_path, "request-rx-copy", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-rx-notify", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "feature-sg", "1") ||
-		     h_xs_w(t->fplat, x, fe_path, "multi-queue-num-queues", "%u", NQ) ||
-		     h_xs_w(t->fplat, x, fe_path, "state", "%d", XenbusStateConnected);
-		assert_int_equal(rc, 0);
-		rc = ops->xs_txn_end(t->fplat, x, false);
-	} while (rc == -EAGAIN);
-	assert_int_equal(rc, 0);
+	for (unsigned int i = 0; i < NQ; i++) {
+		k.q[i].tx_ref = m->q[i].tx_ref;
+		k.q[i].rx_ref = m->q[i].rx_ref;
+		k.q[i].port = m->q[i].port;
+	}
+	k.ctrl_ref = m->ctrl_ref;
+	k.ctrl_port = m->ctrl_port;
+	h_fe_announce(t, devid, &k);
 	assert_true(h_wait_be_state(t, devid, XenbusStateConnected));
 }
 
