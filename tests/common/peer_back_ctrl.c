@@ -73,7 +73,7 @@ static bool page_zero(const void *p)
 	return true;
 }
 
-/* ADD, DESIGN.md 4: 1..512, no duplicates, all or nothing, readonly
+/* ADD (README "Staging grants"): 1..512, no duplicates, all or nothing, readonly
  * honoured. */
 static uint32_t do_add(struct tback *b, uint16_t q, uint32_t lref, uint32_t n)
 {

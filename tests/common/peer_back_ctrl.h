@@ -1,7 +1,7 @@
 /* A crafted backend domain for the staging client tests: maps the
  * frontend's control ring through gnt_map and answers it from a thread,
- * honestly (a small GREF table with DESIGN.md section 4's rules) or with a
- * scripted lie. */
+ * honestly (a small GREF table with the rules of README "Staging grants",
+ * backend side) or with a scripted lie. */
 #ifndef SN_TEST_PEER_BACK_CTRL_H
 #define SN_TEST_PEER_BACK_CTRL_H
 

@@ -1,4 +1,4 @@
-/* Crash and restart loops (issue 6 item 4), with staging grants on:
+/* Crash and restart loops, with staging grants on:
  *
  *   extra_frontend_sigkill_loop: the real `stagenet front` process is
  *     SIGKILLed mid-traffic 50 times against one backend (the real netback,

@@ -1,4 +1,4 @@
-/* Hostile-peer catalogue rows (../shared/xsa-tests.md) at the ring level:
+/* Hostile-peer catalogue rows (README "Security model") at the ring level:
  * a peer writes crafted indices and slots into a real shared ring page and
  * the real proto/ walkers (fuzz/walk.c: the backend TX loop, the netfront
  * RX and TX-response loops, also run by the fuzzers) consume it.  Test names

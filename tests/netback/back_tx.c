@@ -1,5 +1,5 @@
 /* Guest-TX rules of netback, one hostile frontend per case: every drop and
- * fatal rule of digest §2.6 written straight into the ring, asserting the
+ * fatal rule of src/proto/txreq.c written straight into the ring, asserting the
  * responses (ids, statuses, NULL for extras), the counters, and that a
  * rogue frontend stops being served while another vif keeps working. */
 #include <setjmp.h>
