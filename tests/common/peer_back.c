@@ -1,4 +1,4 @@
-/* Scripted backend for the frontend tests (see fake_back.h).  Uses cmocka
+/* Scripted backend for the frontend tests (see peer_back.h).  Uses cmocka
  * asserts: a broken harness fails the test, it never limps on. */
 #include <setjmp.h>
 #include <stdarg.h>

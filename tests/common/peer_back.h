@@ -1,6 +1,9 @@
-/* A scripted netback for frontend tests: the test is the backend domain,
- * writes the toolstack's vif keys itself, maps the frontend's rings through
- * gnt_map and then answers honestly (echo TX into RX) or lies on purpose. */
+/* The crafted backend of the test peer library, for frontend tests: the
+ * test is the backend domain, writes the toolstack's vif keys and the
+ * feature keys of fb_features (queue count, the peer_keys.h table) itself,
+ * maps the frontend's rings through gnt_map and then answers honestly (echo
+ * TX into RX) or lies on purpose by writing the rings directly.  Its
+ * control-ring half is peer_back_ctrl.h. */
 #ifndef SN_TEST_PEER_BACK_H
 #define SN_TEST_PEER_BACK_H
 

@@ -1,4 +1,4 @@
-/* Crafted backend for the staging client tests (see tback.h).  Uses cmocka
+/* Crafted backend for the staging client tests (see peer_back_ctrl.h).  Uses cmocka
  * asserts on the harness's own set-up only; what the frontend sends is
  * answered, never asserted, from the thread. */
 #include <poll.h>

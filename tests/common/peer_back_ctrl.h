@@ -1,7 +1,7 @@
-/* A crafted backend domain for the staging client tests: maps the
- * frontend's control ring through gnt_map and answers it from a thread,
- * honestly (a small GREF table with the rules of README "Staging grants",
- * backend side) or with a scripted lie. */
+/* The crafted backend's control-ring half, for the staging client tests:
+ * maps the frontend's control ring through gnt_map and answers it from a
+ * thread, honestly (a small GREF table with the rules of README "Staging
+ * grants", backend side) or with the scripted lie tb_mode names. */
 #ifndef SN_TEST_PEER_BACK_CTRL_H
 #define SN_TEST_PEER_BACK_CTRL_H
 

@@ -1,4 +1,4 @@
-/* netback test harness: see harness.h. */
+/* The crafted frontend and the netback test harness (see peer_front.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <spawn.h>

@@ -1,6 +1,9 @@
-/* Test harness for netback: a private host, the real backend (sn_back) on
- * its own control thread with capturing test ports, and a hand-driven "frontend"
- * domain that owns its rings and writes requests slot by slot. */
+/* The crafted frontend of the test peer library, with the netback test
+ * harness it runs against: a private host, the real backend (sn_back) on
+ * its own control thread with capturing test ports (inproc.h, port.h), and
+ * a hand-driven frontend domain that owns its rings, announces what
+ * struct h_fe_keys says and writes requests slot by slot.  Its
+ * control-ring half (no xenstore) is peer_front_ctrl.h. */
 #ifndef SN_TEST_PEER_FRONT_H
 #define SN_TEST_PEER_FRONT_H
 

@@ -1,4 +1,4 @@
-/* Test frontend for netback's control-ring server (see env.h). */
+/* Test frontend for netback's control-ring server (see peer_front_ctrl.h). */
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>

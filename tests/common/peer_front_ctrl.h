@@ -1,6 +1,7 @@
-/* Test frontend for netback's control-ring server: two emulated domains in
- * one process (a crafted "frontend" that grants pages and writes a control
- * ring by hand, and the backend running the real ctrl/staging/hash code). */
+/* The crafted frontend's control-ring half, for netback's control-ring
+ * server: two emulated domains in one process (a frontend that grants
+ * pages and writes a control ring by hand, and the backend running the
+ * real ctrl/staging/hash code, no xenstore and no data rings). */
 #ifndef SN_TEST_PEER_FRONT_CTRL_H
 #define SN_TEST_PEER_FRONT_CTRL_H
 

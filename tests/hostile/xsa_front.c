@@ -1,6 +1,6 @@
 /* Catalogue row XSA-332/XSA-391 on the frontend side: the real netfront
  * (the library `stagenet front` runs, driven the way its queue threads
- * drive it) against a scripted backend domain (tests/front/fake_back.c)
+ * drive it) against a scripted backend domain (tests/common/peer_back.c)
  * that kicks one queue's event channels as fast as it can with no work
  * behind the kicks. */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* Catalogue rows against the real netback (its control thread and queue
- * threads, tests/back/harness.c) with a hand-driven hostile frontend that
+ * threads, tests/common/peer_front.c) with a hand-driven hostile frontend that
  * writes its rings and xenstore keys slot by slot:
  *   XSA-90/CVE-2021-28691  rogue packet, then disconnect and destroy
  *   XSA-332/391            a kick storm from another thread, never paused

@@ -1,7 +1,7 @@
-/* Netfront with staging grants against a scripted backend that offers a
- * control ring (tback.c) and serves the data rings (tests/front's
- * fake_back) by memcpy through its standing mappings for staged grefs and
- * by grant copy for the others: byte-exact both ways, both policies, 1 and
+/* Netfront with staging grants against the crafted backend: it offers a
+ * control ring (common/peer_back_ctrl.c) and serves the data rings
+ * (common/peer_back.c) by memcpy through its standing mappings for staged
+ * grefs and by grant copy for the others: byte-exact both ways, both policies, 1 and
  * 4 queues; fallbacks said once and counted; header slots leak nothing
  * (XSA-403); orderly close deletes every mapping. */
 #include <errno.h>
@@ -93,7 +93,7 @@ static void poll_until_up(struct tctx *t)
 }
 
 /* A staged gref's standing mapping, or NULL (normal path); arg: the
- * struct tctx (fake_back.staged). */
+ * struct tctx (struct fake_back.staged). */
 static uint8_t *staged(void *arg, uint32_t ref)
 {
 	struct tctx *t = arg;
