@@ -57,7 +57,7 @@ void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
 	struct sn_peer_keys dflt = { .k = {
 		[SN_PEER_SG] = SN_PEER_ON,
 		[SN_PEER_RX_COPY] = SN_PEER_ON,
-		[SN_PEER_IPV6_CSUM] = SN_PEER_ON,
+		[SN_PEER_IPV6_CSUM] = f->no_ipv6_csum ? SN_PEER_OMIT : SN_PEER_ON,
 		[SN_PEER_GSO_TCPV4] = f->gso ? SN_PEER_ON : SN_PEER_OMIT,
 		[SN_PEER_GSO_TCPV6] = f->gso ? SN_PEER_ON : SN_PEER_OMIT,
 		[SN_PEER_SPLIT_EVTCHN] = f->split ? SN_PEER_ON : SN_PEER_OMIT,

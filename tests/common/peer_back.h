@@ -49,14 +49,16 @@ struct fake_back {
 	struct fb_slot_stats st;
 };
 
-/* What the backend advertises.  split and gso are shorthands for the
- * table's defaults; any entry of keys set (on, off, omitted) wins over
- * them and over the keys written by default (feature-sg, feature-rx-copy,
- * feature-ipv6-csum-offload on; everything else absent). */
+/* What the backend advertises.  split, gso and no_ipv6_csum are
+ * shorthands for the table's defaults; any entry of keys set (on, off,
+ * omitted) wins over them and over the keys written by default
+ * (feature-sg, feature-rx-copy, feature-ipv6-csum-offload on; everything
+ * else absent). */
 struct fb_features {
 	unsigned int max_queues; /* 0: key absent */
 	bool split;
 	bool gso;
+	bool no_ipv6_csum; /* feature-ipv6-csum-offload left out */
 	struct sn_peer_keys keys;
 };
 
