@@ -1,7 +1,6 @@
 /* Test helpers for emulated domains in this process (see inproc.h): the
  * real netback in a thread behind a pattern-checking port, and the
  * frontend's TX and RX loops that check every byte. */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -9,9 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
