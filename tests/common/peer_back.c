@@ -1,5 +1,6 @@
 /* Scripted backend for the frontend tests (see peer_back.h).  Uses cmocka
  * asserts: a broken harness fails the test, it never limps on. */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,6 +190,20 @@ void fb_kick(struct fake_back *fb, uint16_t qi)
 	fb->p->ops->evt_notify(fb->evt, (sn_port_t)fb->q[qi].port_rx);
 	if (fb->q[qi].port_tx != fb->q[qi].port_rx)
 		fb->p->ops->evt_notify(fb->evt, (sn_port_t)fb->q[qi].port_tx);
+}
+
+void fb_poll_front(struct sn_front *nic, enum sn_front_event want, unsigned int tries)
+{
+	enum sn_front_event ev = SN_FRONT_EV_NONE;
+
+	/* At least one poll, also when want is SN_FRONT_EV_NONE. */
+	for (unsigned int i = 0; i < tries; i++) {
+		assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
+		if (ev == want)
+			break;
+		poll(NULL, 0, 2);
+	}
+	assert_int_equal(ev, want);
 }
 
 void fb_copy_seg(struct fake_back *fb, bool from_fe, uint32_t ref, uint16_t off,

@@ -12,6 +12,7 @@
 
 #include "common/peer_keys.h"
 #include "proto/ring.h"
+#include "stagenet/front.h"
 #include "stagenet/plat.h"
 
 #define FB_MAX_QUEUES 4
@@ -81,6 +82,10 @@ char *fb_fe_read(struct fake_back *fb, const char *key);
  * Returns packets echoed. */
 int fb_echo(struct fake_back *fb, uint16_t qi);
 void fb_kick(struct fake_back *fb, uint16_t qi);
+/* Poll the frontend's control (2 ms apart, at most tries times) until it
+ * reports want; fails the test otherwise.  The state read is synchronous:
+ * watch events only add wake-ups. */
+void fb_poll_front(struct sn_front *nic, enum sn_front_event want, unsigned int tries);
 /* One grant copy of len bytes between the frontend's ref at off and local
  * (from_fe: frontend to local); asserts it succeeded. */
 void fb_copy_seg(struct fake_back *fb, bool from_fe, uint32_t ref, uint16_t off,

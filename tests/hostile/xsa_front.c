@@ -61,18 +61,6 @@ static bool check(const struct sn_pkt *p, uint32_t len, unsigned int seed)
 	return true;
 }
 
-static void poll_ctrl_until(struct sn_front *nic, enum sn_front_event want)
-{
-	enum sn_front_event ev = SN_FRONT_EV_NONE;
-
-	for (int i = 0; i < 500 && ev != want; i++) {
-		assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
-		if (ev != want)
-			poll(NULL, 0, 2);
-	}
-	assert_int_equal(ev, want);
-}
-
 /* The scripted backend's keys for devid 0 of fe, then the frontend opened
  * and taken through the backend's InitWait (it answers with its keys). */
 static void front_open(struct fake_back *fb, struct sn_plat *be, struct sn_plat *fe,
@@ -134,7 +122,7 @@ static void xsa332_391_front_event_storm(void **state)
 	assert_int_equal(fb_fe_state(&fb), XenbusStateConnected);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);
-	poll_ctrl_until(nic, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(nic, SN_FRONT_EV_RECONNECTED, 500);
 	assert_int_equal(sn_front_num_queues(nic), 2);
 
 	assert_int_equal(pthread_create(&s.th, NULL, storm_main, &s), 0);
@@ -248,7 +236,7 @@ static void xsa332_391_front_event_storm_injected(void **state)
 	front_open(&fb, be, fe, &f, &cfg, &nic);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);
-	poll_ctrl_until(nic, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(nic, SN_FRONT_EV_RECONNECTED, 500);
 
 	fc.rule[SN_FAULT_EVENT].rate_ppm = 950000;
 	assert_int_equal(sn_fault_configure(fe, &fc), 0);

@@ -61,21 +61,6 @@ static int ctx_teardown(void **state)
 	return 0;
 }
 
-static void poll_ctrl_expect(struct tctx *t, enum sn_front_event want)
-{
-	enum sn_front_event ev = SN_FRONT_EV_NONE;
-	int i;
-
-	/* The state read is synchronous; watch events only add wake-ups. */
-	for (i = 0; i < 50; i++) {
-		assert_int_equal(sn_front_poll_ctrl(t->nic, &ev), 0);
-		if (ev == want)
-			break;
-		poll(NULL, 0, 2);
-	}
-	assert_int_equal(ev, want);
-}
-
 /* Full handshake with the scripted backend; returns after both sides are
  * Connected. */
 static void bring_up(struct tctx *t, const struct fb_features *f, uint16_t queues,
@@ -95,7 +80,7 @@ static void bring_up(struct tctx *t, const struct fb_features *f, uint16_t queue
 	assert_int_equal(fb_fe_state(&t->fb), XenbusStateConnected);
 	fb_connect(&t->fb);
 	fb_set_state(&t->fb, XenbusStateConnected);
-	poll_ctrl_expect(t, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(t->nic, SN_FRONT_EV_RECONNECTED, 50);
 }
 
 static void fill(struct sn_pkt *p, uint32_t len, unsigned int seed)
@@ -363,17 +348,17 @@ static void reconnects_after_backend_restart(void **state)
 	/* The backend goes away: unmaps, Closed. */
 	fb_disconnect(&t->fb);
 	fb_set_state(&t->fb, XenbusStateClosed);
-	poll_ctrl_expect(t, SN_FRONT_EV_DOWN);
+	fb_poll_front(t->nic, SN_FRONT_EV_DOWN, 50);
 	fill(t->pp[0], 100, 1);
 	assert_int_equal(sn_front_tx_burst(t->nic, 0, t->pp, 1), -ENOTCONN);
 	assert_int_equal(fb_fe_state(&t->fb), XenbusStateInitialising);
 	/* It comes back. */
 	fb_set_state(&t->fb, XenbusStateInitWait);
-	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	fb_poll_front(t->nic, SN_FRONT_EV_NONE, 50);
 	assert_int_equal(fb_fe_state(&t->fb), XenbusStateConnected);
 	fb_connect(&t->fb);
 	fb_set_state(&t->fb, XenbusStateConnected);
-	poll_ctrl_expect(t, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(t->nic, SN_FRONT_EV_RECONNECTED, 50);
 	new_ref = fb_fe_read(&t->fb, "tx-ring-ref");
 	assert_non_null(new_ref);
 	free(old_ref);
@@ -397,20 +382,20 @@ static void stale_connected_backend_is_walked_through_closed(void **state)
 	 * Connected on the old rings: we tore ours down, so it must be made
 	 * to close and come back through InitWait. */
 	fb_set_state(&t->fb, XenbusStateInitialising);
-	poll_ctrl_expect(t, SN_FRONT_EV_DOWN);
+	fb_poll_front(t->nic, SN_FRONT_EV_DOWN, 50);
 	fb_set_state(&t->fb, XenbusStateConnected);
-	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	fb_poll_front(t->nic, SN_FRONT_EV_NONE, 50);
 	assert_int_equal(fb_fe_state(&t->fb), XenbusStateClosed);
 	fb_disconnect(&t->fb);
 	fb_set_state(&t->fb, XenbusStateClosed);
-	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	fb_poll_front(t->nic, SN_FRONT_EV_NONE, 50);
 	assert_int_equal(fb_fe_state(&t->fb), XenbusStateInitialising);
 	fb_set_state(&t->fb, XenbusStateInitWait);
-	poll_ctrl_expect(t, SN_FRONT_EV_NONE);
+	fb_poll_front(t->nic, SN_FRONT_EV_NONE, 50);
 	assert_int_equal(fb_fe_state(&t->fb), XenbusStateConnected);
 	fb_connect(&t->fb);
 	fb_set_state(&t->fb, XenbusStateConnected);
-	poll_ctrl_expect(t, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(t->nic, SN_FRONT_EV_RECONNECTED, 50);
 	send_one(t, 500);
 	assert_int_equal(fb_echo(&t->fb, 0), 1);
 	assert_int_equal(rx_all(t, 0, 1), 1);

@@ -79,19 +79,6 @@ static int ctx_teardown(void **state)
 	return 0;
 }
 
-static void poll_until_up(struct tctx *t)
-{
-	enum sn_front_event ev = SN_FRONT_EV_NONE;
-	int i;
-
-	for (i = 0; i < 200 && ev != SN_FRONT_EV_RECONNECTED; i++) {
-		assert_int_equal(sn_front_poll_ctrl(t->nic, &ev), 0);
-		if (ev != SN_FRONT_EV_RECONNECTED)
-			poll(NULL, 0, 2);
-	}
-	assert_int_equal(ev, SN_FRONT_EV_RECONNECTED);
-}
-
 /* A staged gref's standing mapping, or NULL (normal path); arg: the
  * struct tctx (struct fake_back.staged). */
 static uint8_t *staged(void *arg, uint32_t ref)
@@ -141,7 +128,7 @@ static void bring_up(struct tctx *t, const struct bring *br)
 	}
 	free(v);
 	fb_set_state(&t->fb, XenbusStateConnected);
-	poll_until_up(t);
+	fb_poll_front(t->nic, SN_FRONT_EV_RECONNECTED, 200);
 }
 
 /* Echo every TX packet of queue qi into its RX ring (staged grefs through
