@@ -35,6 +35,7 @@
 #include <xen/io/xenbus.h>
 
 #include "common/dom.h"
+#include "common/main.h"
 #include "common/peer_front.h"
 #include "common/cli_proc.h"
 #include "common/inproc.h"
@@ -370,7 +371,6 @@ int main(int argc, char **argv)
 						sn_test_host_group_setup, sn_test_cli_group_teardown),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
+#include "common/main.h"
 #include "plat/fault.h"
 #include "stagenet/back.h"
 #include "stagenet/front.h"
@@ -455,8 +456,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(fault_1pct_gen_sink_staging_hdr_rx),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

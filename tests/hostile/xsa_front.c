@@ -18,6 +18,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
+#include "common/main.h"
 #include "common/peer_back.h"
 #include "plat/fault.h"
 #include "stagenet/front.h"
@@ -288,8 +289,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xsa332_391_front_event_storm_injected),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

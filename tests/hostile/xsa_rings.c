@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/main.h"
 #include "proto/ctrl.h"
 #include "walk.h"
 
@@ -660,7 +661,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xsa405_rx_more_slots_than_requested),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
+#include "common/main.h"
 #include "common/peer_front.h"
 #include "common/inproc.h"
 #include "port/csum.h"
@@ -706,7 +707,6 @@ int main(int argc, char **argv)
 		COPY(cve_2026_45890_bad_frontend_keys),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);
 }

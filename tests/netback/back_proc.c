@@ -23,6 +23,7 @@
 #include <xen/io/xenbus.h>
 
 #include "common/host_fixture.h"
+#include "common/main.h"
 
 extern char **environ;
 
@@ -182,15 +183,12 @@ static void backend_serves_restarted_frontend_after_sigkill(void **state)
 	assert_true(verdict);
 }
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(backend_serves_restarted_frontend_after_sigkill),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

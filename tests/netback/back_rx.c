@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
+#include "common/main.h"
 #include "common/peer_front.h"
 #include "proto/rxrsp.h"
 
@@ -240,8 +241,6 @@ static void rx_failed_grant_fails_only_its_packet(void **state)
 	h_back_stop(t);
 }
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,7 +252,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rx_failed_grant_fails_only_its_packet),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);
 }

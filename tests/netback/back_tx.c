@@ -13,6 +13,7 @@
 
 #include "proto/extra.h"
 #include "common/dom.h"
+#include "common/main.h"
 #include "common/peer_front.h"
 
 /* Page i of the frontend's TX data pool, filled with a per-page pattern. */
@@ -521,8 +522,6 @@ static void tx_rate_limit_defers_not_drops(void **state)
 #define COPY(f) cmocka_unit_test_setup_teardown(f, setup_copy, stop)
 #define LINUX(f) cmocka_unit_test_setup_teardown(f, setup_linux, stop)
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,7 +551,6 @@ int main(int argc, char **argv)
 		COPY(frontend_death_returns_vif_to_initwait),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);
 }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/main.h"
 #include "common/rss_key.h"
 #include "common/peer_front_ctrl.h"
 
@@ -314,8 +315,6 @@ static void toeplitz_queue_selection_with_mapping(void **state)
 	assert_int_equal(type, -1);
 }
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,8 +329,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(toeplitz_queue_selection_with_mapping, fx_setup, fx_teardown),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

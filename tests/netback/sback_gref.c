@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "common/main.h"
 #include "common/peer_front_ctrl.h"
 
 #define T_ADD XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING
@@ -452,8 +453,6 @@ static void destroy_with_staged_entries_unmaps_everything(void **state)
 		assert_false(env_pinned(&f->e, f->ref[i]));
 }
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,8 +479,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(destroy_with_staged_entries_unmaps_everything, fx_setup, fx_teardown),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

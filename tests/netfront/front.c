@@ -17,6 +17,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
+#include "common/main.h"
 #include "common/peer_back.h"
 #include "stagenet/front.h"
 
@@ -694,8 +695,6 @@ static void rx_bad_extra_type_breaks_queue(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,8 +723,7 @@ int main(int argc, char **argv)
 		T(rx_bad_extra_type_breaks_queue),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

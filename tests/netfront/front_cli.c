@@ -17,6 +17,7 @@
 
 #include "common/cli_proc.h"
 #include "common/inproc.h"
+#include "common/main.h"
 #include "stagenet/stats.h"
 
 #define WAIT_MS SN_TEST_CLI_WAIT_MS
@@ -112,8 +113,6 @@ static void front_cli_survives_backend_restart(void **state)
 	free(b2);
 }
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,8 +121,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(front_cli_survives_backend_restart),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_cli_group_setup,
 				      sn_test_cli_group_teardown);
 }

@@ -17,6 +17,7 @@
 #include "front/ctrl.h"
 #include "front/staging.h"
 #include "proto/slots.h"
+#include "common/main.h"
 #include "common/peer_back_ctrl.h"
 
 #define RAM_PAGES 4096u
@@ -633,8 +634,6 @@ static void staging_policy_parse(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,8 +660,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(staging_policy_parse),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

@@ -20,6 +20,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
+#include "common/main.h"
 #include "common/peer_back.h"
 #include "front/staging.h"
 #include "common/peer_back_ctrl.h"
@@ -433,8 +434,6 @@ static void backend_gone_but_still_mapping_quarantines(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
-/* argv[1], if given: a cmocka test-name glob (tests/hostile runs single
- * cases of this file as catalogue rows). */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,8 +450,7 @@ int main(int argc, char **argv)
 		T(backend_gone_but_still_mapping_quarantines),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }
