@@ -1,7 +1,6 @@
 /* Test helpers for emulated domains in this process (see inproc.h): the
  * real netback in a thread behind a pattern-checking port, and the
  * frontend's TX and RX loops that check every byte. */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -9,15 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/inproc.h"
-
-#define ETHERTYPE_TEST 0x88b5
 
 int64_t sn_test_now_ms(void)
 {
@@ -33,15 +28,6 @@ int64_t sn_test_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-struct sn_plat *sn_test_dom_open(uint16_t domid, uint32_t ram_pages)
-{
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid, .ram_pages = ram_pages };
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
 }
 
 void sn_test_pkts_alloc(uint8_t **mem, struct sn_pkt *pk, struct sn_pkt **pp, unsigned int n)
@@ -66,123 +52,6 @@ void sn_test_vif_add(uint16_t fe, uint16_t be)
 	assert_int_equal(system(cmd), 0);
 }
 
-void sn_test_pattern(uint8_t *d, uint32_t len, uint32_t seq)
-{
-	uint32_t i;
-
-	memset(d, 0xff, 6);
-	memset(d + 6, 0x02, 6);
-	d[12] = ETHERTYPE_TEST >> 8;
-	d[13] = ETHERTYPE_TEST & 0xff;
-	memcpy(d + 14, &seq, 4);
-	memcpy(d + 18, &len, 4);
-	for (i = 22; i < len; i++)
-		d[i] = (uint8_t)(seq * 13 + i * 3 + (i >> 11));
-}
-
-bool sn_test_pattern_ok(const uint8_t *d, uint32_t len)
-{
-	uint32_t seq, l, i;
-
-	if (len < 22)
-		return false;
-	memcpy(&seq, d + 14, 4);
-	memcpy(&l, d + 18, 4);
-	if (l != len)
-		return false;
-	for (i = 22; i < len; i++)
-		if (d[i] != (uint8_t)(seq * 13 + i * 3 + (i >> 11)))
-			return false;
-	return true;
-}
-
-/* ---- the backend's test port: checks what it is sent, makes frames ---- */
-
-struct tport {
-	struct sn_port base;
-	struct sn_test_tport_shared *sh;
-	uint16_t queue;
-	unsigned int made;
-	int fd;
-};
-
-static int tport_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
-{
-	struct tport *t = (struct tport *)p;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (sn_test_pattern_ok(pkts[i]->data, pkts[i]->len))
-			t->sh->got++;
-		else
-			t->sh->bad++;
-	}
-	return (int)n;
-}
-
-static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
-{
-	struct tport *t = (struct tport *)p;
-	unsigned int i;
-
-	for (i = 0; i < n && (t->sh->flood ? !atomic_load(&t->sh->stop) :
-					    t->made < t->sh->to_make); i++, t->made++) {
-		uint32_t len = t->sh->len(t->made);
-
-		sn_test_pattern(pkts[i]->data, len, t->made * 16u + t->queue);
-		pkts[i]->len = len;
-		pkts[i]->flags = 0;
-		pkts[i]->queue = t->queue;
-		t->sh->made++;
-	}
-	if (!i && !t->sh->flood && t->made >= t->sh->to_make)
-		return -ENODATA;
-	return (int)i;
-}
-
-static int tport_fd(struct sn_port *p)
-{
-	return ((struct tport *)p)->fd;
-}
-
-static void tport_close(struct sn_port *p)
-{
-	struct tport *t = (struct tport *)p;
-
-	if (t->fd >= 0)
-		close(t->fd);
-	free(t);
-}
-
-static const struct sn_port_ops tport_ops = {
-	.kind = "test",
-	.send = tport_send,
-	.recv = tport_recv,
-	.fd = tport_fd,
-	.close = tport_close,
-};
-
-static int tport_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port **out)
-{
-	struct tport *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return -ENOMEM;
-	t->base.ops = &tport_ops;
-	t->sh = arg;
-	t->queue = ctx->queue;
-	t->fd = -1;
-	if (t->sh->flood) {
-		t->fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (t->fd < 0) {
-			free(t);
-			return -errno;
-		}
-	}
-	*out = &t->base;
-	return 0;
-}
-
 /* ---- the real netback in a thread -------------------------------------- */
 
 static void *back_main(void *arg)
@@ -197,8 +66,12 @@ void sn_test_back_start_cfg(struct sn_test_back *b, const struct sn_back_cfg *cf
 {
 	struct sn_back_cfg bc = *cfg;
 
-	bc.port_open = tport_open;
-	bc.port_arg = &b->sh;
+	if (!bc.port_spec) {
+		bc.port_open = sn_test_port_open;
+		bc.port_arg = &b->sh;
+	}
+	if (!bc.log && getenv("SN_TEST_VERBOSE"))
+		bc.log = stderr;
 	assert_int_equal(sn_back_create(&bc, &b->back), 0);
 	assert_int_equal(pthread_create(&b->tid, NULL, back_main, b), 0);
 	b->running = true;
@@ -222,6 +95,7 @@ void sn_test_back_stop(struct sn_test_back *b)
 	sn_back_stop(b->back);
 	pthread_join(b->tid, NULL);
 	sn_back_destroy(b->back);
+	b->back = NULL;
 	b->running = false;
 }
 
@@ -313,8 +187,8 @@ struct sn_test_world *sn_test_world_open(uint32_t ram_pages, uint32_t (*len)(uns
 	struct sn_test_world *w = calloc(1, sizeof(*w));
 
 	assert_non_null(w);
-	w->be = sn_test_dom_open(next++, ram_pages);
-	w->fe = sn_test_dom_open(next++, ram_pages);
+	w->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = ram_pages });
+	w->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = ram_pages });
 	sn_test_vif_add(w->fe->domid, w->be->domid);
 	w->b.sh.len = len;
 	sn_test_pkts_alloc(&w->mem, w->pk, w->pp, 32);

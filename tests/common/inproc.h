@@ -8,13 +8,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/dom.h"
+#include "common/port.h"
 #include "stagenet/back.h"
 #include "stagenet/front.h"
 
 int64_t sn_test_now_ms(void);
 int64_t sn_test_now_us(void);
-/* An emulated domain of ram_pages pages; fails the test on error. */
-struct sn_plat *sn_test_dom_open(uint16_t domid, uint32_t ram_pages);
 /* n packet buffers of SN_PKT_BUF_SIZE in one allocation (*mem, to free),
  * described by pk[] and pointed to by pp[]. */
 void sn_test_pkts_alloc(uint8_t **mem, struct sn_pkt *pk, struct sn_pkt **pp, unsigned int n);
@@ -22,37 +22,19 @@ void sn_test_pkts_alloc(uint8_t **mem, struct sn_pkt *pk, struct sn_pkt **pp, un
  * exactly as a user runs it. */
 void sn_test_vif_add(uint16_t fe, uint16_t be);
 
-/* Self-describing frames: sequence and length in the payload, the rest a
- * function of both, so a receiver checks every byte without a copy. */
-void sn_test_pattern(uint8_t *d, uint32_t len, uint32_t seq);
-bool sn_test_pattern_ok(const uint8_t *d, uint32_t len);
-
-/* What the backend's test ports saw / made, shared by all its queues.
- * len(i) is the size of the i-th frame made (and sent by sn_test_guest_tx).
- * flood: each port makes frames endlessly (to_make unused) until stop, and
- * reports an always-readable fd, like a network side that cannot be
- * back-pressured (tap). */
-struct sn_test_tport_shared {
-	_Atomic unsigned int got, bad, made;
-	unsigned int to_make; /* per queue */
-	uint32_t (*len)(unsigned int i);
-	bool flood;
-	_Atomic bool stop;
-};
-
 /* The real netback of one domain, its control loop in a thread, every
- * queue's port a test port on sh. */
+ * queue's port a test port on sh (common/port.h). */
 struct sn_test_back {
 	struct sn_back *back;
 	pthread_t tid;
 	bool running;
-	struct sn_test_tport_shared sh;
+	struct sn_test_port sh;
 };
 
 void sn_test_back_start(struct sn_test_back *b, struct sn_plat *plat, uint16_t max_queues,
 			bool staging_off);
-/* The same with every setting from cfg (plat included) but the ports,
- * which are the test ports on b->sh. */
+/* The same with every setting from cfg (plat included); the ports are
+ * the test ports on b->sh unless cfg names a port_spec. */
 void sn_test_back_start_cfg(struct sn_test_back *b, const struct sn_back_cfg *cfg);
 void sn_test_back_stop(struct sn_test_back *b);
 

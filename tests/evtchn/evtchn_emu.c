@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "common/dom.h"
 #include "common/host_fixture.h"
 #include "evtchn/scen.h"
 
@@ -44,13 +45,12 @@ static int group_teardown(void **state)
 
 static int open_dom(uint16_t domid, struct sn_plat **out)
 {
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = domid };
 	int rc, tries;
 
 	/* A domain that just exited is unregistered by the host when its
 	 * connection closes: retry briefly on -EEXIST. */
 	for (tries = 0; tries < 100; tries++) {
-		rc = sn_plat_open(&cfg, out);
+		rc = sn_test_dom_try(domid, NULL, out);
 		if (rc != -EEXIST)
 			return rc;
 		usleep(50 * 1000);

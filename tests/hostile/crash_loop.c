@@ -1,4 +1,4 @@
-/* Crash and restart loops (issue 6 item 4), with staging grants on:
+/* Crash and restart loops, with staging grants on:
  *
  *   extra_frontend_sigkill_loop: the real `stagenet front` process is
  *     SIGKILLed mid-traffic 50 times against one backend (the real netback,
@@ -34,7 +34,9 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "../back/harness.h"
+#include "common/dom.h"
+#include "common/main.h"
+#include "common/peer_front.h"
 #include "common/cli_proc.h"
 #include "common/inproc.h"
 #include "plat/emu/emu.h"
@@ -109,15 +111,9 @@ static uint64_t bstat(struct h_ctx *t, enum sn_qstat c)
 {
 	struct sn_qstats s;
 
-	if (sn_back_vif_stats(t->back, FE_DOMID, 0, 0, &s))
+	if (sn_back_vif_stats(t->b.back, FE_DOMID, 0, 0, &s))
 		return 0;
 	return s.v[c];
-}
-
-static void *back_thread(void *arg)
-{
-	sn_back_run(arg);
-	return NULL;
 }
 
 static void extra_frontend_sigkill_loop(void **state)
@@ -133,9 +129,7 @@ static void extra_frontend_sigkill_loop(void **state)
 	char path[128];
 	int64_t t0 = sn_test_now_ms(), worst = 0;
 
-	assert_int_equal(sn_back_create(&cfg, &t->back), 0);
-	assert_int_equal(pthread_create(&t->back_thr, NULL, back_thread, t->back), 0);
-	t->back_running = true;
+	sn_test_back_start_cfg(&t->b, &cfg);
 	assert_int_equal(h_run_cli(add), 0);
 	assert_true(wait_fe_be_state(t, XenbusStateInitWait, 5000));
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/0/state", FE_DOMID);
@@ -291,7 +285,6 @@ static void extra_backend_sigkill_loop(void **state)
 	char *fo;
 	pid_t fpid, bpid;
 	int64_t t0 = sn_test_now_ms(), worst = 0;
-	struct sn_plat_cfg ocfg = { .kind = SN_PLAT_EMU, .domid = 50 };
 	struct sn_plat *obs = NULL;
 	static struct held held;
 
@@ -304,7 +297,7 @@ static void extra_backend_sigkill_loop(void **state)
 	fpid = sn_test_spawnv("front-crash.out", front);
 	assert_true(fpid > 0);
 	/* An observer domain, to look at the frontend's grant table. */
-	assert_int_equal(sn_plat_open(&ocfg, &obs), 0);
+	obs = sn_test_dom_open(50, NULL);
 	held.n = 0;
 	for (int it = 0; it <= BE_KILLS; it++) {
 		int64_t i0 = sn_test_now_ms(), end = i0 + 20000;
@@ -378,7 +371,6 @@ int main(int argc, char **argv)
 						sn_test_host_group_setup, sn_test_cli_group_teardown),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

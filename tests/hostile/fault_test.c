@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/dom.h"
 #include "common/host_fixture.h"
 #include "plat/fault.h"
 
@@ -24,17 +25,7 @@ struct pair {
 	uint16_t gid, bid;
 };
 
-static struct sn_plat *dom_open(uint16_t domid)
-{
-	struct sn_plat_cfg cfg = {
-		.kind = SN_PLAT_EMU, .domid = domid,
-		.ram_pages = 64, .gnttab_entries = 256,
-	};
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	return p;
-}
+static const struct sn_test_dom small = { .ram_pages = 64, .gnttab_entries = 256 };
 
 static int pair_setup(void **state)
 {
@@ -44,8 +35,10 @@ static int pair_setup(void **state)
 	assert_non_null(pr);
 	pr->gid = next++;
 	pr->bid = next++;
-	pr->g = dom_open(pr->gid);
-	assert_int_equal(sn_fault_wrap(dom_open(pr->bid), NULL, &pr->b), 0);
+	pr->g = sn_test_dom_open(pr->gid, &small);
+	pr->b = sn_test_dom_open(pr->bid, &(struct sn_test_dom){ .ram_pages = 64,
+								  .gnttab_entries = 256,
+								  .fault_wrap = true });
 	assert_int_equal(sn_fault_wrap(pr->g, NULL, &pr->gw), 0);
 	*state = pr;
 	return 0;
@@ -483,7 +476,7 @@ static void fault_wrap_rejects_bad_args(void **state)
 	assert_int_equal(sn_fault_stats_get(pr->g, &st), -EINVAL);
 	assert_null(sn_fault_inner(pr->g));
 	/* Wrapping a wrapper composes. */
-	struct sn_plat *inner = dom_open((uint16_t)(pr->bid + 500)), *w1, *w2;
+	struct sn_plat *inner = sn_test_dom_open((uint16_t)(pr->bid + 500), &small), *w1, *w2;
 	struct sn_fault_cfg cfg = { .seed = 1 };
 
 	assert_int_equal(sn_fault_wrap(inner, NULL, &w1), 0);

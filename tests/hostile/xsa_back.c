@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "common/main.h"
 #include "back_world.h"
 #include "plat/fault.h"
 #include "proto/rxrsp.h"
@@ -438,7 +439,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xsa361_batched_grant_failure),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

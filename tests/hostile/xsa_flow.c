@@ -25,6 +25,7 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
+#include "common/main.h"
 #include "plat/fault.h"
 #include "stagenet/back.h"
 #include "stagenet/front.h"
@@ -54,16 +55,6 @@ struct world {
 	struct sn_front *nic;
 };
 
-static struct sn_plat *dom_open(uint16_t domid, bool wrap)
-{
-	struct sn_plat *p = sn_test_dom_open(domid, 16384), *w = NULL;
-
-	if (!wrap)
-		return p;
-	assert_int_equal(sn_fault_wrap(p, NULL, &w), 0);
-	return w;
-}
-
 static void world_up(struct world *w, const struct sn_back_cfg *tweak,
 		     enum sn_front_staging_policy pol, bool wrap)
 {
@@ -71,16 +62,16 @@ static void world_up(struct world *w, const struct sn_back_cfg *tweak,
 	struct sn_back_cfg bc = *tweak;
 	char cmd[512];
 
-	w->be = dom_open(next++, wrap);
-	w->fe = dom_open(next++, wrap);
+	w->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 16384,
+						     .fault_wrap = wrap });
+	w->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 16384,
+						     .fault_wrap = wrap });
 	snprintf(cmd, sizeof(cmd), "\"%s\" vif-add --domid %u --devid 0 "
 		 "--backend-domid %u --mtu 9000 --queues %u", getenv("SN_STAGENET"),
 		 w->fe->domid, w->be->domid, NQ);
 	assert_int_equal(system(cmd), 0);
 	bc.plat = w->be;
 	bc.max_queues = NQ;
-	if (getenv("SN_TEST_VERBOSE"))
-		bc.log = stderr;
 	sn_test_back_start_cfg(&w->b, &bc);
 	sn_test_front_connect(w->fe, &w->nic, NQ, pol);
 	for (uint16_t q = 0; q < NQ; q++)
@@ -465,8 +456,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(fault_1pct_gen_sink_staging_hdr_rx),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

@@ -1,6 +1,6 @@
 /* Catalogue row XSA-332/XSA-391 on the frontend side: the real netfront
  * (the library `stagenet front` runs, driven the way its queue threads
- * drive it) against a scripted backend domain (tests/front/fake_back.c)
+ * drive it) against a scripted backend domain (tests/common/peer_back.c)
  * that kicks one queue's event channels as fast as it can with no work
  * behind the kicks. */
 #include <errno.h>
@@ -18,7 +18,8 @@
 
 #include "common/host_fixture.h"
 #include "common/inproc.h"
-#include "front/fake_back.h"
+#include "common/main.h"
+#include "common/peer_back.h"
 #include "plat/fault.h"
 #include "stagenet/front.h"
 
@@ -59,18 +60,6 @@ static bool check(const struct sn_pkt *p, uint32_t len, unsigned int seed)
 		if (p->data[i] != (uint8_t)(seed * 31 + i * 7))
 			return false;
 	return true;
-}
-
-static void poll_ctrl_until(struct sn_front *nic, enum sn_front_event want)
-{
-	enum sn_front_event ev = SN_FRONT_EV_NONE;
-
-	for (int i = 0; i < 500 && ev != want; i++) {
-		assert_int_equal(sn_front_poll_ctrl(nic, &ev), 0);
-		if (ev != want)
-			poll(NULL, 0, 2);
-	}
-	assert_int_equal(ev, want);
 }
 
 /* The scripted backend's keys for devid 0 of fe, then the frontend opened
@@ -118,7 +107,8 @@ static void xsa332_391_front_event_storm(void **state)
 {
 	struct fb_features f = { .max_queues = 2, .split = true };
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 2 };
-	struct sn_plat *fe = sn_test_dom_open(20, 8192), *be = sn_test_dom_open(21, 8192);
+	struct sn_plat *fe = sn_test_dom_open(20, &(struct sn_test_dom){ .ram_pages = 8192 });
+	struct sn_plat *be = sn_test_dom_open(21, &(struct sn_test_dom){ .ram_pages = 8192 });
 	struct fake_back fb;
 	struct sn_front *nic;
 	struct storm s = { .fb = &fb };
@@ -133,7 +123,7 @@ static void xsa332_391_front_event_storm(void **state)
 	assert_int_equal(fb_fe_state(&fb), XenbusStateConnected);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);
-	poll_ctrl_until(nic, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(nic, SN_FRONT_EV_RECONNECTED, 500);
 	assert_int_equal(sn_front_num_queues(nic), 2);
 
 	assert_int_equal(pthread_create(&s.th, NULL, storm_main, &s), 0);
@@ -232,7 +222,8 @@ static void xsa332_391_front_event_storm_injected(void **state)
 {
 	struct fb_features f = { .max_queues = 1, .split = true };
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 1 };
-	struct sn_plat *fe = NULL, *be = sn_test_dom_open(23, 8192);
+	struct sn_plat *fe;
+	struct sn_plat *be = sn_test_dom_open(23, &(struct sn_test_dom){ .ram_pages = 8192 });
 	struct sn_fault_cfg fc = { .seed = 391 };
 	struct fake_back fb;
 	struct sn_front *nic;
@@ -241,11 +232,12 @@ static void xsa332_391_front_event_storm_injected(void **state)
 	unsigned int arms = 0;
 
 	(void)state;
-	assert_int_equal(sn_fault_wrap(sn_test_dom_open(22, 8192), NULL, &fe), 0);
+	fe = sn_test_dom_open(22, &(struct sn_test_dom){ .ram_pages = 8192,
+						   .fault_wrap = true });
 	front_open(&fb, be, fe, &f, &cfg, &nic);
 	fb_connect(&fb);
 	fb_set_state(&fb, XenbusStateConnected);
-	poll_ctrl_until(nic, SN_FRONT_EV_RECONNECTED);
+	fb_poll_front(nic, SN_FRONT_EV_RECONNECTED, 500);
 
 	fc.rule[SN_FAULT_EVENT].rate_ppm = 950000;
 	assert_int_equal(sn_fault_configure(fe, &fc), 0);
@@ -297,8 +289,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xsa332_391_front_event_storm_injected),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, sn_test_host_group_setup,
 				      sn_test_host_group_teardown);
 }

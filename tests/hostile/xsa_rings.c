@@ -1,4 +1,4 @@
-/* Hostile-peer catalogue rows (../shared/xsa-tests.md) at the ring level:
+/* Hostile-peer catalogue rows (README "Security model") at the ring level:
  * a peer writes crafted indices and slots into a real shared ring page and
  * the real proto/ walkers (fuzz/walk.c: the backend TX loop, the netfront
  * RX and TX-response loops, also run by the fuzzers) consume it.  Test names
@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/main.h"
 #include "proto/ctrl.h"
 #include "walk.h"
 
@@ -660,7 +661,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xsa405_rx_more_slots_than_requested),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* Catalogue rows against the real netback (its control thread and queue
- * threads, tests/back/harness.c) with a hand-driven hostile frontend that
+ * threads, tests/common/peer_front.c) with a hand-driven hostile frontend that
  * writes its rings and xenstore keys slot by slot:
  *   XSA-90/CVE-2021-28691  rogue packet, then disconnect and destroy
  *   XSA-332/391            a kick storm from another thread, never paused
@@ -21,7 +21,8 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
-#include "../back/harness.h"
+#include "common/main.h"
+#include "common/peer_front.h"
 #include "common/inproc.h"
 #include "port/csum.h"
 #include "proto/extra.h"
@@ -173,9 +174,9 @@ static void xsa90_rogue_then_disconnect_destroy(void **state)
 		/* else: disconnect and destroy race the rogue teardown. */
 		rogue_close(&bad, &s);
 		for (int ms = 0; ms < 5000 &&
-		     sn_back_vif_state(t->back, H_FE_DOMID, 70) != -ENOENT; ms++)
+		     sn_back_vif_state(t->b.back, H_FE_DOMID, 70) != -ENOENT; ms++)
 			h_sleep_ms(1);
-		assert_int_equal(sn_back_vif_state(t->back, H_FE_DOMID, 70), -ENOENT);
+		assert_int_equal(sn_back_vif_state(t->b.back, H_FE_DOMID, 70), -ENOENT);
 		assert_int_equal(h_back_maps(t), 2);
 		/* The neighbour is served every round. */
 		memset(page(&good, it), 0x40 + it, 100);
@@ -348,7 +349,7 @@ static void xsa423_header_split_tiny_slots(void **state)
 	assert_int_equal(h_stat(t, 80, SN_QS_grant_unmaps),
 			 h_stat(t, 80, SN_QS_grant_maps));
 	for (unsigned int c = 0; c < 2; c++) {
-		struct h_pkt *cap = &t->caps[c];
+		struct sn_test_pkt *cap = &t->b.sh.caps[c];
 		struct sn_pkt p = { .data = cap->data, .len = cap->len,
 				    .cap = cap->len, .flags = cap->flags };
 
@@ -408,8 +409,8 @@ static void xsa432_18_tiny_slots(void **state)
 			assert_int_equal(st[100 * (p + 1) + k], NETIF_RSP_OKAY);
 	assert_true(h_wait_caps(t, 2));
 	for (int p = 0; p < 2; p++) {
-		assert_int_equal(t->caps[p].len, len[p]);
-		assert_memory_equal(t->caps[p].data, pkt[p], len[p]);
+		assert_int_equal(t->b.sh.caps[p].len, len[p]);
+		assert_memory_equal(t->b.sh.caps[p].data, pkt[p], len[p]);
 	}
 	assert_int_equal(h_stat(t, 81, SN_QS_tx_pkts), 2);
 	assert_int_equal(h_stat(t, 81, SN_QS_tx_drop_malformed), 0);
@@ -482,10 +483,10 @@ static void xsa448_zero_size_slots(void **state)
 	assert_int_equal(st[302], NETIF_RSP_OKAY);
 	assert_true(h_wait_caps(t, 2));
 	assert_int_equal(h_ncaps(t), 2);
-	assert_int_equal(t->caps[0].len, sizeof(a));
-	assert_memory_equal(t->caps[0].data, a, sizeof(a));
-	assert_int_equal(t->caps[1].len, sizeof(b));
-	assert_memory_equal(t->caps[1].data, b, sizeof(b));
+	assert_int_equal(t->b.sh.caps[0].len, sizeof(a));
+	assert_memory_equal(t->b.sh.caps[0].data, a, sizeof(a));
+	assert_int_equal(t->b.sh.caps[1].len, sizeof(b));
+	assert_memory_equal(t->b.sh.caps[1].data, b, sizeof(b));
 	assert_int_equal(h_stat(t, 82, SN_QS_tx_pkts), 2);
 	assert_int_equal(h_stat(t, 82, SN_QS_tx_drop_grant), 1);
 	assert_int_equal(h_stat(t, 82, SN_QS_tx_drop_malformed), 0);
@@ -493,7 +494,7 @@ static void xsa448_zero_size_slots(void **state)
 	/* Grant operations only for slots with bytes: A's first slot, B's
 	 * three, C's two (copy mode; linux mode maps what the head copy
 	 * does not cover). */
-	if (t->back && h_stat(t, 82, SN_QS_grant_maps) == 0)
+	if (t->b.back && h_stat(t, 82, SN_QS_grant_maps) == 0)
 		assert_int_equal(h_stat(t, 82, SN_QS_grant_copies) - copies0, 1 + 3 + 2);
 	assert_int_equal(h_stat(t, 82, SN_QS_grant_unmaps),
 			 h_stat(t, 82, SN_QS_grant_maps));
@@ -668,7 +669,7 @@ static void cve_2026_45890_bad_frontend_keys(void **state)
 		assert_int_equal(h_tx_collect(&good, 1, st), 0);
 		assert_int_equal(st[gid], NETIF_RSP_OKAY);
 		gid++;
-		assert_false(sn_back_vif_disabled(t->back, H_FE_DOMID, 91));
+		assert_false(sn_back_vif_disabled(t->b.back, H_FE_DOMID, 91));
 		/* Close and remove; the next case starts from a fresh vif. */
 		{
 			char path[256];
@@ -706,7 +707,6 @@ int main(int argc, char **argv)
 		COPY(cve_2026_45890_bad_frontend_keys),
 	};
 
-	if (argc > 1)
-		cmocka_set_test_filter(argv[1]);
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);
 }

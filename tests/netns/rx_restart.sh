@@ -1,5 +1,5 @@
 #!/bin/bash
-# Multi-process restart in the guest-RX direction (tests/back/test_proc.c
+# Multi-process restart in the guest-RX direction (tests/netback/back_proc.c
 # covers guest TX): `stagenet host` + `stagenet back --port gen` + `stagenet
 # front --port sink`; the frontend is SIGKILLed mid-traffic, the backend
 # must go Closed, return to InitWait (6 -> 2) for the next frontend and feed

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "common/dom.h"
 #include "common/host_fixture.h"
 #include "plat/emu/emu.h"
 
@@ -23,20 +24,9 @@
 
 static struct sn_test_host host;
 
-static struct sn_plat *dom_open(uint16_t domid)
-{
-	struct sn_plat_cfg cfg = {
-		.kind = SN_PLAT_EMU,
-		.domid = domid,
-		.ram_pages = RAM_PAGES,
-		.gnttab_entries = GT_ENTRIES,
-	};
-	struct sn_plat *p = NULL;
-
-	assert_int_equal(sn_plat_open(&cfg, &p), 0);
-	assert_non_null(p);
-	return p;
-}
+/* Small domains, so the tests reach the grant table's and RAM's limits. */
+static const struct sn_test_dom small = { .ram_pages = RAM_PAGES,
+					  .gnttab_entries = GT_ENTRIES };
 
 static void dom_close(struct sn_plat *p)
 {
@@ -108,8 +98,8 @@ static int pair_setup(void **state)
 	assert_non_null(pr);
 	pr->gid = next++;
 	pr->bid = next++;
-	pr->g = dom_open(pr->gid);
-	pr->b = dom_open(pr->bid);
+	pr->g = sn_test_dom_open(pr->gid, &small);
+	pr->b = sn_test_dom_open(pr->bid, &small);
 	*state = pr;
 	return 0;
 }
@@ -270,7 +260,7 @@ static void copy_reports_bad_page_for_frame_beyond_granter_ram(void **state)
 static void copy_splits_large_batches_across_two_granters(void **state)
 {
 	struct pair *pr = *state;
-	struct sn_plat *g2 = dom_open(pr->gid + 200);
+	struct sn_plat *g2 = sn_test_dom_open(pr->gid + 200, &small);
 	enum { N = 150, LEN = 40 };
 	uint32_t r1[4], r2[4];
 	void *p1, *p2;
@@ -460,7 +450,7 @@ struct thr {
 static void *granter_thread(void *arg)
 {
 	struct thr *t = arg;
-	struct sn_plat *g = dom_open(t->gid);
+	struct sn_plat *g = sn_test_dom_open(t->gid, &small);
 	void *page;
 
 	assert_int_equal(g->ops->shr_alloc(g, t->bid, 4, true, t->refs, &page), 0);
@@ -486,7 +476,7 @@ static void domains_as_threads_copy_and_map(void **state)
 
 	(void)state;
 	pthread_barrier_init(&t.bar, NULL, 2);
-	b = dom_open(t.bid);
+	b = sn_test_dom_open(t.bid, &small);
 	assert_int_equal(pthread_create(&th, NULL, granter_thread, &t), 0);
 	pthread_barrier_wait(&t.bar);
 	for (int i = 0; i < 4; i++)
@@ -534,15 +524,13 @@ static int rd_full(int fd, void *buf, size_t len)
 /* The child is the granter domain; it reports through exit codes. */
 static int child_granter(uint16_t gid, uint16_t bid, int rfd, int wfd)
 {
-	struct sn_plat_cfg cfg = { .kind = SN_PLAT_EMU, .domid = gid, .ram_pages = RAM_PAGES,
-				   .gnttab_entries = GT_ENTRIES };
 	struct sn_plat *g;
 	struct msg m = { 0 };
 	uint8_t expect[PG];
 	void *page, *pro;
 	char cmd;
 
-	if (sn_plat_open(&cfg, &g))
+	if (sn_test_dom_try(gid, &small, &g))
 		return 10;
 	if (g->ops->shr_alloc(g, bid, 2, true, m.refs, &page) ||
 	    g->ops->shr_alloc(g, bid, 1, false, &m.refs[2], &pro))
@@ -596,7 +584,7 @@ static void domains_as_processes_copy_map_and_die(void **state)
 	}
 	close(to_child[0]);
 	close(to_parent[1]);
-	b = dom_open(bid);
+	b = sn_test_dom_open(bid, &small);
 	assert_int_equal(rd_full(to_parent[0], &m, sizeof(m)), 0);
 
 	s[0] = seg_from(gid, m.refs[2], 0, out, PG);
