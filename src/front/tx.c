@@ -182,7 +182,7 @@ static void tx_stage_frag(struct sn_front_queue *q, struct tx_frag *fr, int slot
 	fr->len = len;
 }
 
-/* Staged TX (DESIGN.md 4): packet bytes are copied into buffers the
+/* Staged TX (README "Staging grants"): packet bytes are copied into buffers the
  * backend keeps mapped, so it needs no grant operation for them.
  *   page policy:   the whole packet, page by page, when enough staged
  *                  pages are free;

@@ -1,5 +1,6 @@
 /* Netfront's xenstore side: read the toolstack's and backend's keys, write
- * ours in one transaction, and step the XenbusState machine (digest §4). */
+ * ours in one transaction, and step the XenbusState machine of
+ * xen/io/xenbus.h the way Linux xen-netfront steps it. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>

@@ -49,7 +49,7 @@ static void ring_sizes_from_geometry(void **state)
 }
 
 /* The raw ring.h macros expand to the barrier macros ring.h defines;
- * this only links if those are defined (netif-digest 0.4). */
+ * this only links if those are defined (src/proto/ring.h). */
 static void ring_macros_link_and_agree(void **state)
 {
 	struct netif_tx_front_ring f;

@@ -1,5 +1,5 @@
-/* Frontend validation: RX response chains (netif-digest 2.4, Linux
- * netfront xennet_get_responses) on a real rx ring in plain memory, and
+/* Frontend validation: RX response chains (xen/io/netif.h, Linux netfront
+ * xennet_get_responses) on a real rx ring in plain memory, and
  * TX response ids (XSA-405). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Backend TX parser: one named case per rule of netif-digest section 2.6,
+/* Backend TX parser: one named case per TX request rule of src/proto/txreq.c,
  * each on a real shared ring built in plain memory, plus the copy-once
  * (XSA-155), wrap-around and response-padding (XSA-216) properties. */
 #include <pthread.h>
