@@ -23,23 +23,35 @@
  * connection that created it closes, so a dead domain disappears. */
 #define SN_EMU_REG_ROOT "/tool/stagenet/domain"
 
-/* Hypervisor-private pin state, one per grant entry, kept beside the
- * entries in the granter's grant-table memfd (Xen keeps it in its active
- * grant table; it lives in shared memory here because the "hypervisor"
- * runs in every caller). */
+/* Hypervisor pin state, one per grant entry, kept beside the entries in
+ * the granter's grant-table memfd (Xen keeps it in its active grant table;
+ * the counters live in shared memory here because the "hypervisor" runs in
+ * every caller, and a grantee that restarts or looks the granter up again
+ * must see the pins already taken).  The granter can write all of it: a
+ * forged count only decides when the granter's own revoke succeeds, and
+ * nothing here is ever waited on (the lock below, see sn_emu_gt_view). */
 struct sn_emu_active {
 	_Atomic uint32_t rd_pins; /* read-only maps+copies holding it */
 	_Atomic uint32_t wr_pins; /* writable maps+copies holding it */
-	/* Serialises pin/unpin of this entry (Xen's act->lock): without it a
-	 * last unpin clearing GTF_reading could race a new pin and leave a
-	 * pinned entry revocable.  Only the grantee's threads take it. */
+	/* The entry lock of a plain table (grant_rules.h's unit tests).  The
+	 * emulated host never takes it: a granter that sets it would make
+	 * every grantee wait (README "Security model"). */
 	_Atomic uint32_t lock;
 };
+
+/* Entry locks a grantee keeps in its own memory, striped by ref. */
+#define SN_EMU_PIN_LOCKS 1024u
 
 /* Grant-table memfd layout: entries[n] then active[n]. */
 struct sn_emu_gt_view {
 	grant_entry_v1_t *entries;
 	struct sn_emu_active *active;
+	/* Where pin and unpin take an entry's lock (Xen's act->lock, which
+	 * serialises them so a last unpin clearing GTF_reading cannot race a
+	 * new pin and leave a pinned entry revocable): NULL, active[ref].lock;
+	 * else locks[ref % SN_EMU_PIN_LOCKS], the grantee's private stripes,
+	 * which only its own threads can hold. */
+	_Atomic uint32_t *locks;
 	uint32_t nr_entries;
 	size_t map_len;
 };
@@ -86,6 +98,14 @@ struct sn_emu {
 	pthread_mutex_t map_lock;
 	struct sn_emu_map *maps;
 	uint32_t nr_maps, cap_maps;
+
+	/* Entry locks for the grants we pin as a grantee (gnttab.c): private,
+	 * so a granter writing its own grant-table memfd never makes us wait.
+	 * A lock wait that still runs out of its bound (grant_rules.h) means
+	 * one of our threads was descheduled holding it; counted, for tests. */
+	_Atomic uint32_t pin_locks[SN_EMU_PIN_LOCKS];
+	_Atomic uint64_t pin_lock_timeouts;   /* pins failed: lock not taken */
+	_Atomic uint64_t unpin_lock_timeouts; /* unpins skipped: pin left held */
 
 	/* Peer cache indexed by domid (lazily allocated). */
 	pthread_mutex_t peer_lock;

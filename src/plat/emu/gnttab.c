@@ -47,6 +47,7 @@ struct sn_emu_map {
 	uintptr_t addr; /* 0 = empty slot */
 	grant_entry_v1_t *ent;
 	struct sn_emu_active *act;
+	_Atomic uint32_t *lock; /* one of our pin_locks */
 	bool write;
 };
 
@@ -64,6 +65,34 @@ static void snap_fill(struct sn_emu *e, uint16_t domid, struct peer_snap *s)
 	s->ram_pages = p->ram_pages;
 	s->ram_fd = p->ram_fd;
 	s->gt = p->gt;
+	/* Xen's entry lock is the hypervisor's, out of the granter's reach;
+	 * ours is this domain's private memory for the same reason: the lock
+	 * word beside the entries is the granter's to write, and one it holds
+	 * would make every pin fail and every unpin wait on our control or
+	 * datapath threads (README "Security model"). */
+	s->gt.locks = e->pin_locks;
+}
+
+static int16_t pin(struct sn_emu *e, const struct sn_emu_gt_view *gt, uint32_t ref, bool write)
+{
+	bool lock_timeout = false;
+	int16_t st = sn_gt_pin_do(gt, ref, e->plat.domid, write, NULL, NULL, &lock_timeout);
+
+	if (lock_timeout)
+		atomic_fetch_add_explicit(&e->pin_lock_timeouts, 1, memory_order_relaxed);
+	return st;
+}
+
+static void unpin_entry(struct sn_emu *e, grant_entry_v1_t *ent, struct sn_emu_active *act,
+			_Atomic uint32_t *lock, bool write)
+{
+	if (!sn_gt_unpin_entry(ent, act, lock, write))
+		atomic_fetch_add_explicit(&e->unpin_lock_timeouts, 1, memory_order_relaxed);
+}
+
+static void unpin(struct sn_emu *e, const struct sn_emu_gt_view *gt, uint32_t ref, bool write)
+{
+	unpin_entry(e, &gt->entries[ref], &gt->active[ref], sn_gt_lock_of(gt, ref), write);
 }
 
 static uint32_t snap_find(struct sn_emu *e, struct peer_snap *snaps, uint32_t *nr, uint16_t domid)
@@ -205,14 +234,14 @@ static int copy_chunk(struct sn_emu *e, sn_copy_seg *segs, uint32_t n)
 			sg->status = GNTST_bad_domain;
 			continue;
 		}
-		st = sn_gt_pin(&s->gt, ref, e->plat.domid, write);
+		st = pin(e, &s->gt, ref, write);
 		if (st != GNTST_okay) {
 			sg->status = st;
 			continue;
 		}
 		frame = sn_gt_frame(&s->gt, ref);
 		if (frame >= s->ram_pages) {
-			sn_gt_unpin(&s->gt, ref, write);
+			unpin(e, &s->gt, ref, write);
 			sg->status = GNTST_bad_page;
 			continue;
 		}
@@ -236,7 +265,7 @@ unpin:
 	/* Only now may the granter revoke: the flags showed the pin for
 	 * exactly the duration of the copy, as inside GNTTABOP_copy. */
 	for (uint32_t i = 0; i < npins; i++)
-		sn_gt_unpin(&snaps[pins[i].snap].gt, pins[i].ref, pins[i].write);
+		unpin(e, &snaps[pins[i].snap].gt, pins[i].ref, pins[i].write);
 	for (uint32_t i = 0; i < nsnaps; i++)
 		if (snaps[i].dead)
 			sn_emu_peer_forget(e, snaps[i].domid);
@@ -373,7 +402,7 @@ static int16_t map_one(struct sn_emu *e, uint16_t domid, uint32_t ref, bool writ
 			*fatal = s.err;
 		return GNTST_bad_domain;
 	}
-	st = sn_gt_pin(&s.gt, ref, e->plat.domid, writable);
+	st = pin(e, &s.gt, ref, writable);
 	if (st != GNTST_okay)
 		return st;
 	frame = sn_gt_frame(&s.gt, ref);
@@ -391,6 +420,7 @@ static int16_t map_one(struct sn_emu *e, uint16_t domid, uint32_t ref, bool writ
 		.addr = (uintptr_t)va,
 		.ent = &s.gt.entries[ref],
 		.act = &s.gt.active[ref],
+		.lock = sn_gt_lock_of(&s.gt, ref),
 		.write = writable,
 	};
 	pthread_mutex_lock(&e->map_lock);
@@ -406,7 +436,7 @@ static int16_t map_one(struct sn_emu *e, uint16_t domid, uint32_t ref, bool writ
 err_unmap:
 	munmap(va, SN_PAGE_SIZE);
 err_unpin:
-	sn_gt_unpin(&s.gt, ref, writable);
+	unpin(e, &s.gt, ref, writable);
 	return st;
 }
 
@@ -423,7 +453,7 @@ static int16_t unmap_one(struct sn_emu *e, void *addr)
 	if (!found)
 		return GNTST_bad_virt_addr;
 	munmap(addr, SN_PAGE_SIZE);
-	sn_gt_unpin_entry(m.ent, m.act, m.write);
+	unpin_entry(e, m.ent, m.act, m.lock, m.write);
 	return GNTST_okay;
 }
 
@@ -471,7 +501,7 @@ void sn_emu_gnt_fini(struct sn_emu *e)
 		if (!m->addr)
 			continue;
 		munmap((void *)m->addr, SN_PAGE_SIZE);
-		sn_gt_unpin_entry(m->ent, m->act, m->write);
+		unpin_entry(e, m->ent, m->act, m->lock, m->write);
 	}
 	free(e->maps);
 	e->maps = NULL;

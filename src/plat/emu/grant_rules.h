@@ -15,13 +15,17 @@
 
 /* Xen gives up when "retries++ == 4": five cmpxchg attempts in all. */
 #define SN_GT_PIN_RETRIES 4
-/* How long a pin waits for the entry lock.  Honest holders keep it for a
- * few instructions; only a preempted holder or a granter scribbling on
- * its own active table keeps it longer, and then the pin fails like an
- * unstable entry instead of stalling the caller's datapath. */
+/* How long a pin waits for the entry lock.  Holders keep it for a few
+ * instructions; only a holder descheduled meanwhile (or, on a plain table
+ * whose lock lives in active[], a granter scribbling on it) keeps it
+ * longer, and then the pin fails like an unstable entry instead of
+ * stalling the caller's datapath. */
 #define SN_GT_PIN_LOCK_NS (10 * 1000 * 1000)
 /* Unpin waits longer: giving up leaves the entry pinned (the safe side:
- * the granter cannot reuse the page), but it leaks the pin. */
+ * the granter cannot reuse the page), but it leaks the pin.  The emulated
+ * host's locks are the grantee's own (sn_emu_gt_view.locks), so a granter
+ * cannot make an unpin wait at all: this bound only matters if one of the
+ * grantee's threads stalls mid-pin, and each expiry is counted. */
 #define SN_GT_UNPIN_LOCK_NS (1000 * 1000 * 1000)
 /* A granter's revoke loses a cmpxchg only to a pinner or to a peer
  * scribbling on the table; bound it so a hostile peer cannot hang us. */
@@ -54,7 +58,14 @@ static inline uint64_t sn_gt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static inline bool sn_gt_act_lock(struct sn_emu_active *act, uint64_t budget_ns)
+/* The lock of entry ref: the grantee's private stripe when the view has
+ * them, never a word the granter can hold. */
+static inline _Atomic uint32_t *sn_gt_lock_of(const struct sn_emu_gt_view *gt, uint32_t ref)
+{
+	return gt->locks ? &gt->locks[ref % SN_EMU_PIN_LOCKS] : &gt->active[ref].lock;
+}
+
+static inline bool sn_gt_lock(_Atomic uint32_t *lock, uint64_t budget_ns)
 {
 	uint64_t deadline = 0;
 
@@ -63,8 +74,8 @@ static inline bool sn_gt_act_lock(struct sn_emu_active *act, uint64_t budget_ns)
 
 		/* Acquire: the pin counters and entry flags we read next were
 		 * last written by the previous holder before its release. */
-		if (atomic_load_explicit(&act->lock, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_weak_explicit(&act->lock, &free_, 1, memory_order_acquire,
+		if (atomic_load_explicit(lock, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(lock, &free_, 1, memory_order_acquire,
 							  memory_order_relaxed))
 			return true;
 		if (i < 64)
@@ -77,22 +88,24 @@ static inline bool sn_gt_act_lock(struct sn_emu_active *act, uint64_t budget_ns)
 	}
 }
 
-static inline void sn_gt_act_unlock(struct sn_emu_active *act)
+static inline void sn_gt_unlock(_Atomic uint32_t *lock)
 {
 	/* Release: our counter and flag updates are visible to the next
 	 * holder before it sees the lock free. */
-	atomic_store_explicit(&act->lock, 0, memory_order_release);
+	atomic_store_explicit(lock, 0, memory_order_release);
 }
 
 /* Pin entry `ref` for domain `self`: set GTF_reading (and GTF_writing for
  * write access) with a bounded cmpxchg loop that re-validates type, domid
  * and readonly on every attempt, then count the pin.  Returns a GNTST_*
- * code; on failure nothing changed. */
-static inline int16_t sn_gt_pin_ex(const struct sn_emu_gt_view *gt, uint32_t ref, domid_t self,
-				   bool write, sn_gt_race_fn race, void *arg)
+ * code; on failure nothing changed.  *lock_timeout (if given) is set when
+ * the failure was the entry lock's bound. */
+static inline int16_t sn_gt_pin_do(const struct sn_emu_gt_view *gt, uint32_t ref, domid_t self,
+				   bool write, sn_gt_race_fn race, void *arg, bool *lock_timeout)
 {
 	grant_entry_v1_t *ent;
 	struct sn_emu_active *act;
+	_Atomic uint32_t *lock;
 	union sn_gt_combo cur, want;
 	int16_t rc = GNTST_okay;
 
@@ -100,8 +113,12 @@ static inline int16_t sn_gt_pin_ex(const struct sn_emu_gt_view *gt, uint32_t ref
 		return GNTST_bad_gntref;
 	ent = &gt->entries[ref];
 	act = &gt->active[ref];
-	if (!sn_gt_act_lock(act, SN_GT_PIN_LOCK_NS))
+	lock = sn_gt_lock_of(gt, ref);
+	if (!sn_gt_lock(lock, SN_GT_PIN_LOCK_NS)) {
+		if (lock_timeout)
+			*lock_timeout = true;
 		return GNTST_general_error;
+	}
 
 	/* Acquire pairs with the granter's release store of flags: domid
 	 * (same word) and frame (read by the caller after the pin) are the
@@ -142,8 +159,14 @@ static inline int16_t sn_gt_pin_ex(const struct sn_emu_gt_view *gt, uint32_t ref
 	else
 		atomic_fetch_add_explicit(&act->rd_pins, 1, memory_order_relaxed);
 out:
-	sn_gt_act_unlock(act);
+	sn_gt_unlock(lock);
 	return rc;
+}
+
+static inline int16_t sn_gt_pin_ex(const struct sn_emu_gt_view *gt, uint32_t ref, domid_t self,
+				   bool write, sn_gt_race_fn race, void *arg)
+{
+	return sn_gt_pin_do(gt, ref, self, write, race, arg, NULL);
 }
 
 static inline int16_t sn_gt_pin(const struct sn_emu_gt_view *gt, uint32_t ref, domid_t self,
@@ -161,14 +184,16 @@ static inline uint32_t sn_gt_frame(const struct sn_emu_gt_view *gt, uint32_t ref
 
 /* Drop one pin; the last pin of a kind clears its flag.  The counters live
  * in the granter's memory, so a corrupted count saturates at zero instead
- * of wrapping (only the granter's own revokes can suffer from it). */
-static inline void sn_gt_unpin_entry(grant_entry_v1_t *ent, struct sn_emu_active *act, bool write)
+ * of wrapping (only the granter's own revokes can suffer from it).
+ * Returns false when the lock's bound ran out and the pin was left. */
+static inline bool sn_gt_unpin_entry(grant_entry_v1_t *ent, struct sn_emu_active *act,
+				     _Atomic uint32_t *lock, bool write)
 {
 	uint32_t rd, wr;
 	uint16_t clear = 0;
 
-	if (!sn_gt_act_lock(act, SN_GT_UNPIN_LOCK_NS))
-		return; /* stays pinned: the page is never reused under us */
+	if (!sn_gt_lock(lock, SN_GT_UNPIN_LOCK_NS))
+		return false; /* stays pinned: the page is never reused under us */
 	rd = atomic_load_explicit(&act->rd_pins, memory_order_relaxed);
 	wr = atomic_load_explicit(&act->wr_pins, memory_order_relaxed);
 	if (write && wr)
@@ -186,12 +211,14 @@ static inline void sn_gt_unpin_entry(grant_entry_v1_t *ent, struct sn_emu_active
 	 * revoke.  fetch_and never loses to a concurrent flags change. */
 	if (clear)
 		__atomic_fetch_and(&ent->flags, (uint16_t)~clear, __ATOMIC_RELEASE);
-	sn_gt_act_unlock(act);
+	sn_gt_unlock(lock);
+	return true;
 }
 
-static inline void sn_gt_unpin(const struct sn_emu_gt_view *gt, uint32_t ref, bool write)
+static inline bool sn_gt_unpin(const struct sn_emu_gt_view *gt, uint32_t ref, bool write)
 {
-	sn_gt_unpin_entry(&gt->entries[ref], &gt->active[ref], write);
+	return sn_gt_unpin_entry(&gt->entries[ref], &gt->active[ref], sn_gt_lock_of(gt, ref),
+				 write);
 }
 
 /* Granter: publish a grant the Xen way, domid and frame first, then the
