@@ -29,7 +29,8 @@
  * every caller, and a grantee that restarts or looks the granter up again
  * must see the pins already taken).  The granter can write all of it: a
  * forged count only decides when the granter's own revoke succeeds, and
- * nothing here is ever waited on (the lock below, see sn_emu_gt_view). */
+ * the emulated host waits on none of it (its entry locks are the
+ * grantee's own: sn_emu_gt_view.locks). */
 struct sn_emu_active {
 	_Atomic uint32_t rd_pins; /* read-only maps+copies holding it */
 	_Atomic uint32_t wr_pins; /* writable maps+copies holding it */
