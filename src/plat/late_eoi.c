@@ -36,17 +36,30 @@ static void release(struct sn_late_eoi *l, struct sn_plat *p, struct sn_evtchn *
 	l->due_us = 0;
 }
 
+static bool held(const struct sn_late_eoi *l, int port)
+{
+	for (unsigned int i = 0; i < l->nheld; i++)
+		if (l->held[i] == port)
+			return true;
+	return false;
+}
+
 int sn_late_eoi_take(struct sn_late_eoi *l, struct sn_plat *p, struct sn_evtchn *e, int max)
 {
 	int got = 0, port;
 
 	if (l->due_us && now_us() >= l->due_us)
 		release(l, p, e);
-	/* A held port is masked and cannot come back here, so each port
-	 * is held at most once; the bound guards a platform that differs. */
-	while (got < max && l->nheld < SN_LATE_EOI_PORTS &&
-	       (port = p->ops->evt_pending(e)) >= 0) {
-		l->held[l->nheld++] = port;
+	while (got < max && (port = p->ops->evt_pending(e)) >= 0) {
+		/* A held port is masked and cannot fire again on Xen or the
+		 * emulator; one that does anyway (the fault platform's
+		 * injected events) counts, but is held once. */
+		if (!held(l, port)) {
+			if (l->nheld < SN_LATE_EOI_PORTS)
+				l->held[l->nheld++] = port;
+			else
+				p->ops->evt_unmask(e, (sn_port_t)port);
+		}
 		got++;
 	}
 	return got;
