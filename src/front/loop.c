@@ -43,7 +43,8 @@ int sn_front_queue_arm(struct sn_front *nic, uint16_t qi)
 		work = sn_tx_front_final_check(&q->tx, NULL) != 0;
 		work |= sn_rx_front_final_check(&q->rx, NULL) != 0;
 		/* An event whose work a poll already took is not spurious. */
-		if (got && !work && !q->worked) {
+		q->arm_spurious = got && !work && !q->worked;
+		if (q->arm_spurious) {
 			sn_front_count(q, SN_QS_spurious_events, 1);
 			if (sn_late_eoi_done(&q->eoi, p, q->evt, false))
 				sn_front_count(q, SN_QS_evt_throttled, 1);
@@ -102,7 +103,7 @@ static int queue_wait(struct sn_front *nic, uint16_t qi, int other_fd, int timeo
 	if (poll_us && !q->worked) {
 		if (sn_late_eoi_quiet(&q->eoi))
 			poll_us = 0;
-		else if (q->eoi.spurious)
+		else if (q->arm_spurious)
 			sn_front_count(q, SN_QS_spurious_polls, 1);
 	}
 	pthread_mutex_unlock(&q->lock);
