@@ -33,7 +33,11 @@
 	X(spurious_events)    /* events with no work behind them */           \
 	X(fatal_errors)       /* peer declared rogue */                       \
 	X(ctrl_requests)      /* control-ring requests handled/sent */        \
-	X(ctrl_errors)        /* control-ring requests answered non-SUCCESS */
+	X(ctrl_errors)        /* control-ring requests answered non-SUCCESS */ \
+	X(spurious_polls)     /* idle busy-polls run after a spurious event */ \
+	X(evt_throttled)      /* spurious events whose channel stayed masked */ \
+	X(ctrl_spurious)      /* control-ring events with no work behind them */ \
+	X(ctrl_throttled)     /* ... whose channel stayed masked (late EOI) */
 
 enum sn_qstat {
 #define SN_QSTAT_ENUM(n) SN_QS_##n,

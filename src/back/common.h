@@ -14,6 +14,7 @@
 #include "back/ctrl.h"
 #include "back/hash.h"
 #include "back/staging.h"
+#include "plat/late_eoi.h"
 #include "proto/ring.h"
 #include "stagenet/back.h"
 
@@ -73,6 +74,7 @@ struct sn_back_queue {
 	struct sn_evtchn *evt;
 	int tx_port, rx_port; /* local ports; equal when not split; -1 unbound */
 	int kick_fd;          /* eventfd: wakes the thread for stop */
+	struct sn_late_eoi eoi; /* the queue thread's own */
 
 	pthread_t thread;
 	bool thread_started;

@@ -19,6 +19,7 @@ struct sn_back_ctrl {
 	struct xen_netif_ctrl_back_ring ring;
 	struct sn_evtchn *evt;
 	int port; /* local port, -1 unbound */
+	struct sn_late_eoi eoi; /* whoever calls sn_back_ctrl_process owns it */
 	/* Private copies of a gref list and its results (ctrl path only). */
 	struct xen_netif_gref list[SN_CTRL_GREFS_PER_PAGE];
 	struct sn_gref_add add[SN_CTRL_GREFS_PER_PAGE];
@@ -270,12 +271,15 @@ int sn_back_ctrl_process(struct sn_back_ctrl *c, unsigned int budget,
 	unsigned int done = 0;
 	bool notify = false;
 	RING_IDX prod;
+	int got;
 
 	if (more)
 		*more = false;
-	/* The event is only a hint: take it, unmask, then look at the ring
-	 * (a kick arriving from here on sets the fd again). */
-	sn_evt_take_fired(c->cfg.plat, c->evt, 2);
+	/* The event is only a hint: take it, look at the ring, and re-enable
+	 * it after (late EOI: a kick arriving meanwhile stays pending and
+	 * the unmask re-raises it); an empty kick counts towards the
+	 * throttle. */
+	got = sn_late_eoi_take(&c->eoi, c->cfg.plat, c->evt, 2);
 
 	for (;;) {
 		unsigned int n;
@@ -314,7 +318,19 @@ int sn_back_ctrl_process(struct sn_back_ctrl *c, unsigned int budget,
 	}
 	if (notify && c->port >= 0)
 		ops->evt_notify(c->evt, (sn_port_t)c->port);
+	if (got && !done) {
+		count(c, SN_QS_ctrl_spurious);
+		if (sn_late_eoi_done(&c->eoi, c->cfg.plat, c->evt, false))
+			count(c, SN_QS_ctrl_throttled);
+	} else if (done) {
+		sn_late_eoi_done(&c->eoi, c->cfg.plat, c->evt, true);
+	}
 	return (int)done;
+}
+
+int sn_back_ctrl_timeout(struct sn_back_ctrl *c, int timeout_ms)
+{
+	return sn_late_eoi_timeout(&c->eoi, c->cfg.plat, c->evt, timeout_ms);
 }
 
 /* ---- the vif's control service ------------------------------------------
@@ -337,14 +353,14 @@ static void *ctrl_main(void *arg)
 		};
 		int rc;
 
-		if (!more && poll(pfd, 2, -1) < 0)
+		if (!more && poll(pfd, 2, sn_back_ctrl_timeout(c, -1)) < 0)
 			continue;
 		if (atomic_load(&v->ctrl_stop))
 			break;
 		if (atomic_load(&v->disabled)) {
-			/* Rogue: no more service until teardown; keep the
-			 * channel quiet. */
-			sn_evt_take_fired(c->cfg.plat, c->evt, 2);
+			/* Rogue: no more service until teardown; its port
+			 * stays masked, never re-enabled. */
+			sn_late_eoi_take(&c->eoi, c->cfg.plat, c->evt, 2);
 			poll(pfd + 1, 1, 100);
 			more = false;
 			continue;

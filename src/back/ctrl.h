@@ -25,7 +25,7 @@ struct sn_back_ctrl_cfg {
 	 * copied at open; the tables are not owned. */
 	struct sn_back_gref_table *const *tables;
 	struct sn_back_hash *hash; /* not owned; NULL = hash types NOT_SUPPORTED */
-	struct sn_qstats *st;      /* ctrl_requests / ctrl_errors; may be NULL */
+	struct sn_qstats *st;      /* ctrl_* counters; may be NULL */
 };
 
 struct sn_back_ctrl;
@@ -47,6 +47,10 @@ int sn_back_ctrl_fd(const struct sn_back_ctrl *c);
  * requests than the ring holds (rogue: the caller stops serving it). */
 int sn_back_ctrl_process(struct sn_back_ctrl *c, unsigned int budget,
 			 bool *more);
+/* The poll timeout for the caller's wait on sn_back_ctrl_fd: timeout_ms
+ * (-1: none), shortened to when a throttled channel is re-enabled (late
+ * EOI, plat/late_eoi.h); re-enables it when due. */
+int sn_back_ctrl_timeout(struct sn_back_ctrl *c, int timeout_ms);
 
 /* One privately copied request: the status to answer and *data.
  *  - unknown types (0, > 10): NOT_SUPPORTED.

@@ -144,11 +144,11 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Take delivered events off the channel and re-enable them.  Returns how
- * many ports had fired. */
-static int drain_events(struct sn_back_queue *q)
+/* Take delivered events off the channel; they stay masked until the turn
+ * that looks at the rings ends (late EOI).  Returns how many ports fired. */
+static int take_events(struct sn_back_queue *q)
 {
-	int n = sn_evt_take_fired(q->plat, q->evt, 4);
+	int n = sn_late_eoi_take(&q->eoi, q->plat, q->evt, 4);
 
 	if (n)
 		sn_back_count(q, SN_QS_notify_recv, (uint64_t)n);
@@ -177,16 +177,18 @@ static void *queue_main(void *arg)
 	struct sn_back_vif *v = q->vif;
 	bool busy = v->back->cfg.busy_poll;
 	uint64_t idle_since = 0;
-	bool woken = false;
+	bool woken = false, after_spurious = false;
 	unsigned int turns = 0, idle_turns = 0;
 
+	sn_late_eoi_reset(&q->eoi);
 	while (!atomic_load(&q->stop)) {
 		int tx, rx, timeout = -1, port_fd = -1;
 
 		if (atomic_load(&v->disabled)) {
 			/* Rogue frontend: no more service; wait to be torn
-			 * down, ignoring its events. */
-			drain_events(q);
+			 * down.  Its ports stay masked (never re-enabled), so
+			 * its kicks no longer wake us. */
+			take_events(q);
 			wait_events(q, 100, -1);
 			continue;
 		}
@@ -195,21 +197,29 @@ static void *queue_main(void *arg)
 			continue;
 		rx = sn_back_rx_action(q, SN_BACK_QUEUE_BUDGET);
 		if (tx > 0 || rx > 0) {
+			/* Any work, from the frontend or from the port,
+			 * re-enables the channel and ends a throttle. */
+			if (!busy)
+				sn_late_eoi_done(&q->eoi, q->plat, q->evt, true);
 			idle_since = 0;
-			woken = false;
+			woken = after_spurious = false;
 			idle_turns = 0;
 			continue;
 		}
 		if (woken) {
 			/* Woken, yet neither ring had work. */
 			sn_back_count(q, SN_QS_spurious_events, 1);
+			if (sn_late_eoi_done(&q->eoi, q->plat, q->evt, false))
+				sn_back_count(q, SN_QS_evt_throttled, 1);
 			woken = false;
+			after_spurious = true;
 		}
 		if (busy) {
 			/* Events are not armed in busy mode, but a frontend
 			 * may still send one; keep the channel clear. */
 			if (!(++turns & 1023))
-				drain_events(q);
+				sn_back_count(q, SN_QS_notify_recv,
+					      (uint64_t)sn_evt_take_fired(q->plat, q->evt, 4));
 			/* With more busy queues than CPUs, queue threads share a
 			 * CPU: an idle one hands its time slice to a sibling with
 			 * work instead of spinning it out (a no-op when nothing
@@ -218,8 +228,16 @@ static void *queue_main(void *arg)
 				sched_yield();
 			continue;
 		}
-		if (!idle_since)
+		if (!idle_since) {
 			idle_since = now_ns();
+			/* A throttled channel gets no idle poll: a storm of
+			 * empty kicks would buy one each. */
+			if (sn_late_eoi_quiet(&q->eoi))
+				idle_since -= SN_IDLE_POLL_US * 1000u;
+			else if (after_spurious)
+				sn_back_count(q, SN_QS_spurious_polls, 1);
+			after_spurious = false;
+		}
 		if (now_ns() - idle_since < SN_IDLE_POLL_US * 1000u)
 			continue;
 		/* Arm events, then look once more: a request published
@@ -235,8 +253,9 @@ static void *queue_main(void *arg)
 				continue;
 			}
 		}
-		wait_events(q, timeout, port_fd);
-		woken = drain_events(q) > 0;
+		wait_events(q, sn_late_eoi_timeout(&q->eoi, q->plat, q->evt, timeout),
+			    port_fd);
+		woken = take_events(q) > 0;
 		idle_since = 0;
 	}
 	return NULL;

@@ -12,6 +12,7 @@
 
 #include "front/ctrl.h"
 #include "front/log.h"
+#include "plat/late_eoi.h"
 #include "plat/xs_keys.h"
 
 /* Most requests one batch may have outstanding: far below the 128 ring
@@ -41,6 +42,7 @@ struct sn_front_ctrl {
 	uint8_t *scratch;
 	uint32_t scratch_ref;
 	struct sn_evtchn *evt;
+	struct sn_late_eoi eoi; /* under lock */
 	int port;
 	uint16_t next_id;
 	bool broken;
@@ -219,9 +221,18 @@ static int collect(struct sn_front_ctrl *c, struct sn_front_ctrl_op *ops,
 	return 0;
 }
 
-static void drain_events(struct sn_front_ctrl *c)
+/* Late EOI: the port taken by the wait stays masked until collect() has
+ * looked at the ring; an event with no response behind it counts towards
+ * the throttle (plat/late_eoi.h). */
+static void end_wakeup(struct sn_front_ctrl *c, int got, bool work)
 {
-	sn_evt_take_fired(c->p, c->evt, 2);
+	if (got && !work) {
+		c->st.spurious++;
+		if (sn_late_eoi_done(&c->eoi, c->p, c->evt, false))
+			c->st.throttled++;
+	} else if (work) {
+		sn_late_eoi_done(&c->eoi, c->p, c->evt, true);
+	}
 }
 
 /* Caller holds c->lock. */
@@ -230,7 +241,7 @@ static int batch_locked(struct sn_front_ctrl *c, struct sn_front_ctrl_op *ops,
 {
 	unsigned int i, left = n;
 	int64_t deadline;
-	int rc;
+	int rc, got = 0;
 
 	if (c->broken)
 		return -EIO;
@@ -258,12 +269,15 @@ static int batch_locked(struct sn_front_ctrl *c, struct sn_front_ctrl_op *ops,
 
 	deadline = now_ms() + c->timeout_ms;
 	for (;;) {
+		unsigned int before = left;
 		struct pollfd pfd;
 		int64_t wait;
 
 		rc = collect(c, ops, n, &left);
 		if (rc)
 			return rc;
+		end_wakeup(c, got, left < before);
+		got = 0;
 		if (!left)
 			return 0;
 		/* Arm rsp_event and re-check, so a response that lands
@@ -278,9 +292,11 @@ static int batch_locked(struct sn_front_ctrl *c, struct sn_front_ctrl_op *ops,
 		pfd.fd = c->p->ops->evt_fd(c->evt);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)(wait > 50 ? 50 : wait)) < 0 && errno != EINTR)
+		if (poll(&pfd, 1, sn_late_eoi_timeout(&c->eoi, c->p, c->evt,
+						      (int)(wait > 50 ? 50 : wait))) < 0 &&
+		    errno != EINTR)
 			return -errno;
-		drain_events(c);
+		got = sn_late_eoi_take(&c->eoi, c->p, c->evt, 2);
 	}
 }
 

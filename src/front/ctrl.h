@@ -37,6 +37,8 @@ struct sn_front_ctrl_stats {
 				* ignored */
 	uint64_t timeouts;     /* exchanges that ran out of time */
 	uint64_t malformed;    /* responses that broke the protocol */
+	uint64_t spurious;     /* events with no response behind them */
+	uint64_t throttled;    /* ... whose channel stayed masked (late EOI) */
 };
 
 /* Allocate the ring page (granted writable to be_domid), an event channel

@@ -32,8 +32,9 @@ int sn_front_queue_arm(struct sn_front *nic, uint16_t qi)
 	if (qi >= nic->cfg.queues)
 		return -EINVAL;
 	q = &nic->q[qi];
-	got = sn_evt_take_fired(p, q->evt, 4);
 	pthread_mutex_lock(&q->lock);
+	/* Late EOI: the ports stay masked until the rings were looked at. */
+	got = sn_late_eoi_take(&q->eoi, p, q->evt, 4);
 	if (got)
 		sn_front_count(q, SN_QS_notify_recv, (uint64_t)got);
 	if (q->up && !atomic_load(&q->broken)) {
@@ -42,9 +43,18 @@ int sn_front_queue_arm(struct sn_front *nic, uint16_t qi)
 		work = sn_tx_front_final_check(&q->tx, NULL) != 0;
 		work |= sn_rx_front_final_check(&q->rx, NULL) != 0;
 		/* An event whose work a poll already took is not spurious. */
-		if (got && !work && !q->worked)
+		q->arm_spurious = got && !work && !q->worked;
+		if (q->arm_spurious) {
 			sn_front_count(q, SN_QS_spurious_events, 1);
+			if (sn_late_eoi_done(&q->eoi, p, q->evt, false))
+				sn_front_count(q, SN_QS_evt_throttled, 1);
+		} else if (got || work || q->worked) {
+			sn_late_eoi_done(&q->eoi, p, q->evt, true);
+		}
 		q->worked = false;
+	} else if (got) {
+		/* Down or broken: nothing to look at, nothing to hold. */
+		sn_late_eoi_done(&q->eoi, p, q->evt, true);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return work;
@@ -87,6 +97,16 @@ static int queue_wait(struct sn_front *nic, uint16_t qi, int other_fd, int timeo
 	if (qi >= nic->cfg.queues)
 		return -EINVAL;
 	q = &nic->q[qi];
+	pthread_mutex_lock(&q->lock);
+	/* A throttled channel gets no spin: a storm of empty kicks would buy
+	 * one each (late EOI, plat/late_eoi.h). */
+	if (poll_us && !q->worked) {
+		if (sn_late_eoi_quiet(&q->eoi))
+			poll_us = 0;
+		else if (q->arm_spurious)
+			sn_front_count(q, SN_QS_spurious_polls, 1);
+	}
+	pthread_mutex_unlock(&q->lock);
 	if (poll_us) {
 		uint64_t end = now_us() + poll_us;
 		bool hit;
@@ -106,6 +126,9 @@ static int queue_wait(struct sn_front *nic, uint16_t qi, int other_fd, int timeo
 	rc = sn_front_queue_arm(nic, qi);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&q->lock);
+	timeout_ms = sn_late_eoi_timeout(&q->eoi, nic->plat, q->evt, timeout_ms);
+	pthread_mutex_unlock(&q->lock);
 	pfd[0] = (struct pollfd){ .fd = sn_front_queue_fd(nic, qi), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = other_fd, .events = POLLIN };
 	rc = poll(pfd, other_fd >= 0 ? 2 : 1, timeout_ms);

@@ -80,6 +80,8 @@ static int queue_setup(struct sn_front_queue *q)
 	sn_tx_front_init(&q->tx, q->tx_sring);
 	sn_rx_front_init(&q->rx, q->rx_sring);
 
+	/* The old ports went with the old rings: nothing held is ours. */
+	sn_late_eoi_reset(&q->eoi);
 	rc = p->ops->evt_alloc_unbound(q->evt, nic->be_domid);
 	if (rc < 0)
 		goto fail;

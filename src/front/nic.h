@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "front/staging.h"
+#include "plat/late_eoi.h"
 #include "proto/ring.h"
 #include "proto/rxrsp.h"
 #include "proto/slots.h"
@@ -48,6 +49,8 @@ struct sn_front_queue {
 
 	struct sn_evtchn *evt;
 	int port_tx, port_rx; /* equal when the channel is shared */
+	struct sn_late_eoi eoi; /* ports taken by the last arm (late EOI) */
+	bool arm_spurious;      /* the last arm took an event with no work */
 
 	/* TX: ids from a freelist (ids < ring size); one bounce page per id.
 	 * Seam for staging: a per-queue pool of pre-registered buffers will

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -15,6 +17,7 @@
 #include "common/dom.h"
 #include "common/main.h"
 #include "common/peer_front.h"
+#include "plat/late_eoi.h"
 
 /* Page i of the frontend's TX data pool, filled with a per-page pattern. */
 static uint8_t *page(struct h_fe *fe, unsigned int i)
@@ -462,6 +465,68 @@ static void tx_event_storm_counted_and_survived(void **state)
 	h_fe_close(&fe);
 }
 
+/* XSA-332, late EOI: vif 45's frontend kicks its channel in a tight,
+ * bounded loop with nothing posted, while vif 46 of the same backend sends
+ * packets.  Past SN_EVT_SPURIOUS_THRESHOLD spurious wake-ups in a row the
+ * stormed queue runs no idle busy-poll after one (spurious_polls stays at
+ * the threshold however many there are) and keeps its channel masked
+ * (evt_throttled counts every one past the threshold); the innocent vif
+ * gets every packet answered and delivered intact; the stormer is still
+ * served afterwards. */
+static void tx_event_storm_throttled_innocent_served(void **state)
+{
+	struct h_ctx *t = *state;
+	struct h_fe storm, inn;
+	const uint64_t target = 4u * SN_EVT_SPURIOUS_THRESHOLD + 4u;
+	uint64_t kicks = 0, spur, polls, throttled;
+	uint16_t ids[8], id = 99;
+	unsigned int sent = 0;
+
+	h_fe_connect(t, &storm, 45);
+	h_fe_connect(t, &inn, 46);
+	fill_pages(&storm);
+	fill_pages(&inn);
+	while (h_stat(t, 45, SN_QS_spurious_events) < target && kicks < 50000000u) {
+		for (unsigned int i = 0; i < 10000; i++, kicks++)
+			t->fplat->ops->evt_notify(storm.evt, (sn_port_t)storm.port);
+		h_caps_clear(t);
+		for (uint16_t i = 0; i < 8; i++) {
+			ids[i] = i;
+			good_packet(&inn, i, i, (uint16_t)(60 + 100 * i));
+		}
+		h_tx_push(&inn);
+		expect_all(&inn, 8, ids, NETIF_RSP_OKAY);
+		assert_true(h_wait_caps(t, 8));
+		assert_int_equal(h_ncaps(t), 8);
+		for (unsigned int i = 0; i < 8; i++) {
+			assert_int_equal(t->b.sh.caps[i].len, 60 + 100 * i);
+			assert_memory_equal(t->b.sh.caps[i].data, page(&inn, i), 60 + 100 * i);
+		}
+		sent += 8;
+	}
+	spur = h_stat(t, 45, SN_QS_spurious_events);
+	polls = h_stat(t, 45, SN_QS_spurious_polls);
+	throttled = h_stat(t, 45, SN_QS_evt_throttled);
+	if (getenv("SN_TEST_VERBOSE"))
+		fprintf(stderr, "kicks %llu spurious %llu polls %llu throttled %llu, %u sent\n",
+			(unsigned long long)kicks, (unsigned long long)spur,
+			(unsigned long long)polls, (unsigned long long)throttled, sent);
+	assert_true(spur >= target);
+	if (polls > SN_EVT_SPURIOUS_THRESHOLD)
+		fail_msg("%llu idle polls for %llu spurious events: each empty kick buys one",
+			 (unsigned long long)polls, (unsigned long long)spur);
+	assert_true(throttled + SN_EVT_SPURIOUS_THRESHOLD >= spur);
+	assert_int_equal(h_stat(t, 46, SN_QS_tx_pkts), sent);
+	assert_int_equal(h_stat(t, 45, SN_QS_fatal_errors), 0);
+	assert_int_equal(h_stat(t, 46, SN_QS_fatal_errors), 0);
+	/* The stormer's own request waits at most for its channel's delay. */
+	good_packet(&storm, 5, 99, 64);
+	h_tx_push(&storm);
+	expect_all(&storm, 1, &id, NETIF_RSP_OKAY);
+	h_fe_close(&inn);
+	h_fe_close(&storm);
+}
+
 /* The frontend's domain dies without closing: the backend unmaps
  * everything (the frontend's pages can all be revoked... by the host),
  * goes Closed, and returns to InitWait when a new frontend announces
@@ -546,6 +611,7 @@ int main(int argc, char **argv)
 		COPY(tx_failed_grant_fails_only_its_packet),
 		LINUX(tx_failed_grant_fails_only_its_packet),
 		COPY(tx_event_storm_counted_and_survived),
+		COPY(tx_event_storm_throttled_innocent_served),
 		COPY(tx_rate_limit_defers_not_drops),
 		/* Last: the emulator keeps its view of the dead domain 7. */
 		COPY(frontend_death_returns_vif_to_initwait),

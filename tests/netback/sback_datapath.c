@@ -16,6 +16,7 @@
 
 #include "common/peer_front.h"
 #include "plat/emu/emu.h"
+#include "plat/late_eoi.h"
 #include "proto/ctrl.h"
 
 #include <xen/io/xenbus.h>
@@ -485,6 +486,45 @@ static void rogue_ctrl_ring_disables_vif(void **state)
 	h_back_stop(t);
 }
 
+/* Late EOI on the backend's control thread: the frontend kicks the
+ * control channel in a tight, bounded loop with no request behind it.
+ * Past SN_EVT_SPURIOUS_THRESHOLD spurious wake-ups in a row the channel
+ * stays masked (ctrl_throttled counts every one past the threshold), and a
+ * request afterwards is still answered. */
+static void ctrl_kick_storm_throttled(void **state)
+{
+	struct h_ctx *t = *state;
+	/* Six throttled wake-ups: 1 + 2 + ... + 32 ms of a masked channel
+	 * in between, while masked kicks cost a few ns each. */
+	const uint64_t target = SN_EVT_SPURIOUS_THRESHOLD + 6u;
+	uint64_t kicks = 0, spur, throttled;
+	uint32_t size = 0;
+	struct sfe s;
+
+	h_back_start(t, NULL);
+	assert_true(sfe_connect(t, &s, 0, true));
+	while (h_stat(t, 0, SN_QS_ctrl_spurious) < target && kicks < 1000000000u)
+		for (unsigned int i = 0; i < 10000; i++, kicks++)
+			t->fplat->ops->evt_notify(s.fe.evt, (sn_port_t)s.ctrl_port);
+	spur = h_stat(t, 0, SN_QS_ctrl_spurious);
+	throttled = h_stat(t, 0, SN_QS_ctrl_throttled);
+	if (getenv("SN_TEST_VERBOSE"))
+		fprintf(stderr, "kicks %llu spurious %llu throttled %llu\n",
+			(unsigned long long)kicks, (unsigned long long)spur,
+			(unsigned long long)throttled);
+	assert_true(spur >= target);
+	if (throttled + SN_EVT_SPURIOUS_THRESHOLD < spur)
+		fail_msg("%llu spurious wake-ups, %llu throttled: the storm is not held off",
+			 (unsigned long long)spur, (unsigned long long)throttled);
+	assert_int_equal(h_stat(t, 0, SN_QS_ctrl_requests), 0);
+	assert_int_equal(ctrl_call(&s, XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE, 0, 0, 0, &size),
+			 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	assert_true(size > 0);
+	assert_int_equal(h_stat(t, 0, SN_QS_fatal_errors), 0);
+	sfe_close(&s);
+	h_back_stop(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +539,7 @@ int main(void)
 		cmocka_unit_test(ctrl_ref_without_evtchn_fails_connect),
 		cmocka_unit_test(disconnect_unmaps_every_staged_gref),
 		cmocka_unit_test(rogue_ctrl_ring_disables_vif),
+		cmocka_unit_test(ctrl_kick_storm_throttled),
 	};
 
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);

@@ -3,6 +3,7 @@
  * fallback said once and counted, zeroed pool pages (XSA-403), and a
  * teardown that never frees a page the backend still holds (XSA-396). */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "common/inproc.h"
 #include "front/ctrl.h"
 #include "front/staging.h"
+#include "plat/late_eoi.h"
 #include "proto/slots.h"
 #include "common/main.h"
 #include "common/peer_back_ctrl.h"
@@ -261,6 +263,53 @@ static void ctrl_silent_backend_times_out(void **state)
 	assert_int_equal(sn_front_ctrl_gref_size(t->c, 0, &size, &status), -ETIMEDOUT);
 	sn_front_ctrl_get_stats(t->c, &st);
 	assert_int_equal(st.timeouts, 1);
+}
+
+struct ctrl_storm {
+	struct tback *b;
+	pthread_t th;
+	int stop;
+};
+
+static void *ctrl_storm_main(void *arg)
+{
+	struct ctrl_storm *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+		s->b->p->ops->evt_notify(s->b->evt, (sn_port_t)s->b->port);
+	return NULL;
+}
+
+/* Late EOI on the control client: a backend that never answers and kicks
+ * the control channel in a tight loop while a request waits.  Past
+ * SN_EVT_SPURIOUS_THRESHOLD wake-ups in a row with no response the
+ * channel stays masked (throttled counts every spurious event past the
+ * threshold), so the wait costs a bounded number of wake-ups, and the
+ * request still times out on time and alone. */
+static void ctrl_storm_while_waiting_throttled(void **state)
+{
+	struct tctx *t = *state;
+	struct ctrl_storm s = { .b = &t->b };
+	uint32_t size = 0, status = 99;
+	struct sn_front_ctrl_stats st;
+
+	t->b.max = 10;
+	t->b.mode = TB_SILENT;
+	start(t, 300);
+	assert_int_equal(pthread_create(&s.th, NULL, ctrl_storm_main, &s), 0);
+	assert_int_equal(sn_front_ctrl_gref_size(t->c, 0, &size, &status), -ETIMEDOUT);
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s.th, NULL);
+	sn_front_ctrl_get_stats(t->c, &st);
+	if (getenv("SN_TEST_VERBOSE"))
+		fprintf(stderr, "spurious %llu throttled %llu\n",
+			(unsigned long long)st.spurious, (unsigned long long)st.throttled);
+	assert_int_equal(st.timeouts, 1);
+	assert_true(st.spurious > SN_EVT_SPURIOUS_THRESHOLD);
+	if (st.throttled + SN_EVT_SPURIOUS_THRESHOLD < st.spurious)
+		fail_msg("%llu spurious wake-ups, %llu throttled: the storm is not held off",
+			 (unsigned long long)st.spurious, (unsigned long long)st.throttled);
+	assert_false(sn_front_ctrl_broken(t->c));
 }
 
 /* ---- staging pool ------------------------------------------------------ */
@@ -657,6 +706,7 @@ int main(int argc, char **argv)
 		T(ctrl_late_answer_is_stray),
 		T(ctrl_lying_backend_is_an_error),
 		T(ctrl_silent_backend_times_out),
+		T(ctrl_storm_while_waiting_throttled),
 		T(staging_page_pool_get_add_del),
 		T(staging_pool_is_min_of_get_and_config),
 		T(staging_header_slots_and_datapath),
