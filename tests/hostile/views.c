@@ -16,6 +16,12 @@
  *     Every bind fails and is counted; the backend's fd count stays
  *     bounded; with the entry honest again the guest connects.
  *
+ *   extra_registry_memfd_lies_refused: a guest's registry entry names
+ *     another domain's RAM fd, or claims more RAM or grant entries than
+ *     its memfds hold: the backend loads no view from it (no mapping past
+ *     a memfd's end, no other domain's memory taken for the guest's) and
+ *     its grant maps fail with bad_domain; honest again, they work.
+ *
  * `test_hostile_views <glob>` runs the cases whose name matches. */
 #include <dirent.h>
 #include <errno.h>
@@ -279,12 +285,80 @@ static void extra_registry_fd_lie_no_reload(void **state)
 	h_back_stop(t);
 }
 
+/* ---- a guest's registry naming memory that is not its own ------------------ */
+
+static int set_reg(struct h_ctx *t, const char *leaf, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SN_EMU_REG_ROOT "/%u/%s", H_FE_DOMID, leaf);
+	return t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, val, (unsigned)strlen(val));
+}
+
+static char *get_reg(struct h_ctx *t, const char *leaf)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), SN_EMU_REG_ROOT "/%u", H_FE_DOMID);
+	return h_xs_r(t->fplat, dir, leaf);
+}
+
+/* What the backend gets when it maps ref of the guest. */
+static int16_t map_status(struct h_ctx *t, uint32_t ref)
+{
+	uint16_t dom = H_FE_DOMID;
+	void *addr = NULL;
+	int16_t st = 0, ust;
+
+	assert_int_equal(t->bplat->ops->gnt_map(t->bplat, 1, &dom, &ref, false, &addr, &st), 0);
+	if (st == GNTST_okay)
+		assert_int_equal(t->bplat->ops->gnt_unmap(t->bplat, 1, &addr, &ust), 0);
+	return st;
+}
+
+static void extra_registry_memfd_lies_refused(void **state)
+{
+	struct h_ctx *t = *state;
+	struct sn_emu *be = (struct sn_emu *)t->bplat;
+	const char *const leaves[] = { "fd/ram", "ram-pages", "gnttab-entries", "fd/gnttab" };
+	char lie[4][24];
+	struct sn_emu_peer *p;
+	uint32_t ref;
+	void *page;
+
+	assert_int_equal(t->fplat->ops->shr_alloc(t->fplat, 0, 1, false, &ref, &page), 0);
+	assert_int_equal(map_status(t, ref), GNTST_okay);
+	/* The backend's own RAM and grant table (another domain's, to the
+	 * guest), and twice the RAM and entries the guest has. */
+	snprintf(lie[0], sizeof(lie[0]), "%d", be->ram_fd);
+	snprintf(lie[1], sizeof(lie[1]), "%u", ((struct sn_emu *)t->fplat)->ram_pages * 2);
+	snprintf(lie[2], sizeof(lie[2]), "%u", ((struct sn_emu *)t->fplat)->gt.nr_entries * 2);
+	snprintf(lie[3], sizeof(lie[3]), "%d", be->gt_fd);
+	for (int i = 0; i < 4; i++) {
+		char *truth = get_reg(t, leaves[i]);
+
+		assert_non_null(truth);
+		assert_int_equal(set_reg(t, leaves[i], lie[i]), 0);
+		/* Nothing holds a view of the guest now: this loads one. */
+		p = NULL;
+		if (sn_emu_peer_get(be, H_FE_DOMID, &p) != -EPROTO)
+			fail_msg("%s = %s: a view was loaded", leaves[i], lie[i]);
+		assert_int_equal(map_status(t, ref), GNTST_bad_domain);
+		assert_int_equal(set_reg(t, leaves[i], truth), 0);
+		assert_int_equal(map_status(t, ref), GNTST_okay);
+		free(truth);
+	}
+	assert_int_equal(t->fplat->ops->shr_free(t->fplat, page, 1), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(extra_guest_death_releases_view, h_setup,
 						h_teardown),
 		cmocka_unit_test_setup_teardown(extra_registry_fd_lie_no_reload, h_setup,
+						h_teardown),
+		cmocka_unit_test_setup_teardown(extra_registry_memfd_lies_refused, h_setup,
 						h_teardown),
 	};
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -378,6 +379,35 @@ int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer, const char *na
 	return sn_emu_peer_dupfd(peer, (int)num, fd);
 }
 
+/* The registry's numbers are the guest's own to write.  An fd we dup'd
+ * from it must be the memfd domain_init created for that domid (the
+ * creator names a memfd; a guest cannot rename another process's), of the
+ * size the registry claims and sealed against shrinking: otherwise a guest
+ * could send us to another domain's process, or make us map past the end
+ * of its memfd and take SIGBUS on the first access. */
+static int check_memfd(int fd, const char *kind, uint16_t domid, size_t size)
+{
+	char path[64], link[96], want[64];
+	struct stat st;
+	ssize_t n;
+	int seals;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	snprintf(want, sizeof(want), "/memfd:sn-%s-%u (deleted)", kind, domid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (strcmp(link, want))
+		return -EPROTO;
+	if (fstat(fd, &st))
+		return -errno;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || st.st_size != (off_t)size)
+		return -EPROTO;
+	return 0;
+}
+
 /* Fill *p from the registry; on failure *p holds nothing to release. */
 static int peer_load(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
 {
@@ -406,12 +436,16 @@ static int peer_load(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
 	if (p->pidfd < 0)
 		return -ESRCH;
 	rc = sn_emu_peer_getfd(e, p, "ram", &p->ram_fd);
+	if (!rc)
+		rc = check_memfd(p->ram_fd, "ram", domid, (size_t)pages * SN_PAGE_SIZE);
 	if (rc)
 		goto err;
 	rc = sn_emu_peer_getfd(e, p, "gnttab", &gt_fd);
 	if (rc)
 		goto err;
-	rc = gt_map(gt_fd, (uint32_t)entries, &p->gt);
+	rc = check_memfd(gt_fd, "gnttab", domid, gt_bytes((uint32_t)entries));
+	if (!rc)
+		rc = gt_map(gt_fd, (uint32_t)entries, &p->gt);
 	close(gt_fd);
 	if (rc)
 		goto err;
