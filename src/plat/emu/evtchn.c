@@ -212,12 +212,12 @@ static int map_get(struct sn_emu *e, uint16_t domid, struct evt_map **out)
 		*out = &d->self_map;
 		return 0;
 	}
-	/* domain.c caches a peer until told otherwise; a failed fd lookup may
-	 * mean that it died or restarted within the cache's liveness window,
-	 * and then we forget that view and look once more.  But only then: a
-	 * live incarnation whose registry names an fd it does not hold is
-	 * lying (or broken), and loading its view again on every bind would
-	 * let it pile up our fds; that bind fails, the view stays. */
+	/* The view domain.c hands us may be of an incarnation that has just
+	 * ended (its liveness check is rate-limited): a failed fd lookup may
+	 * mean that, and then we forget that view and look once more.  But
+	 * only then: a live incarnation whose registry names an fd it does not
+	 * hold is lying (or broken), and loading its view again on every bind
+	 * would let it pile up our fds; that bind fails, the view stays. */
 	for (tries = 0;; tries++) {
 		rc = sn_emu_peer_get(e, domid, &peer);
 		if (rc)
