@@ -303,52 +303,54 @@ static char *get_reg(struct h_ctx *t, const char *leaf)
 	return h_xs_r(t->fplat, dir, leaf);
 }
 
-/* What the backend gets when it maps ref of the guest. */
-static int16_t map_status(struct h_ctx *t, uint32_t ref)
+/* What domain p gets when it maps ref of the guest. */
+static int16_t map_status(struct sn_plat *p, uint32_t ref)
 {
 	uint16_t dom = H_FE_DOMID;
 	void *addr = NULL;
 	int16_t st = 0, ust;
 
-	assert_int_equal(t->bplat->ops->gnt_map(t->bplat, 1, &dom, &ref, false, &addr, &st), 0);
+	assert_int_equal(p->ops->gnt_map(p, 1, &dom, &ref, false, &addr, &st), 0);
 	if (st == GNTST_okay)
-		assert_int_equal(t->bplat->ops->gnt_unmap(t->bplat, 1, &addr, &ust), 0);
+		assert_int_equal(p->ops->gnt_unmap(p, 1, &addr, &ust), 0);
 	return st;
 }
 
 static void extra_registry_memfd_lies_refused(void **state)
 {
 	struct h_ctx *t = *state;
-	struct sn_emu *be = (struct sn_emu *)t->bplat;
+	struct sn_emu *be = (struct sn_emu *)t->bplat, *fe = (struct sn_emu *)t->fplat;
 	const char *const leaves[] = { "fd/ram", "ram-pages", "gnttab-entries", "fd/gnttab" };
 	char lie[4][24];
-	struct sn_emu_peer *p;
-	uint32_t ref;
-	void *page;
 
-	assert_int_equal(t->fplat->ops->shr_alloc(t->fplat, 0, 1, false, &ref, &page), 0);
-	assert_int_equal(map_status(t, ref), GNTST_okay);
-	/* The backend's own RAM and grant table (another domain's, to the
-	 * guest), and twice the RAM and entries the guest has. */
+	/* Another domain's RAM and grant table (the backend's), and twice the
+	 * RAM and entries the guest has. */
 	snprintf(lie[0], sizeof(lie[0]), "%d", be->ram_fd);
-	snprintf(lie[1], sizeof(lie[1]), "%u", ((struct sn_emu *)t->fplat)->ram_pages * 2);
-	snprintf(lie[2], sizeof(lie[2]), "%u", ((struct sn_emu *)t->fplat)->gt.nr_entries * 2);
+	snprintf(lie[1], sizeof(lie[1]), "%u", fe->ram_pages * 2);
+	snprintf(lie[2], sizeof(lie[2]), "%u", fe->gt.nr_entries * 2);
 	snprintf(lie[3], sizeof(lie[3]), "%d", be->gt_fd);
 	for (int i = 0; i < 4; i++) {
+		/* A domain that has no view of the guest yet: its first
+		 * lookup reads the lying entry. */
+		uint16_t od = (uint16_t)(50 + i);
+		struct sn_plat *obs = sn_test_dom_open(od, NULL);
 		char *truth = get_reg(t, leaves[i]);
+		struct sn_emu_peer *p = NULL;
+		uint32_t ref;
+		void *page;
 
 		assert_non_null(truth);
+		assert_int_equal(t->fplat->ops->shr_alloc(t->fplat, od, 1, false, &ref, &page), 0);
 		assert_int_equal(set_reg(t, leaves[i], lie[i]), 0);
-		/* Nothing holds a view of the guest now: this loads one. */
-		p = NULL;
-		if (sn_emu_peer_get(be, H_FE_DOMID, &p) != -EPROTO)
+		if (sn_emu_peer_get((struct sn_emu *)obs, H_FE_DOMID, &p) != -EPROTO)
 			fail_msg("%s = %s: a view was loaded", leaves[i], lie[i]);
-		assert_int_equal(map_status(t, ref), GNTST_bad_domain);
+		assert_int_equal(map_status(obs, ref), GNTST_bad_domain);
 		assert_int_equal(set_reg(t, leaves[i], truth), 0);
-		assert_int_equal(map_status(t, ref), GNTST_okay);
+		assert_int_equal(map_status(obs, ref), GNTST_okay);
+		sn_plat_close(obs);
+		assert_int_equal(t->fplat->ops->shr_free(t->fplat, page, 1), 0);
 		free(truth);
 	}
-	assert_int_equal(t->fplat->ops->shr_free(t->fplat, page, 1), 0);
 }
 
 int main(int argc, char **argv)

@@ -284,24 +284,16 @@ static void peer_release(struct sn_emu_peer *p)
 	p->valid = false;
 }
 
-/* The cache only points at views; it holds none.  A count never rises
- * from zero (peer_ref), so the thread whose put reached zero is the only
- * one left with the view: it unhooks it from the cache and frees it. */
-void sn_emu_peer_put(struct sn_emu *e, struct sn_emu_peer *p)
+/* Drop a reference of a view no cache slot points at any more (or that
+ * keeps the slot's own reference): the last one releases it. */
+static void peer_unref(struct sn_emu_peer *p)
 {
-	struct sn_emu_peer **blk;
-
 	/* acq_rel: the last holder sees every other holder's writes through
 	 * the view (unpins in gt) happen before it unmaps. */
-	if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	pthread_rwlock_wrlock(&e->peer_lock);
-	blk = e->peers[p->domid / PEER_BLOCK];
-	if (blk && blk[p->domid % PEER_BLOCK] == p)
-		blk[p->domid % PEER_BLOCK] = NULL;
-	pthread_rwlock_unlock(&e->peer_lock);
-	peer_release(p);
-	free(p);
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+		peer_release(p);
+		free(p);
+	}
 }
 
 void sn_emu_domain_fini(struct sn_emu *e)
@@ -310,18 +302,14 @@ void sn_emu_domain_fini(struct sn_emu *e)
 
 	if (e->plat.xs && !reg_path(path, sizeof(path), e->plat.domid, NULL))
 		sn_xs_rm(&e->plat, XBT_NULL, path);
-	/* sn_emu_gnt_fini already dropped the mappings' references and no
-	 * operation runs during close, so a view still cached here was
-	 * leaked by a holder: release it all the same. */
+	/* The cache's references; sn_emu_gnt_fini already dropped those of
+	 * the mappings, and no operation runs during close. */
 	for (size_t b = 0; b < sizeof(e->peers) / sizeof(e->peers[0]); b++) {
 		if (!e->peers[b])
 			continue;
-		for (uint32_t i = 0; i < PEER_BLOCK; i++) {
-			if (!e->peers[b][i])
-				continue;
-			peer_release(e->peers[b][i]);
-			free(e->peers[b][i]);
-		}
+		for (uint32_t i = 0; i < PEER_BLOCK; i++)
+			if (e->peers[b][i])
+				peer_unref(e->peers[b][i]);
 		free(e->peers[b]);
 		e->peers[b] = NULL;
 	}
@@ -492,18 +480,17 @@ static bool peer_alive(struct sn_emu_peer *p)
 	return true;
 }
 
-/* A reference on p unless its count already reached zero (its last
- * holder is about to free it). */
-static bool peer_ref(struct sn_emu_peer *p)
+/* Take p out of the cache if it is still the cached view of its domid,
+ * with the cache's reference; holders keep it until their put.  Caller
+ * holds peer_lock exclusive. */
+static void peer_unhook_locked(struct sn_emu *e, struct sn_emu_peer *p)
 {
-	uint32_t n = atomic_load_explicit(&p->refs, memory_order_relaxed);
+	struct sn_emu_peer **blk = e->peers[p->domid / PEER_BLOCK];
 
-	/* relaxed: the lock under which p was found orders its contents. */
-	while (n && !atomic_compare_exchange_weak_explicit(&p->refs, &n, n + 1,
-							   memory_order_relaxed,
-							   memory_order_relaxed))
-		;
-	return n != 0;
+	if (!blk || blk[p->domid % PEER_BLOCK] != p)
+		return;
+	blk[p->domid % PEER_BLOCK] = NULL;
+	peer_unref(p);
 }
 
 /* The cached view of domid with a reference for the caller, or NULL. */
@@ -515,8 +502,11 @@ static struct sn_emu_peer *peer_cached(struct sn_emu *e, uint16_t domid)
 	blk = e->peers[domid / PEER_BLOCK];
 	if (blk)
 		p = blk[domid % PEER_BLOCK];
-	if (p && !peer_ref(p))
-		p = NULL;
+	/* The slot's own reference keeps the count above zero while we hold
+	 * the lock (it is dropped only under the exclusive one), and the
+	 * lock orders p's contents: relaxed is enough. */
+	if (p)
+		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	pthread_rwlock_unlock(&e->peer_lock);
 	return p;
 }
@@ -545,12 +535,11 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 	p = blk[domid % PEER_BLOCK];
 	/* A dead incarnation leaves the cache; whoever still maps through
 	 * it frees it with their last put. */
-	if (p && !peer_alive(p))
+	if (p && !peer_alive(p)) {
+		peer_unhook_locked(e, p);
 		p = NULL;
-	if (p && !peer_ref(p))
-		p = NULL;
+	}
 	if (!p) {
-		blk[domid % PEER_BLOCK] = NULL;
 		p = malloc(sizeof(*p));
 		if (!p) {
 			rc = -ENOMEM;
@@ -562,24 +551,43 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 			goto out;
 		}
 		p->live_checked_ns = now_ns();
-		atomic_init(&p->refs, 1); /* the caller's */
+		atomic_init(&p->refs, 1); /* the cache's */
 		blk[domid % PEER_BLOCK] = p;
 	}
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	*out = p;
 out:
 	pthread_rwlock_unlock(&e->peer_lock);
 	return rc;
 }
 
+void sn_emu_peer_put(struct sn_emu *e, struct sn_emu_peer *p)
+{
+	if (!p)
+		return;
+	/* Only the cache and we hold it: if its process is gone, nothing
+	 * will map through it again, so it goes now instead of lingering
+	 * until the domid is looked up next.  Checked before our reference
+	 * drops, while p is surely ours to read. */
+	if (atomic_load_explicit(&p->refs, memory_order_relaxed) <= 2 && !peer_alive(p))
+		sn_emu_peer_forget(e, p);
+	peer_unref(p);
+}
+
 void sn_emu_peer_forget(struct sn_emu *e, struct sn_emu_peer *p)
 {
-	struct sn_emu_peer **blk;
-
 	pthread_rwlock_wrlock(&e->peer_lock);
-	blk = e->peers[p->domid / PEER_BLOCK];
-	if (blk && blk[p->domid % PEER_BLOCK] == p)
-		blk[p->domid % PEER_BLOCK] = NULL;
+	peer_unhook_locked(e, p);
 	pthread_rwlock_unlock(&e->peer_lock);
+}
+
+void sn_emu_peer_sweep(struct sn_emu *e, uint16_t domid)
+{
+	struct sn_emu_peer *p = peer_cached(e, domid);
+
+	if (p && sn_emu_peer_ended(e, p))
+		sn_emu_peer_forget(e, p);
+	sn_emu_peer_put(e, p);
 }
 
 /* The registry is the guest's own to write, so it only ever tells us that

@@ -45,12 +45,14 @@ struct sn_emu_gt_view {
 };
 
 /* What one domain knows of another (or of itself) after a registry lookup.
- * Immutable once published, and reference-counted: every grant mapping
- * made through it holds a reference until it is unmapped (unmap writes the
- * pin counts in gt), and every operation in flight holds one for its
- * duration.  The peer cache only points at it.  The last sn_emu_peer_put
- * closes the pidfd and the RAM dup and unmaps the grant table, so a dead
- * guest's memory is released as soon as nothing maps through its view. */
+ * Immutable once published, and reference-counted: the peer cache holds
+ * one while the view is the current one for its domid, every grant mapping
+ * made through it holds one until it is unmapped (unmap writes the pin
+ * counts in gt), and every operation in flight holds one for its duration.
+ * The cache lets go once the incarnation has ended, and the last
+ * sn_emu_peer_put closes the pidfd and the RAM dup and unmaps the grant
+ * table, so a dead guest's memory is released as soon as nothing maps
+ * through its view. */
 struct sn_emu_peer {
 	uint16_t domid;
 	bool valid;
@@ -94,10 +96,11 @@ struct sn_emu {
 	uint32_t nr_maps, cap_maps;
 
 	/* Peer cache: 64 lazily allocated blocks of 1024 pointers, indexed by
-	 * domid, to the view of each domid that someone holds (none when
-	 * nobody does: the last put unhooks it).  Readers take the lock
-	 * shared just long enough to take their reference; changing a slot
-	 * takes it exclusive. */
+	 * domid, each slot holding a reference to the current view of that
+	 * domid.  Readers take the lock shared just long enough to take their
+	 * own reference; a slot is emptied (and its reference dropped) only
+	 * under the lock exclusive, so a reader never finds a view whose
+	 * count may reach zero. */
 	pthread_rwlock_t peer_lock;
 	struct sn_emu_peer **peers[65536 / 1024];
 	/* Fd lookups that failed on a live incarnation of a peer (its registry
@@ -131,6 +134,11 @@ void sn_emu_peer_put(struct sn_emu *e, struct sn_emu_peer *peer);
  * Only for a view whose incarnation has ended (sn_emu_peer_ended, or the
  * kernel said so). */
 void sn_emu_peer_forget(struct sn_emu *e, struct sn_emu_peer *peer);
+/* Let go of the cached view of domid if its incarnation has ended (called
+ * when someone asks the registry about domid: the backend does on
+ * @releaseDomain, which is when a guest that already closed its vifs
+ * dies). */
+void sn_emu_peer_sweep(struct sn_emu *e, uint16_t domid);
 /* Whether the incarnation behind peer is over: its process exited, or the
  * registry no longer names it (node gone, other pid or RAM base).  Asked
  * when a lookup through peer fails, so that a live guest whose registry
