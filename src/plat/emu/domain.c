@@ -284,8 +284,8 @@ static void peer_release(struct sn_emu_peer *p)
 	p->valid = false;
 }
 
-/* Drop a reference of a view no cache slot points at any more (or that
- * keeps the slot's own reference): the last one releases it. */
+/* Drop one reference; the last one releases the view.  It cannot be the
+ * last while a cache slot points at the view: the slot holds its own. */
 static void peer_unref(struct sn_emu_peer *p)
 {
 	/* acq_rel: the last holder sees every other holder's writes through
