@@ -94,10 +94,33 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 	return -ESRCH;
 }
 
-void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid)
+/* Views here are static: nothing to count or release. */
+void sn_emu_peer_put(struct sn_emu *e, struct sn_emu_peer *peer)
 {
 	(void)e;
-	(void)domid;
+	(void)peer;
+}
+
+void sn_emu_peer_forget(struct sn_emu *e, struct sn_emu_peer *peer)
+{
+	(void)e;
+	(void)peer;
+}
+
+/* A fake domain's fds are always the ones it holds: a failed lookup means
+ * it is gone. */
+bool sn_emu_peer_ended(struct sn_emu *e, struct sn_emu_peer *peer)
+{
+	(void)e;
+	return !fake_domain_find(peer->domid);
+}
+
+void sn_emu_peer_bad_fd(struct sn_emu *e, struct sn_emu_peer *peer, const char *name, int err)
+{
+	(void)peer;
+	(void)name;
+	(void)err;
+	e->peer_bad_fds++;
 }
 
 int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer, const char *name, int *fd)

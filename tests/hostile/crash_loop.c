@@ -6,8 +6,8 @@
  *     backend unmaps everything, the vif goes Closed and back to InitWait
  *     when a new frontend announces itself, the new frontend connects with
  *     its staging pool and traffic flows; after every kill the dead
- *     domain's grant table (kept alive by the emulated hypervisor's view of
- *     it) shows zero pins.
+ *     domain's grant table (kept readable by a reference the test holds on
+ *     the emulated hypervisor's view of it) shows zero pins.
  *
  *   extra_backend_sigkill_loop: the real `stagenet back` process is
  *     SIGKILLed mid-traffic several times under one `stagenet front`; the
@@ -48,13 +48,6 @@
 
 /* ---- frontend SIGKILL loop (backend in this process) ---------------------- */
 
-/* domain.c's private list of retired peer views (kept mapped until the
- * platform closes, because another thread may still be using one). */
-struct grave_mirror {
-	struct sn_emu_peer *peer;
-	struct grave_mirror *next;
-};
-
 static uint64_t view_pins(const struct sn_emu_peer *p)
 {
 	uint64_t n = 0;
@@ -69,25 +62,16 @@ static uint64_t view_pins(const struct sn_emu_peer *p)
 	return n;
 }
 
-/* Pins in the grant table of the incarnation of domid that ran as pid, as
- * the backend's hypervisor sees it (-1 if it never looked at it). */
-static int64_t dead_domain_pins(struct h_ctx *t, uint16_t domid, pid_t pid)
+/* The backend's hypervisor view of the incarnation of domid that runs as
+ * pid, with a reference the caller drops (sn_emu_peer_put): holding it
+ * keeps that grant table readable after the process dies. */
+static struct sn_emu_peer *incarnation_view(struct h_ctx *t, uint16_t domid, pid_t pid)
 {
-	struct sn_emu *e = (struct sn_emu *)t->bplat;
 	struct sn_emu_peer *p = NULL;
-	int64_t n = -1;
 
-	pthread_mutex_lock(&e->peer_lock);
-	if (e->peers[domid / 1024] && e->peers[domid / 1024][domid % 1024] &&
-	    e->peers[domid / 1024][domid % 1024]->pid == pid)
-		p = e->peers[domid / 1024][domid % 1024];
-	for (struct grave_mirror *g = (struct grave_mirror *)e->graves; !p && g; g = g->next)
-		if (g->peer->domid == domid && g->peer->pid == pid)
-			p = g->peer;
-	if (p)
-		n = (int64_t)view_pins(p);
-	pthread_mutex_unlock(&e->peer_lock);
-	return n;
+	assert_int_equal(sn_emu_peer_get((struct sn_emu *)t->bplat, domid, &p), 0);
+	assert_int_equal(p->pid, pid);
+	return p;
 }
 
 static int fe_be_state(struct h_ctx *t)
@@ -137,6 +121,7 @@ static void extra_frontend_sigkill_loop(void **state)
 	for (int it = 0; it < FE_KILLS; it++) {
 		int64_t i0 = sn_test_now_ms();
 		uint64_t tx0, st0;
+		struct sn_emu_peer *view;
 		uint32_t maps;
 		pid_t pid;
 
@@ -166,6 +151,7 @@ static void extra_frontend_sigkill_loop(void **state)
 			fail_msg("round %d: no staged traffic (tx %llu staged %llu)", it,
 				 (unsigned long long)(bstat(t, SN_QS_tx_pkts) - tx0),
 				 (unsigned long long)(bstat(t, SN_QS_staged_slots) - st0));
+		view = incarnation_view(t, FE_DOMID, pid);
 		/* Two rings, the control ring and the staged pool. */
 		maps = h_back_maps(t);
 		assert_true(maps >= 3 + 64);
@@ -180,7 +166,8 @@ static void extra_frontend_sigkill_loop(void **state)
 			fail_msg("round %d: %u of %u mappings left after the kill", it,
 				 h_back_maps(t), maps);
 		/* Nothing of the dead domain is pinned any more. */
-		assert_int_equal(dead_domain_pins(t, FE_DOMID, pid), 0);
+		assert_int_equal(view_pins(view), 0);
+		sn_emu_peer_put((struct sn_emu *)t->bplat, view);
 		if (sn_test_now_ms() - i0 > worst)
 			worst = sn_test_now_ms() - i0;
 	}
@@ -301,6 +288,8 @@ static void extra_backend_sigkill_loop(void **state)
 	held.n = 0;
 	for (int it = 0; it <= BE_KILLS; it++) {
 		int64_t i0 = sn_test_now_ms(), end = i0 + 20000;
+		struct sn_emu_peer *view;
+		uint32_t added;
 
 		/* This backend serves the frontend: traffic flows. */
 		while (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300 &&
@@ -309,14 +298,19 @@ static void extra_backend_sigkill_loop(void **state)
 		if (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300)
 			fail_msg("round %d: no traffic through the backend", it);
 		/* The new backend runs on fresh pages only. */
-		held_not_reused(&held, fe_view(obs, 11), it);
+		view = fe_view(obs, 11);
+		held_not_reused(&held, view, it);
+		sn_emu_peer_put((struct sn_emu *)obs, view);
 		if (it == BE_KILLS)
 			break;
 		assert_int_equal(kill(bpid, SIGKILL), 0);
 		assert_int_equal(sn_test_reap(bpid, 5000), 128 + SIGKILL);
 		/* What the dead backend had mapped (rings, control ring,
 		 * staged pool) stays pinned: nobody is left to unmap it. */
-		if (held_add(&held, fe_view(obs, 11)) < 3)
+		view = fe_view(obs, 11);
+		added = held_add(&held, view);
+		sn_emu_peer_put((struct sn_emu *)obs, view);
+		if (added < 3)
 			fail_msg("round %d: the dead backend left no pins", it);
 		/* The frontend survives the death, and keeps surviving while
 		 * no backend runs. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,11 +25,6 @@
 #define DEFAULT_RAM_PAGES 16384u     /* 64 MiB of guest RAM */
 #define DEFAULT_GNTTAB_ENTRIES 32768u /* Xen's default max is 64 frames = 32768 v1 entries */
 #define PEER_BLOCK 1024u
-
-struct sn_emu_peer_grave {
-	struct sn_emu_peer *peer;
-	struct sn_emu_peer_grave *next;
-};
 
 static int pidfd_open_(pid_t pid)
 {
@@ -218,7 +214,7 @@ int sn_emu_domain_init(struct sn_emu *e, const struct sn_plat_cfg *cfg)
 	pthread_mutex_init(&e->ram_lock, NULL);
 	pthread_mutex_init(&e->gt_lock, NULL);
 	pthread_mutex_init(&e->map_lock, NULL);
-	pthread_mutex_init(&e->peer_lock, NULL);
+	pthread_rwlock_init(&e->peer_lock, NULL);
 	e->ram_fd = e->gt_fd = -1;
 
 	snprintf(name, sizeof(name), "sn-ram-%u", cfg->domid);
@@ -288,31 +284,36 @@ static void peer_release(struct sn_emu_peer *p)
 	p->valid = false;
 }
 
+/* Drop one reference; the last one releases the view.  It cannot be the
+ * last while a cache slot points at the view: the slot holds its own. */
+static void peer_unref(struct sn_emu_peer *p)
+{
+	/* acq_rel: the last holder sees every other holder's writes through
+	 * the view (unpins in gt) happen before it unmaps. */
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+		peer_release(p);
+		free(p);
+	}
+}
+
 void sn_emu_domain_fini(struct sn_emu *e)
 {
-	struct sn_emu_peer_grave *g, *next;
 	char path[128];
 
 	if (e->plat.xs && !reg_path(path, sizeof(path), e->plat.domid, NULL))
 		sn_xs_rm(&e->plat, XBT_NULL, path);
+	/* The cache's references; sn_emu_gnt_fini already dropped those of
+	 * the mappings, and no operation runs during close. */
 	for (size_t b = 0; b < sizeof(e->peers) / sizeof(e->peers[0]); b++) {
 		if (!e->peers[b])
 			continue;
 		for (uint32_t i = 0; i < PEER_BLOCK; i++)
-			if (e->peers[b][i]) {
-				peer_release(e->peers[b][i]);
-				free(e->peers[b][i]);
-			}
+			if (e->peers[b][i])
+				peer_unref(e->peers[b][i]);
 		free(e->peers[b]);
 		e->peers[b] = NULL;
 	}
-	for (g = e->graves; g; g = next) {
-		next = g->next;
-		peer_release(g->peer);
-		free(g->peer);
-		free(g);
-	}
-	e->graves = NULL;
+	pthread_rwlock_destroy(&e->peer_lock);
 	free(e->maps);
 	e->maps = NULL;
 	gt_unmap(&e->gt);
@@ -366,6 +367,35 @@ int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer, const char *na
 	return sn_emu_peer_dupfd(peer, (int)num, fd);
 }
 
+/* The registry's numbers are the guest's own to write.  An fd we dup'd
+ * from it must be the memfd domain_init created for that domid (the
+ * creator names a memfd; a guest cannot rename another process's), of the
+ * size the registry claims and sealed against shrinking: otherwise a guest
+ * could send us to another domain's process, or make us map past the end
+ * of its memfd and take SIGBUS on the first access. */
+static int check_memfd(int fd, const char *kind, uint16_t domid, size_t size)
+{
+	char path[64], link[96], want[64];
+	struct stat st;
+	ssize_t n;
+	int seals;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	snprintf(want, sizeof(want), "/memfd:sn-%s-%u (deleted)", kind, domid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (strcmp(link, want))
+		return -EPROTO;
+	if (fstat(fd, &st))
+		return -errno;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || st.st_size != (off_t)size)
+		return -EPROTO;
+	return 0;
+}
+
 /* Fill *p from the registry; on failure *p holds nothing to release. */
 static int peer_load(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
 {
@@ -394,12 +424,16 @@ static int peer_load(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
 	if (p->pidfd < 0)
 		return -ESRCH;
 	rc = sn_emu_peer_getfd(e, p, "ram", &p->ram_fd);
+	if (!rc)
+		rc = check_memfd(p->ram_fd, "ram", domid, (size_t)pages * SN_PAGE_SIZE);
 	if (rc)
 		goto err;
 	rc = sn_emu_peer_getfd(e, p, "gnttab", &gt_fd);
 	if (rc)
 		goto err;
-	rc = gt_map(gt_fd, (uint32_t)entries, &p->gt);
+	rc = check_memfd(gt_fd, "gnttab", domid, gt_bytes((uint32_t)entries));
+	if (!rc)
+		rc = gt_map(gt_fd, (uint32_t)entries, &p->gt);
 	close(gt_fd);
 	if (rc)
 		goto err;
@@ -426,38 +460,55 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	/* A pidfd polls readable once its process has exited. */
+	return poll(&pfd, 1, 0) != 0;
+}
+
 static bool peer_alive(struct sn_emu_peer *p)
 {
 	uint64_t now = now_ns();
-	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
 
 	if (now - __atomic_load_n(&p->live_checked_ns, __ATOMIC_RELAXED) < PEER_LIVENESS_NS)
 		return true;
-	/* A pidfd polls readable once its process has exited. */
-	if (poll(&pfd, 1, 0) != 0)
+	if (pidfd_exited(p->pidfd))
 		return false;
 	__atomic_store_n(&p->live_checked_ns, now, __ATOMIC_RELAXED);
 	return true;
 }
 
-/* Move view p of domid to the graves if it is still the cached one.
- * Caller holds peer_lock. */
-static void peer_retire_locked(struct sn_emu *e, uint16_t domid, struct sn_emu_peer *p)
+/* Take p out of the cache if it is still the cached view of its domid,
+ * with the cache's reference; holders keep it until their put.  Caller
+ * holds peer_lock exclusive. */
+static void peer_unhook_locked(struct sn_emu *e, struct sn_emu_peer *p)
 {
-	struct sn_emu_peer **blk = e->peers[domid / PEER_BLOCK];
-	struct sn_emu_peer_grave *g;
+	struct sn_emu_peer **blk = e->peers[p->domid / PEER_BLOCK];
 
-	if (!blk || blk[domid % PEER_BLOCK] != p)
+	if (!blk || blk[p->domid % PEER_BLOCK] != p)
 		return;
-	g = malloc(sizeof(*g));
-	if (!g)
-		return; /* stale but valid beats freed under a reader */
-	/* Another thread may be mid-operation through the old view; keep its
-	 * mappings alive until fini. */
-	__atomic_store_n(&blk[domid % PEER_BLOCK], NULL, __ATOMIC_RELEASE);
-	g->peer = p;
-	g->next = e->graves;
-	e->graves = g;
+	blk[p->domid % PEER_BLOCK] = NULL;
+	peer_unref(p);
+}
+
+/* The cached view of domid with a reference for the caller, or NULL. */
+static struct sn_emu_peer *peer_cached(struct sn_emu *e, uint16_t domid)
+{
+	struct sn_emu_peer **blk, *p = NULL;
+
+	pthread_rwlock_rdlock(&e->peer_lock);
+	blk = e->peers[domid / PEER_BLOCK];
+	if (blk)
+		p = blk[domid % PEER_BLOCK];
+	/* The slot's own reference keeps the count above zero while we hold
+	 * the lock (it is dropped only under the exclusive one), and the
+	 * lock orders p's contents: relaxed is enough. */
+	if (p)
+		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	pthread_rwlock_unlock(&e->peer_lock);
+	return p;
 }
 
 int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
@@ -465,17 +516,13 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 	struct sn_emu_peer **blk, *p;
 	int rc = 0;
 
-	/* Acquire pairs with the release stores below: a thread that sees a
-	 * view pointer also sees every field peer_load filled in. */
-	blk = __atomic_load_n(&e->peers[domid / PEER_BLOCK], __ATOMIC_ACQUIRE);
-	if (blk) {
-		p = __atomic_load_n(&blk[domid % PEER_BLOCK], __ATOMIC_ACQUIRE);
-		if (p && peer_alive(p)) {
-			*out = p;
-			return 0;
-		}
+	p = peer_cached(e, domid);
+	if (p && peer_alive(p)) {
+		*out = p;
+		return 0;
 	}
-	pthread_mutex_lock(&e->peer_lock);
+	sn_emu_peer_put(e, p);
+	pthread_rwlock_wrlock(&e->peer_lock);
 	blk = e->peers[domid / PEER_BLOCK];
 	if (!blk) {
 		blk = calloc(PEER_BLOCK, sizeof(*blk));
@@ -483,12 +530,14 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 			rc = -ENOMEM;
 			goto out;
 		}
-		__atomic_store_n(&e->peers[domid / PEER_BLOCK], blk, __ATOMIC_RELEASE);
+		e->peers[domid / PEER_BLOCK] = blk;
 	}
 	p = blk[domid % PEER_BLOCK];
+	/* A dead incarnation leaves the cache; whoever still maps through
+	 * it frees it with their last put. */
 	if (p && !peer_alive(p)) {
-		peer_retire_locked(e, domid, p);
-		p = blk[domid % PEER_BLOCK];
+		peer_unhook_locked(e, p);
+		p = NULL;
 	}
 	if (!p) {
 		p = malloc(sizeof(*p));
@@ -502,21 +551,70 @@ int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out)
 			goto out;
 		}
 		p->live_checked_ns = now_ns();
-		__atomic_store_n(&blk[domid % PEER_BLOCK], p, __ATOMIC_RELEASE);
+		atomic_init(&p->refs, 1); /* the cache's */
+		blk[domid % PEER_BLOCK] = p;
 	}
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	*out = p;
 out:
-	pthread_mutex_unlock(&e->peer_lock);
+	pthread_rwlock_unlock(&e->peer_lock);
 	return rc;
 }
 
-void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid)
+void sn_emu_peer_put(struct sn_emu *e, struct sn_emu_peer *p)
 {
-	struct sn_emu_peer **blk;
+	if (!p)
+		return;
+	/* Only the cache and we hold it: if its process is gone, nothing
+	 * will map through it again, so it goes now instead of lingering
+	 * until the domid is looked up next.  Checked before our reference
+	 * drops, while p is surely ours to read. */
+	if (atomic_load_explicit(&p->refs, memory_order_relaxed) <= 2 && !peer_alive(p))
+		sn_emu_peer_forget(e, p);
+	peer_unref(p);
+}
 
-	pthread_mutex_lock(&e->peer_lock);
-	blk = e->peers[domid / PEER_BLOCK];
-	if (blk && blk[domid % PEER_BLOCK])
-		peer_retire_locked(e, domid, blk[domid % PEER_BLOCK]);
-	pthread_mutex_unlock(&e->peer_lock);
+void sn_emu_peer_forget(struct sn_emu *e, struct sn_emu_peer *p)
+{
+	pthread_rwlock_wrlock(&e->peer_lock);
+	peer_unhook_locked(e, p);
+	pthread_rwlock_unlock(&e->peer_lock);
+}
+
+void sn_emu_peer_sweep(struct sn_emu *e, uint16_t domid)
+{
+	struct sn_emu_peer *p = peer_cached(e, domid);
+
+	if (p && sn_emu_peer_ended(e, p))
+		sn_emu_peer_forget(e, p);
+	sn_emu_peer_put(e, p);
+}
+
+/* The registry is the guest's own to write, so it only ever tells us that
+ * the incarnation we hold is gone, never which fds a live one holds: a
+ * pid or RAM base other than the view's is another incarnation (the host
+ * registers a domid for one connection at a time), and so is no node. */
+bool sn_emu_peer_ended(struct sn_emu *e, struct sn_emu_peer *p)
+{
+	uint64_t pid, base;
+
+	if (pidfd_exited(p->pidfd))
+		return true;
+	if (reg_read_u64(e, p->domid, "pid", 10, &pid) ||
+	    reg_read_u64(e, p->domid, "ram-base", 16, &base))
+		return true;
+	return pid != (uint64_t)p->pid || base != (uint64_t)p->ram_base;
+}
+
+void sn_emu_peer_bad_fd(struct sn_emu *e, struct sn_emu_peer *p, const char *name, int err)
+{
+	uint64_t n = atomic_fetch_add_explicit(&e->peer_bad_fds, 1, memory_order_relaxed) + 1;
+
+	/* The guest decides how often this happens: log the 1st, 2nd, 4th,
+	 * 8th ... time only. */
+	if (!(n & (n - 1)))
+		fprintf(stderr,
+			"stagenet: domain %u (pid %d) names an fd '%s' it does not hold (%s); "
+			"bind refused (%" PRIu64 " so far)\n",
+			p->domid, (int)p->pid, name, strerror(-err), n);
 }

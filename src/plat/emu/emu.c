@@ -23,6 +23,18 @@ static void emu_close(struct sn_plat *p)
 	free(e);
 }
 
+/* The registry answer is also when a guest that closed its vifs and then
+ * died is noticed (the backend asks on @releaseDomain): our view of it has
+ * no mapping left to outlive it, so it goes now. */
+static int emu_dom_instance(struct sn_plat *p, uint16_t domid, char **id)
+{
+	int rc = sn_emu_dom_instance(p, domid, id);
+
+	if (!rc || rc == -ESRCH)
+		sn_emu_peer_sweep((struct sn_emu *)p, domid);
+	return rc;
+}
+
 static const struct sn_plat_ops emu_ops = {
 	.name = "emu",
 	.close = emu_close,
@@ -43,7 +55,7 @@ static const struct sn_plat_ops emu_ops = {
 	.evt_unmask = sn_emu_evt_unmask,
 	.evt_unbind = sn_emu_evt_unbind,
 	SN_XS_OPS,
-	.dom_instance = sn_emu_dom_instance,
+	.dom_instance = emu_dom_instance,
 };
 
 int sn_emu_open(const struct sn_plat_cfg *cfg, struct sn_plat **out)

@@ -58,7 +58,14 @@ struct sn_emu_gt_view {
 };
 
 /* What one domain knows of another (or of itself) after a registry lookup.
- * Cached per domain; refreshed when the peer's pid changes or it is gone. */
+ * Immutable once published, and reference-counted: the peer cache holds
+ * one while the view is the current one for its domid, every grant mapping
+ * made through it holds one until it is unmapped (unmap writes the pin
+ * counts in gt), and every operation in flight holds one for its duration.
+ * The cache lets go once the incarnation has ended, and the last
+ * sn_emu_peer_put closes the pidfd and the RAM dup and unmaps the grant
+ * table, so a dead guest's memory is released as soon as nothing maps
+ * through its view. */
 struct sn_emu_peer {
 	uint16_t domid;
 	bool valid;
@@ -69,6 +76,7 @@ struct sn_emu_peer {
 	int ram_fd; /* our dup of the peer's RAM memfd (for map) */
 	struct sn_emu_gt_view gt;
 	uint64_t live_checked_ns; /* last pidfd liveness check (atomic) */
+	_Atomic uint32_t refs;
 };
 
 struct sn_emu_evtchn_shared; /* defined by evtchn.c */
@@ -108,14 +116,18 @@ struct sn_emu {
 	_Atomic uint64_t pin_lock_timeouts;   /* pins failed: lock not taken */
 	_Atomic uint64_t unpin_lock_timeouts; /* unpins skipped: pin left held */
 
-	/* Peer cache indexed by domid (lazily allocated). */
-	pthread_mutex_t peer_lock;
 	/* Peer cache: 64 lazily allocated blocks of 1024 pointers, indexed by
-	 * domid.  A view is immutable once published; a restarted peer gets a
-	 * new view and the old one retires to `graves` (freed at fini) because
-	 * another thread may still be copying through it. */
+	 * domid, each slot holding a reference to the current view of that
+	 * domid.  Readers take the lock shared just long enough to take their
+	 * own reference; a slot is emptied (and its reference dropped) only
+	 * under the lock exclusive, so a reader never finds a view whose
+	 * count may reach zero. */
+	pthread_rwlock_t peer_lock;
 	struct sn_emu_peer **peers[65536 / 1024];
-	struct sn_emu_peer_grave *graves;
+	/* Fd lookups that failed on a live incarnation of a peer (its registry
+	 * names an fd it does not hold): an error for that operation only,
+	 * never a reason to load the view again. */
+	_Atomic uint64_t peer_bad_fds;
 
 	/* gntshr.c's private allocator state (refs and page bookkeeping the
 	 * peers cannot touch); created on first use, freed by shr_fini. */
@@ -133,10 +145,28 @@ int sn_emu_dom_instance(struct sn_plat *p, uint16_t domid, char **id);
 /* Publish one more fd in our registry entry (before others look for it). */
 int sn_emu_publish_fd(struct sn_emu *e, const char *name, int fd);
 /* Look up (cached) a domain; -ESRCH if not registered or dead, -EPERM with
- * a logged hint when ptrace permission is missing. */
+ * a logged hint when ptrace permission is missing.  On success *out holds a
+ * reference the caller drops with sn_emu_peer_put. */
 int sn_emu_peer_get(struct sn_emu *e, uint16_t domid, struct sn_emu_peer **out);
-/* Drop a cached peer so the next lookup re-reads the registry. */
-void sn_emu_peer_forget(struct sn_emu *e, uint16_t domid);
+/* Drop a reference; the last one releases the view. */
+void sn_emu_peer_put(struct sn_emu *e, struct sn_emu_peer *peer);
+/* Unhook view peer from the cache if it is still the cached one, so the
+ * next lookup re-reads the registry (holders keep it until their put).
+ * Only for a view whose incarnation has ended (sn_emu_peer_ended, or the
+ * kernel said so). */
+void sn_emu_peer_forget(struct sn_emu *e, struct sn_emu_peer *peer);
+/* Let go of the cached view of domid if its incarnation has ended (called
+ * when someone asks the registry about domid: the backend does on
+ * @releaseDomain, which is when a guest that already closed its vifs
+ * dies). */
+void sn_emu_peer_sweep(struct sn_emu *e, uint16_t domid);
+/* Whether the incarnation behind peer is over: its process exited, or the
+ * registry no longer names it (node gone, other pid or RAM base).  Asked
+ * when a lookup through peer fails, so that a live guest whose registry
+ * names fds it does not hold cannot make us load views at will. */
+bool sn_emu_peer_ended(struct sn_emu *e, struct sn_emu_peer *peer);
+/* Count (and log, sparsely) a failed fd lookup of a live peer. */
+void sn_emu_peer_bad_fd(struct sn_emu *e, struct sn_emu_peer *peer, const char *name, int err);
 /* Obtain our own dup of a named fd of a peer (caller closes it). */
 int sn_emu_peer_getfd(struct sn_emu *e, struct sn_emu_peer *peer,
 		      const char *name, int *fd);
@@ -151,7 +181,8 @@ int sn_emu_gnt_map(struct sn_plat *p, uint32_t count, const uint16_t *domids,
 int sn_emu_gnt_unmap(struct sn_plat *p, uint32_t count, void *const *addrs,
 		     int16_t *status);
 /* Unmap and unpin every grant still mapped (gntdev does this on close).
- * Call before sn_emu_domain_fini, which drops the peer views. */
+ * Call before sn_emu_domain_fini: each mapping holds a reference to the
+ * view it was made through. */
 void sn_emu_gnt_fini(struct sn_emu *e);
 
 /* gntshr.c (the granter side) */

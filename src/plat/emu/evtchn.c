@@ -205,27 +205,42 @@ static int map_get(struct sn_emu *e, uint16_t domid, struct evt_map **out)
 	struct evt_map *m;
 	struct evt_table *tab;
 	struct stat st;
+	pid_t pid;
 	int fd, seals, rc, tries;
 
 	if (domid == self_domid(e)) {
 		*out = &d->self_map;
 		return 0;
 	}
-	/* domain.c caches a peer until told otherwise; a failed fd lookup is
-	 * how we learn that it died or restarted, so forget it and look once
-	 * more. */
+	/* The view domain.c hands us may be of an incarnation that has just
+	 * ended (its liveness check is rate-limited): a failed fd lookup may
+	 * mean that, and then we forget that view and look once more.  But
+	 * only then: a live incarnation whose registry names an fd it does not
+	 * hold is lying (or broken), and loading its view again on every bind
+	 * would let it pile up our fds; that bind fails, the view stays. */
 	for (tries = 0;; tries++) {
 		rc = sn_emu_peer_get(e, domid, &peer);
-		if (!rc)
-			rc = sn_emu_peer_getfd(e, peer, "evtchn", &fd);
+		if (rc)
+			return rc;
+		rc = sn_emu_peer_getfd(e, peer, "evtchn", &fd);
 		if (!rc)
 			break;
 		if (rc == -ENOENT)
 			rc = -ESRCH;
-		if (rc != -ESRCH || tries)
-			return rc;
-		sn_emu_peer_forget(e, domid);
+		if (rc == -ESRCH && sn_emu_peer_ended(e, peer)) {
+			sn_emu_peer_forget(e, peer);
+			if (!tries) {
+				sn_emu_peer_put(e, peer);
+				continue;
+			}
+		} else if (rc == -ESRCH) {
+			sn_emu_peer_bad_fd(e, peer, "evtchn", rc);
+		}
+		sn_emu_peer_put(e, peer);
+		return rc;
 	}
+	pid = peer->pid;
+	sn_emu_peer_put(e, peer);
 	if (fstat(fd, &st)) {
 		rc = -errno;
 		goto out_fd;
@@ -265,7 +280,7 @@ static int map_get(struct sn_emu *e, uint16_t domid, struct evt_map **out)
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->tab = tab;
-	m->pid = peer->pid;
+	m->pid = pid;
 	m->refs = 1;
 	m->next = d->maps;
 	d->maps = m;
@@ -349,9 +364,12 @@ static int target_build(struct sn_emu *e, struct evt_map *m, unsigned int rport,
 		/* fd numbers in m are only meaningful in the process that
 		 * published m: if the domain restarted, its old table is
 		 * dead and the number would dup an unrelated fd. */
-		if (peer->pid != m->pid)
+		if (peer->pid != m->pid) {
+			sn_emu_peer_put(e, peer);
 			return -ESRCH;
+		}
 		rc = sn_emu_peer_dupfd(peer, (int)(uint32_t)hw, &efd);
+		sn_emu_peer_put(e, peer);
 		if (rc)
 			return rc;
 		rc = check_eventfd(efd);

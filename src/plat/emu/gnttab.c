@@ -16,12 +16,13 @@
  * hypercall; a bigger batch only makes our syscall cheaper per byte. */
 #define COPY_CHUNK 64u
 
-/* A private snapshot of a peer for the duration of one call: the cached
- * sn_emu_peer slot may be refilled by another thread after the peer
- * restarts, while the views we copy here stay mapped until fini. */
+/* A peer for the duration of one call, holding a reference to its view
+ * (the cache may move on to a new incarnation meanwhile; this one stays
+ * mapped until we put it). */
 struct peer_snap {
 	uint16_t domid;
 	int err;   /* sn_emu_peer_get's result */
+	struct sn_emu_peer *peer; /* referenced when !err */
 	bool dead; /* process_vm_* said ESRCH: forget it after the batch */
 	pid_t pid;
 	uintptr_t ram_base;
@@ -40,11 +41,13 @@ struct pinned {
 	struct iovec local, remote;
 };
 
-/* One live mapping: what unmap needs to unpin.  The entry pointers stay
- * valid after the peer is forgotten (domain.c keeps retired views mapped
- * until fini), so unmap never needs a registry lookup. */
+/* One live mapping: what unmap needs to unpin.  It holds a reference to
+ * the view it was made through, so the entry pointers stay valid after the
+ * peer dies or is replaced, and unmap never needs a registry lookup; the
+ * unmap's put is what lets a dead guest's view go. */
 struct sn_emu_map {
 	uintptr_t addr; /* 0 = empty slot */
+	struct sn_emu_peer *peer;
 	grant_entry_v1_t *ent;
 	struct sn_emu_active *act;
 	_Atomic uint32_t *lock; /* one of our pin_locks */
@@ -60,6 +63,7 @@ static void snap_fill(struct sn_emu *e, uint16_t domid, struct peer_snap *s)
 	s->err = sn_emu_peer_get(e, domid, &p);
 	if (s->err)
 		return;
+	s->peer = p;
 	s->pid = p->pid;
 	s->ram_base = p->ram_base;
 	s->ram_pages = p->ram_pages;
@@ -266,9 +270,12 @@ unpin:
 	 * exactly the duration of the copy, as inside GNTTABOP_copy. */
 	for (uint32_t i = 0; i < npins; i++)
 		unpin(e, &snaps[pins[i].snap].gt, pins[i].ref, pins[i].write);
-	for (uint32_t i = 0; i < nsnaps; i++)
+	for (uint32_t i = 0; i < nsnaps; i++) {
+		/* process_vm_* said ESRCH: the process is gone. */
 		if (snaps[i].dead)
-			sn_emu_peer_forget(e, snaps[i].domid);
+			sn_emu_peer_forget(e, snaps[i].peer);
+		sn_emu_peer_put(e, snaps[i].peer);
+	}
 	return rc;
 }
 
@@ -404,7 +411,7 @@ static int16_t map_one(struct sn_emu *e, uint16_t domid, uint32_t ref, bool writ
 	}
 	st = pin(e, &s.gt, ref, writable);
 	if (st != GNTST_okay)
-		return st;
+		goto err_put;
 	frame = sn_gt_frame(&s.gt, ref);
 	if (frame >= s.ram_pages) {
 		st = GNTST_bad_page;
@@ -418,6 +425,7 @@ static int16_t map_one(struct sn_emu *e, uint16_t domid, uint32_t ref, bool writ
 	}
 	m = (struct sn_emu_map){
 		.addr = (uintptr_t)va,
+		.peer = s.peer, /* the mapping takes our reference */
 		.ent = &s.gt.entries[ref],
 		.act = &s.gt.active[ref],
 		.lock = sn_gt_lock_of(&s.gt, ref),
@@ -437,6 +445,8 @@ err_unmap:
 	munmap(va, SN_PAGE_SIZE);
 err_unpin:
 	unpin(e, &s.gt, ref, writable);
+err_put:
+	sn_emu_peer_put(e, s.peer);
 	return st;
 }
 
@@ -454,6 +464,7 @@ static int16_t unmap_one(struct sn_emu *e, void *addr)
 		return GNTST_bad_virt_addr;
 	munmap(addr, SN_PAGE_SIZE);
 	unpin_entry(e, m.ent, m.act, m.lock, m.write);
+	sn_emu_peer_put(e, m.peer);
 	return GNTST_okay;
 }
 
@@ -502,6 +513,7 @@ void sn_emu_gnt_fini(struct sn_emu *e)
 			continue;
 		munmap((void *)m->addr, SN_PAGE_SIZE);
 		unpin_entry(e, m->ent, m->act, m->lock, m->write);
+		sn_emu_peer_put(e, m->peer);
 	}
 	free(e->maps);
 	e->maps = NULL;
