@@ -26,10 +26,10 @@
 /* Packets one queue can hold that other queues steered to it. */
 #define RX_MBOX_PKTS 64u
 
-/* Where one placed packet's responses go. */
 #define SEG_STAGED (-1)
 #define SEG_REFUSED (-2)
 
+/* Where one placed packet's responses go. */
 struct rx_placed {
 	uint32_t bl;        /* backlog index of the packet */
 	RING_IDX first_idx; /* ring index of its first slot */
