@@ -8,7 +8,7 @@ DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        xenstore-utils libpcap-dev tcpdump iperf3 iproute2 iputils-ping \
        clang libclang-rt-14-dev gnuplot-nox procps
 
-.PHONY: all deps demo check check-asan check-tsan clean fuzz check-xen
+.PHONY: all deps demo check check-asan check-tsan clean fuzz fuzz-merge check-xen
 
 # build/stagenet is the name the README and scripts use for the binary.
 all: $(BUILD)/build.ninja
@@ -58,12 +58,18 @@ check-tsan: $(TSAN_BUILD)/build.ninja
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  meson test -C $(TSAN_BUILD) --no-rebuild $(MESON_TEST_ARGS) $(TSAN_TESTS)
 
-# libFuzzer harnesses (fuzz/): a separate clang build with coverage and
-# ASan+UBSan; each harness runs FUZZ_SECONDS on a scratch copy of its seed
-# corpus.  Any crash, leak or timeout fails the target and leaves the input
-# in fuzz/crashes/.
+# libFuzzer harnesses (fuzz/, fuzz/README.md): a separate clang build with
+# coverage and ASan+UBSan.  FUZZ_SECONDS is the time of EACH harness;
+# FUZZ_JOBS harnesses run at once (one core each), so the stage takes about
+# FUZZ_SECONDS * harnesses / FUZZ_JOBS.  A crash, leak or timeout fails the
+# target and leaves the input in fuzz/crashes/.  After a clean run the new
+# coverage-increasing inputs are merged into fuzz/corpus/<h>/ (libFuzzer
+# -merge=1; FUZZ_MERGE=0 skips it): commit them, so the corpus grows from
+# run to run.  `make fuzz-merge` merges again what earlier runs found
+# (build-fuzz/fuzz-work/<h>/) without fuzzing.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
 FUZZ_HARNESSES = $(notdir $(wildcard fuzz/corpus/*))
 
 $(FUZZ_BUILD)/build.ninja:
@@ -72,20 +78,14 @@ $(FUZZ_BUILD)/build.ninja:
 
 fuzz: $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD) fuzz
-	@mkdir -p fuzz/crashes
-	@set -e; for h in $(FUZZ_HARNESSES); do \
-	  mkdir -p $(FUZZ_BUILD)/fuzz-work/$$h; \
-	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
-	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  $(FUZZ_BUILD)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
-	    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-	    -artifact_prefix=fuzz/crashes/$$h- \
-	    $(FUZZ_BUILD)/fuzz-work/$$h fuzz/corpus/$$h \
-	    > $(FUZZ_BUILD)/fuzz-$$h.log 2>&1 || \
-	    { tail -40 $(FUZZ_BUILD)/fuzz-$$h.log; echo "fuzz: $$h FAILED"; exit 1; }; \
-	  grep -h 'number_of_executed_units' $(FUZZ_BUILD)/fuzz-$$h.log; \
-	done
+	@echo "fuzz: $(words $(FUZZ_HARNESSES)) harnesses, $(FUZZ_SECONDS) s each, $(FUZZ_JOBS) at a time"
+	@printf '%s\n' $(FUZZ_HARNESSES) | \
+	  xargs -P $(FUZZ_JOBS) -I{} fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) {}
+
+fuzz-merge: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) fuzz
+	@printf '%s\n' $(FUZZ_HARNESSES) | \
+	  xargs -P $(FUZZ_JOBS) -I{} fuzz/run.sh $(FUZZ_BUILD) merge {}
 
 # Real Xen (tests/xen/run, README "Running on real Xen"): boots Xen 4.17 with
 # a Debian dom0 and PV domUs under QEMU TCG and runs stagenet against Linux

@@ -3,7 +3,9 @@
 
 Meson test runs (the plain, ASan+UBSan and TSan builds) are counted from
 their testlog.json; the real-Xen stage from its own "N passed, N failed"
-line; each fuzz harness that ran its time clean counts as one pass.
+line; each fuzz harness counts as one pass when its log (BUILDDIR/fuzz-<h>.log,
+written by fuzz/run.sh) ends with "fuzz: <h> clean", else as one failure
+(libFuzzer prints its final stats on a crash too, so they prove nothing).
 Usage: ci-summary.py [--xen-log FILE] [--fuzz-dir DIR] BUILDDIR...
 """
 import glob
@@ -33,6 +35,16 @@ def meson_counts(builddir):
     return ok, fail, skip
 
 
+def fuzz_clean(path):
+    h = os.path.basename(path)[len("fuzz-"):-len(".log")]
+    verdict = re.compile(r"^fuzz: %s (clean|FAILED)\b" % re.escape(h))
+    last = None
+    for line in open(path, errors="replace"):
+        m = verdict.match(line)
+        last = m.group(1) if m else last
+    return last == "clean"
+
+
 def main(argv):
     xen_log = fuzz_dir = None
     dirs = []
@@ -54,7 +66,7 @@ def main(argv):
         total = [a + b for a, b in zip(total, c)]
     if fuzz_dir:
         logs = glob.glob(os.path.join(fuzz_dir, "fuzz-*.log"))
-        clean = sum(1 for p in logs if "number_of_executed_units" in open(p, errors="replace").read())
+        clean = sum(1 for p in logs if fuzz_clean(p))
         print(f"ci: fuzz: {clean} harnesses ran clean of {len(logs)}")
         total[0] += clean
         total[1] += len(logs) - clean

@@ -13,6 +13,7 @@
 
 #include "back/ctrl.h"
 #include "back/hash.h"
+#include "back/ring_grefs.h"
 #include "back/staging.h"
 #include "plat/late_eoi.h"
 #include "proto/ring.h"
@@ -136,6 +137,9 @@ struct sn_back_vif {
 	bool hash_init;
 	unsigned int nq; /* connected queues */
 	struct sn_back_queue *q;
+	/* Every queue's tx/rx ring gref and ctrl_ref, set at connect before
+	 * any thread starts: never a buffer or a table (ring_grefs.h). */
+	struct sn_back_ring_grefs rings;
 
 	struct sn_stats_block *stats_blk; /* published, or NULL */
 	struct sn_qstats *stats;          /* stats_max entries */

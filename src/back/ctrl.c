@@ -15,6 +15,8 @@
 struct sn_back_ctrl {
 	struct sn_back_ctrl_cfg cfg; /* cfg.tables points at tables below */
 	struct sn_back_gref_table **tables;
+	/* cfg.rings plus the control ring's own gref (cfg.rings points here). */
+	struct sn_back_ring_grefs rings;
 	void *page;
 	struct xen_netif_ctrl_back_ring ring;
 	struct sn_evtchn *evt;
@@ -63,6 +65,16 @@ int sn_back_ctrl_open(const struct sn_back_ctrl_cfg *cfg,
 		memcpy(c->tables, cfg->tables, cfg->nqueues * sizeof(*c->tables));
 		c->cfg.tables = c->tables;
 	}
+	if (cfg->rings)
+		c->rings = *cfg->rings;
+	if (c->rings.n > SN_BACK_RING_GREFS_MAX ||
+	    (!sn_back_ring_gref(&c->rings, cfg->ring_ref) &&
+	     sn_back_ring_grefs_add(&c->rings, cfg->ring_ref))) {
+		snprintf(err, errlen, "control ring: too many ring grefs");
+		rc = -EINVAL;
+		goto err_free;
+	}
+	c->cfg.rings = &c->rings;
 
 	rc = ops->gnt_map(cfg->plat, 1, &cfg->fe_domid, &cfg->ring_ref, true,
 			  &addr, &st);
@@ -154,6 +166,10 @@ gref_target(struct sn_back_ctrl *c, const struct xen_netif_ctrl_request *req,
 	if (has_list &&
 	    (req->data[2] == 0 || req->data[2] > SN_CTRL_GREFS_PER_PAGE))
 		return NULL;
+	/* A list on a ring page would be read from (ADD) or answered into
+	 * (DEL: statuses over the response slots) the ring itself. */
+	if (has_list && sn_back_ring_gref(&c->rings, req->data[1]))
+		return NULL;
 	*status = XEN_NETIF_CTRL_STATUS_SUCCESS;
 	return c->cfg.tables[req->data[0]];
 }
@@ -178,6 +194,10 @@ static uint32_t gref_add(struct sn_back_ctrl *c,
 	if (sn_gnt_copy(c->cfg.plat, 1, &seg) || seg.status != GNTST_okay)
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	for (uint32_t i = 0; i < n; i++) {
+		/* A staged ring page would take packet bytes over ring
+		 * slots: refused with the whole list, nothing mapped. */
+		if (sn_back_ring_gref(&c->rings, c->list[i].ref))
+			return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 		c->add[i].gref = c->list[i].ref;
 		c->add[i].readonly =
 			c->list[i].flags & XEN_NETIF_CTRLF_GREF_readonly;
@@ -248,8 +268,8 @@ uint32_t sn_back_ctrl_handle(struct sn_back_ctrl *c,
 		if (!c->cfg.hash)
 			return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;
 		return sn_back_hash_ctrl(c->cfg.hash, c->cfg.plat,
-					 c->cfg.fe_domid, c->cfg.nqueues, req,
-					 data);
+					 c->cfg.fe_domid, c->cfg.nqueues,
+					 &c->rings, req, data);
 	case XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE:
 		t = gref_target(c, req, false, &status);
 		if (t)
@@ -409,6 +429,7 @@ int sn_back_vif_ctrl_start(struct sn_back_vif *v, char *err, size_t errlen)
 		}
 	}
 	cfg = (struct sn_back_ctrl_cfg){
+		.rings = &v->rings,
 		.plat = v->back->plat,
 		.fe_domid = v->domid,
 		.ring_ref = v->ctrl_ref,

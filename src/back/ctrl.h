@@ -25,6 +25,10 @@ struct sn_back_ctrl_cfg {
 	 * copied at open; the tables are not owned. */
 	struct sn_back_gref_table *const *tables;
 	struct sn_back_hash *hash; /* not owned; NULL = hash types NOT_SUPPORTED */
+	/* The vif's TX/RX ring grefs (copied at open; NULL = none).  These and
+	 * ring_ref are never a gref list, a list entry or a hash page
+	 * (ring_grefs.h): such a request answers INVALID_PARAMETER. */
+	const struct sn_back_ring_grefs *rings;
 	struct sn_qstats *st;      /* ctrl_* counters; may be NULL */
 };
 
@@ -69,7 +73,11 @@ int sn_back_ctrl_timeout(struct sn_back_ctrl *c, int timeout_ms);
  *    INVALID_PARAMETER (not present, or in flight on a ring: it stays).
  *    data = entries removed; status SUCCESS when all were removed, else
  *    INVALID_PARAMETER.  A bad queue or count writes nothing.
- *  - with cfg.tables NULL all three answer NOT_SUPPORTED. */
+ *  - with cfg.tables NULL all three answer NOT_SUPPORTED.
+ *  - a list gref (ADD or DEL), an ADD entry, a hash key or mapping gref
+ *    that is one of the vif's ring grefs or ring_ref: INVALID_PARAMETER,
+ *    nothing read, mapped or written (DEL's list is not mapped, so no
+ *    entry status is written either). */
 uint32_t sn_back_ctrl_handle(struct sn_back_ctrl *c,
 			     const struct xen_netif_ctrl_request *req,
 			     uint32_t *data);

@@ -20,13 +20,17 @@ void sn_back_hash_fini(struct sn_back_hash *h)
 	pthread_mutex_destroy(&h->lock);
 }
 
-/* Grant-copy len bytes at offset 0 of the frontend's page gref. */
-static int read_page(struct sn_plat *plat, uint16_t fe_domid, uint32_t gref,
+/* Grant-copy len bytes at offset 0 of the frontend's page gref; never
+ * from one of the vif's ring pages (ring_grefs.h). */
+static int read_page(struct sn_plat *plat, uint16_t fe_domid,
+		     const struct sn_back_ring_grefs *rings, uint32_t gref,
 		     void *dst, uint16_t len)
 {
 	sn_copy_seg seg;
 	int rc;
 
+	if (sn_back_ring_gref(rings, gref))
+		return -EPERM;
 	memset(&seg, 0, sizeof(seg));
 	seg.source.foreign.ref = gref;
 	seg.source.foreign.domid = fe_domid;
@@ -41,7 +45,8 @@ static int read_page(struct sn_plat *plat, uint16_t fe_domid, uint32_t gref,
 }
 
 static uint32_t set_key(struct sn_back_hash *h, struct sn_plat *plat,
-			uint16_t fe_domid, uint32_t gref, uint32_t len)
+			uint16_t fe_domid, const struct sn_back_ring_grefs *rings,
+			uint32_t gref, uint32_t len)
 {
 	uint8_t key[SN_TOEPLITZ_KEY_MAX];
 
@@ -49,7 +54,7 @@ static uint32_t set_key(struct sn_back_hash *h, struct sn_plat *plat,
 		return XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW;
 	/* Missing octets are zero; length 0 clears the key. */
 	memset(key, 0, sizeof(key));
-	if (len && read_page(plat, fe_domid, gref, key, (uint16_t)len))
+	if (len && read_page(plat, fe_domid, rings, gref, key, (uint16_t)len))
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	pthread_mutex_lock(&h->lock);
 	memcpy(h->key, key, sizeof(key));
@@ -60,6 +65,7 @@ static uint32_t set_key(struct sn_back_hash *h, struct sn_plat *plat,
 
 static uint32_t set_mapping(struct sn_back_hash *h, struct sn_plat *plat,
 			    uint16_t fe_domid, unsigned int nqueues,
+			    const struct sn_back_ring_grefs *rings,
 			    uint32_t gref, uint32_t len, uint32_t off)
 {
 	uint32_t shadow[SN_BACK_HASH_MAPPING_MAX];
@@ -76,7 +82,7 @@ static uint32_t set_mapping(struct sn_back_hash *h, struct sn_plat *plat,
 	if (!len)
 		return XEN_NETIF_CTRL_STATUS_SUCCESS;
 	/* len <= size <= 128 here, so len * 4 fits the page and the u16. */
-	if (read_page(plat, fe_domid, gref, shadow,
+	if (read_page(plat, fe_domid, rings, gref, shadow,
 		      (uint16_t)(len * sizeof(uint32_t))))
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	for (uint32_t i = 0; i < len; i++)
@@ -98,6 +104,7 @@ static uint32_t set_mapping(struct sn_back_hash *h, struct sn_plat *plat,
 
 uint32_t sn_back_hash_ctrl(struct sn_back_hash *h, struct sn_plat *plat,
 			   uint16_t fe_domid, unsigned int nqueues,
+			   const struct sn_back_ring_grefs *rings,
 			   const struct xen_netif_ctrl_request *req,
 			   uint32_t *data)
 {
@@ -134,7 +141,7 @@ uint32_t sn_back_hash_ctrl(struct sn_back_hash *h, struct sn_plat *plat,
 		pthread_mutex_unlock(&h->lock);
 		return st;
 	case XEN_NETIF_CTRL_TYPE_SET_HASH_KEY:
-		return set_key(h, plat, fe_domid, req->data[0], req->data[1]);
+		return set_key(h, plat, fe_domid, rings, req->data[0], req->data[1]);
 	case XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE:
 		*data = SN_BACK_HASH_MAPPING_MAX;
 		return st;
@@ -147,7 +154,7 @@ uint32_t sn_back_hash_ctrl(struct sn_back_hash *h, struct sn_plat *plat,
 		pthread_mutex_unlock(&h->lock);
 		return st;
 	case XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING:
-		return set_mapping(h, plat, fe_domid, nqueues, req->data[0],
+		return set_mapping(h, plat, fe_domid, nqueues, rings, req->data[0],
 				   req->data[1], req->data[2]);
 	default:
 		return XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "back/ring_grefs.h"
 #include "proto/toeplitz.h"
 #include "stagenet/plat.h"
 
@@ -57,9 +58,12 @@ void sn_back_hash_fini(struct sn_back_hash *h);
  *    offset + count wrapping or beyond the size, an unreadable page or an
  *    entry >= nqueues -> INVALID_PARAMETER.  Entries are copied into a
  *    private shadow, validated, then installed under the lock.
- *  - SET_HASH_ALGORITHM: NONE or TOEPLITZ, else INVALID_PARAMETER. */
+ *  - SET_HASH_ALGORITHM: NONE or TOEPLITZ, else INVALID_PARAMETER.
+ * A key or mapping page whose gref is one of rings (the vif's own ring
+ * pages; NULL = none) is never read: INVALID_PARAMETER. */
 uint32_t sn_back_hash_ctrl(struct sn_back_hash *h, struct sn_plat *plat,
 			   uint16_t fe_domid, unsigned int nqueues,
+			   const struct sn_back_ring_grefs *rings,
 			   const struct xen_netif_ctrl_request *req,
 			   uint32_t *data);
 

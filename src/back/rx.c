@@ -26,6 +26,9 @@
 /* Packets one queue can hold that other queues steered to it. */
 #define RX_MBOX_PKTS 64u
 
+#define SEG_STAGED (-1)
+#define SEG_REFUSED (-2)
+
 /* Where one placed packet's responses go. */
 struct rx_placed {
 	uint32_t bl;        /* backlog index of the packet */
@@ -35,7 +38,8 @@ struct rx_placed {
 	bool hash;          /* a HASH extra follows (after the GSO one) */
 	uint16_t id[SN_BACK_RX_MAX_DATA_SLOTS];
 	uint16_t len[SN_BACK_RX_MAX_DATA_SLOTS];
-	int16_t seg[SN_BACK_RX_MAX_DATA_SLOTS]; /* copy segment, -1 = staged */
+	/* copy segment, or SEG_STAGED, or SEG_REFUSED (a ring gref) */
+	int16_t seg[SN_BACK_RX_MAX_DATA_SLOTS];
 	/* Staged slots: the entry, held (in flight) from placement until the
 	 * batch is flushed; NULL for a grant-copied slot. */
 	struct sn_gref_ent *ent[SN_BACK_RX_MAX_DATA_SLOTS];
@@ -439,7 +443,12 @@ static void rx_place(struct sn_back_queue *q)
 			/* Copied in rx_flush, with the rest of the batch. */
 			sn_back_count(q, SN_QS_memcpy_bytes, len);
 			sn_back_count(q, SN_QS_staged_slots, 1);
-			pl->seg[k] = -1;
+			pl->seg[k] = SEG_STAGED;
+		} else if (sn_back_ring_gref(&q->vif->rings, req.gref)) {
+			/* Packet bytes over the vif's own ring slots: never
+			 * written; the packet fails like a refused grant
+			 * (NETIF_RSP_ERROR, rx_drop_grant). */
+			pl->seg[k] = SEG_REFUSED;
 		} else {
 			sn_back_count(q, SN_QS_unstaged_slots, 1);
 			pl->seg[k] = (int16_t)s->nseg;
@@ -514,7 +523,9 @@ static void rx_flush(struct sn_back_queue *q)
 		uint16_t flags;
 
 		for (k = 0; k < pl->nslots && ok; k++)
-			ok = pl->seg[k] < 0 || s->seg[pl->seg[k]].status == GNTST_okay;
+			ok = pl->seg[k] == SEG_STAGED ||
+			     (pl->seg[k] >= 0 &&
+			      s->seg[pl->seg[k]].status == GNTST_okay);
 		flags = sn_offload_to_rxflags(pkt->flags);
 		for (k = 0; k < pl->nslots; k++) {
 			uint16_t f = k == 0 ? flags : 0;

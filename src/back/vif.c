@@ -368,6 +368,13 @@ int sn_back_vif_connect(struct sn_back_vif *v, unsigned int nq,
 	for (i = 0; i < nq; i++)
 		v->q[i].kick_fd = -1;
 	v->nq = nq;
+	v->rings.n = 0;
+	for (i = 0; i < nq; i++) {
+		sn_back_ring_grefs_add(&v->rings, qp[i].tx_ref);
+		sn_back_ring_grefs_add(&v->rings, qp[i].rx_ref);
+	}
+	if (v->ctrl_present)
+		sn_back_ring_grefs_add(&v->rings, v->ctrl_ref);
 	atomic_store(&v->disabled, false);
 	atomic_store(&v->fatal_why, NULL);
 	for (i = 0; i < nq; i++) {

@@ -14,9 +14,11 @@
 /* A full staging table per queue fits in the grant table. */
 static const struct sn_test_dom env_dom = { .ram_pages = 2048, .gnttab_entries = 4096 };
 
-void env_open(struct env *e, unsigned int nq, uint32_t max)
+static void open_with(struct env *e, unsigned int nq, uint32_t max,
+		      unsigned int nqring)
 {
 	static uint16_t next_dom = 20;
+	struct sn_back_ring_grefs rings = { .n = 0 };
 	struct sn_back_ctrl_cfg cfg;
 	const struct sn_plat_ops *ops;
 	char err[256] = "";
@@ -42,7 +44,18 @@ void env_open(struct env *e, unsigned int nq, uint32_t max)
 		assert_int_equal(sn_gref_table_create(e->bp, e->fid, max,
 						      &e->tables[q]), 0);
 	assert_int_equal(sn_back_hash_init(&e->hash), 0);
+	if (nqring) {
+		void *p = NULL;
+
+		assert_int_equal(ops->shr_alloc(e->fp, e->bid, 2, true,
+						e->qring_ref, &p), 0);
+		e->qring = p;
+		e->nqring = 2;
+		rings.ref[rings.n++] = e->qring_ref[0];
+		rings.ref[rings.n++] = e->qring_ref[1];
+	}
 	cfg = (struct sn_back_ctrl_cfg){
+		.rings = &rings,
 		.plat = e->bp,
 		.fe_domid = e->fid,
 		.ring_ref = e->ring_ref,
@@ -55,6 +68,16 @@ void env_open(struct env *e, unsigned int nq, uint32_t max)
 	assert_int_equal(sn_back_ctrl_open(&cfg, &e->ctrl, err, sizeof(err)), 0);
 }
 
+void env_open(struct env *e, unsigned int nq, uint32_t max)
+{
+	open_with(e, nq, max, 0);
+}
+
+void env_open_rings(struct env *e, unsigned int nq, uint32_t max)
+{
+	open_with(e, nq, max, 2);
+}
+
 void env_close(struct env *e)
 {
 	const struct sn_plat_ops *ops = e->fp->ops;
@@ -65,6 +88,8 @@ void env_close(struct env *e)
 	sn_back_hash_fini(&e->hash);
 	ops->evt_unbind(e->fevt, (sn_port_t)e->fport);
 	ops->evt_close(e->fevt);
+	if (e->nqring)
+		assert_int_equal(ops->shr_free(e->fp, e->qring, e->nqring), 0);
 	/* The backend unmapped the ring: the page must come back. */
 	assert_int_equal(ops->shr_free(e->fp, e->ring_page, 1), 0);
 	sn_plat_close(e->bp);

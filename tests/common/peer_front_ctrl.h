@@ -28,6 +28,12 @@ struct env {
 	int fport;
 	uint16_t next_id;
 
+	/* Stand-ins for a queue's TX and RX ring pages (env_open_rings): the
+	 * server is told they are the vif's ring grefs; nqring = 0 or 2. */
+	unsigned int nqring;
+	uint32_t qring_ref[2];
+	uint8_t *qring;
+
 	/* backend */
 	struct sn_back_gref_table *tables[ENV_MAX_Q];
 	struct sn_back_hash hash;
@@ -37,6 +43,9 @@ struct env {
 
 /* Starts nothing global: the caller's group setup starts the host. */
 void env_open(struct env *e, unsigned int nq, uint32_t max);
+/* Same, plus two writable frontend pages (e->qring, e->qring_ref) passed
+ * to the server as the vif's TX and RX ring grefs. */
+void env_open_rings(struct env *e, unsigned int nq, uint32_t max);
 void env_close(struct env *e);
 
 /* One request through the ring: put, push, kick, let the backend serve it

@@ -421,6 +421,64 @@ static void xsa361_batched_grant_failure(void **state)
 	}
 }
 
+/* --- a vif's own ring pages as RX buffers ------------------------------------ */
+
+/* An RX request whose gref is one of the vif's ring grefs (here its TX and
+ * RX rings) is never written through (src/back/ring_grefs.h): that packet
+ * fails with NETIF_RSP_ERROR, counted in rx_drop_grant; the rings' bytes
+ * are untouched and the next packet is delivered. */
+static void ring_page_rx_buffer_refused(void **state)
+{
+	uint8_t tx_before[64], rx_hdr[64];
+	struct netif_rx_request r;
+	unsigned int got = 0;
+	struct sn_rxpkt pkt;
+
+	(void)state;
+	W.vif.rings = (struct sn_back_ring_grefs){
+		.ref = { W.ring_ref, W.rx_ring_ref }, .n = 2 };
+	bw_rx_start(&W, 0);
+	memset((uint8_t *)W.ring + 64, 0, 64);
+	memcpy(tx_before, W.ring, sizeof(tx_before));
+	r = (struct netif_rx_request){ .id = 0, .gref = W.rx_ring_ref };
+	sn_rx_front_put_req(&W.rxf, &r);
+	r = (struct netif_rx_request){ .id = 1, .gref = W.ring_ref };
+	sn_rx_front_put_req(&W.rxf, &r);
+	r = (struct netif_rx_request){ .id = 2, .gref = W.rxbuf_ref[2] };
+	sn_rx_front_put_req(&W.rxf, &r);
+	sn_rx_front_push(&W.rxf);
+	memcpy(rx_hdr, W.rx_ring, sizeof(rx_hdr));
+	for (unsigned int k = 0; k < 3; k++)
+		bw_inject(&W, 60, 0);
+	assert_true(bw_rx_run(&W) > 0);
+
+	for (;;) {
+		RING_IDX prod = sn_rx_front_rsp_prod(&W.rxf);
+
+		if (sn_rxrsp_parse_ring(&W.rxf, prod, &pkt) == -EAGAIN)
+			break;
+		assert_true(pkt.nr_data == 1);
+		if (pkt.slot[0].id < 2) {
+			assert_int_equal(pkt.verdict, SN_RXRSP_ERROR);
+		} else {
+			assert_int_equal(pkt.verdict, SN_RXRSP_OK);
+			assert_int_equal(pkt.len, 60);
+			assert_int_equal(W.rxbuf[2 * SN_PAGE_SIZE], 60);
+		}
+		W.rxf.rsp_cons += pkt.nr_slots;
+		got++;
+	}
+	assert_int_equal(got, 3);
+	assert_int_equal(W.st.v[SN_QS_rx_drop_grant], 2);
+	assert_int_equal(W.st.v[SN_QS_rx_pkts], 1);
+	/* No packet byte reached either ring: the TX ring is as it was, the
+	 * RX ring's header words only moved by the protocol's own fields. */
+	assert_memory_equal(W.ring, tx_before, sizeof(tx_before));
+	assert_memory_equal((uint8_t *)W.rx_ring + 16, rx_hdr + 16, 48);
+	bw_rx_stop(&W);
+	W.vif.rings.n = 0;
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -437,6 +495,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xsa216_back_tx_response_padding),
 		cmocka_unit_test(xsa216_back_rx_response_padding),
 		cmocka_unit_test(xsa361_batched_grant_failure),
+		cmocka_unit_test(ring_page_rx_buffer_refused),
 	};
 
 	sn_test_filter(argc, argv);

@@ -30,15 +30,28 @@ struct fx {
 	uint8_t *pg; /* a page for keys and mapping tables */
 };
 
-static int fx_setup(void **state)
+static int fx_setup_n(void **state, bool rings)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	env_open(&f->e, 4, 8);
+	if (rings)
+		env_open_rings(&f->e, 4, 8);
+	else
+		env_open(&f->e, 4, 8);
 	f->pg = env_pages(&f->e, 1, false, &f->ref);
 	*state = f;
 	return 0;
+}
+
+static int fx_setup(void **state)
+{
+	return fx_setup_n(state, false);
+}
+
+static int fx_setup_rings(void **state)
+{
+	return fx_setup_n(state, true);
 }
 
 static int fx_teardown(void **state)
@@ -316,6 +329,41 @@ static void xsa270_set_hash_mapping(void **state)
 	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, f->ref, 0, 8), OK);
 }
 
+/* A hash key or mapping table is never read from one of the vif's ring
+ * pages (src/back/ring_grefs.h): here valid tables on pages the server
+ * knows as a queue's TX and RX rings, and the control ring itself. */
+static void ring_page_hash_key_and_mapping_refused(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t ring[3] = { f->e.qring_ref[0], f->e.qring_ref[1],
+				   f->e.ring_ref };
+	uint8_t zero[40] = { 0 };
+
+	for (unsigned int r = 0; r < 2; r++)
+		memcpy(f->e.qring + r * SN_PAGE_SIZE, sn_test_ms_key, 40);
+	for (unsigned int r = 0; r < 3; r++) {
+		assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, ring[r], 40, 0), INVAL);
+		assert_int_equal(f->e.hash.keylen, 0);
+		assert_memory_equal(f->e.hash.key, zero, 40);
+	}
+	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 8, 0, 0), OK);
+	for (unsigned int r = 0; r < 2; r++) {
+		uint32_t *ents = (uint32_t *)(f->e.qring + r * SN_PAGE_SIZE);
+
+		for (int i = 0; i < 8; i++)
+			ents[i] = 3;
+	}
+	for (unsigned int r = 0; r < 3; r++) {
+		assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, ring[r], 8, 0), INVAL);
+		for (int i = 0; i < 8; i++)
+			assert_int_equal(f->e.hash.mapping[i], 0);
+	}
+	/* The same tables from an ordinary page are taken. */
+	memcpy(f->pg, sn_test_ms_key, 40);
+	assert_int_equal(call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, f->ref, 40, 0), OK);
+	assert_int_equal(f->e.hash.keylen, 40);
+}
+
 /* An IPv4/TCP frame 66.9.149.187:2794 -> 161.142.100.80:1766 (the first
  * Microsoft RSS verification vector). */
 static size_t v4_frame(uint8_t *fr)
@@ -407,6 +455,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(hash_mapping_size, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(xsa270_set_hash_mapping, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(toeplitz_queue_selection_with_mapping, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(ring_page_hash_key_and_mapping_refused, fx_setup_rings, fx_teardown),
 	};
 
 	sn_test_filter(argc, argv);

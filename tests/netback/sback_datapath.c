@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "common/main.h"
 #include "common/peer_front.h"
 #include "plat/emu/emu.h"
 #include "plat/late_eoi.h"
@@ -525,7 +526,55 @@ static void ctrl_kick_storm_throttled(void **state)
 	h_back_stop(t);
 }
 
-int main(void)
+/* The vif's own ring grefs, as the backend read them from xenstore at
+ * connect, are never a staged buffer, a gref list or an RX buffer
+ * (src/back/ring_grefs.h): the rule end to end through vif.c. */
+static void ring_page_vif_rings_refused(void **state)
+{
+	struct h_ctx *t = *state;
+	const uint32_t inval = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+	struct netif_rx_response rsp;
+	uint32_t refs[2], removed = 0xdead;
+	uint8_t pkt[64];
+	struct sfe s;
+
+	h_back_start(t, NULL);
+	assert_true(sfe_connect(t, &s, 0, true));
+	refs[0] = s.stage_ref[0];
+	refs[1] = s.fe.tx_ref;
+	assert_int_equal(stage_add(&s, 2, refs, 0), inval);
+	refs[1] = s.fe.rx_ref;
+	assert_int_equal(stage_add(&s, 2, refs, 0), inval);
+	refs[1] = s.ctrl_ref;
+	assert_int_equal(stage_add(&s, 2, refs, 0), inval);
+	assert_false(fe_pinned(t, s.stage_ref[0]));
+	assert_int_equal(stage_add(&s, 1, refs, 0), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	/* A DEL whose list is the TX ring page: nothing removed. */
+	assert_int_equal(ctrl_call(&s, XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING, 0,
+				   s.fe.tx_ref, 1, &removed), inval);
+	assert_int_equal(removed, 0);
+	assert_true(fe_pinned(t, s.stage_ref[0]));
+
+	/* RX into the TX ring page: that packet fails, the next arrives. */
+	post_rx(&s, s.fe.tx_ref, 7);
+	post_rx(&s, s.stage_ref[0], 8);
+	fill(pkt, sizeof(pkt), 3);
+	h_inject(t, pkt, sizeof(pkt), 0, 0, 0);
+	h_inject(t, pkt, sizeof(pkt), 0, 0, 0);
+	assert_int_equal(h_rx_wait(&s.fe, 2), 2);
+	h_rx_rsp(&s.fe, 0, &rsp);
+	assert_int_equal(rsp.id, 7);
+	assert_int_equal(rsp.status, NETIF_RSP_ERROR);
+	h_rx_rsp(&s.fe, 1, &rsp);
+	assert_int_equal(rsp.id, 8);
+	assert_int_equal(rsp.status, 64);
+	assert_memory_equal(s.stage, pkt, 64);
+	s.fe.rx.rsp_cons += 2;
+	sfe_close(&s);
+	h_back_stop(t);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(staged_tx_64_copy_path_no_grant_ops),
@@ -540,7 +589,9 @@ int main(void)
 		cmocka_unit_test(disconnect_unmaps_every_staged_gref),
 		cmocka_unit_test(rogue_ctrl_ring_disables_vif),
 		cmocka_unit_test(ctrl_kick_storm_throttled),
+		cmocka_unit_test(ring_page_vif_rings_refused),
 	};
 
+	sn_test_filter(argc, argv);
 	return cmocka_run_group_tests(tests, h_setup, h_teardown);
 }

@@ -32,12 +32,15 @@ struct fx {
 	uint8_t *ro_pg;
 };
 
-static int fx_setup_n(void **state, unsigned int nq, uint32_t max)
+static int fx_setup_n(void **state, unsigned int nq, uint32_t max, bool rings)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	env_open(&f->e, nq, max);
+	if (rings)
+		env_open_rings(&f->e, nq, max);
+	else
+		env_open(&f->e, nq, max);
 	f->list = env_pages(&f->e, 1, true, &f->list_ref);
 	f->pg = env_pages(&f->e, NPG, true, f->ref);
 	f->ro_pg = env_pages(&f->e, 4, false, f->ro_ref);
@@ -47,12 +50,17 @@ static int fx_setup_n(void **state, unsigned int nq, uint32_t max)
 
 static int fx_setup(void **state)
 {
-	return fx_setup_n(state, 2, MAX);
+	return fx_setup_n(state, 2, MAX, false);
 }
 
 static int fx_setup_off(void **state)
 {
-	return fx_setup_n(state, 2, 0);
+	return fx_setup_n(state, 2, 0, false);
+}
+
+static int fx_setup_rings(void **state)
+{
+	return fx_setup_n(state, 2, MAX, true);
 }
 
 /* Every page must come back to the frontend: nothing left pinned. */
@@ -299,7 +307,7 @@ static void add_table_full_changes_nothing(void **state)
 
 static int fx_setup_small(void **state)
 {
-	return fx_setup_n(state, 1, 16);
+	return fx_setup_n(state, 1, 16, false);
 }
 
 static void add_512_entries_full_page(void **state)
@@ -324,7 +332,7 @@ static void add_512_entries_full_page(void **state)
 
 static int fx_setup_big(void **state)
 {
-	return fx_setup_n(state, 1, 1024);
+	return fx_setup_n(state, 1, 1024, false);
 }
 
 static void del_writes_every_entry_status(void **state)
@@ -453,6 +461,100 @@ static void destroy_with_staged_entries_unmaps_everything(void **state)
 		assert_false(env_pinned(&f->e, f->ref[i]));
 }
 
+/* The vif's own ring pages (the control ring, e->ring_ref, and a queue's
+ * TX/RX rings, e->qring_ref) are never a gref list nor a staged buffer
+ * (src/back/ring_grefs.h).  Each case below succeeds when the rule is
+ * missing: the lists are valid, the pages writable grants. */
+static void ring_page_del_list_on_ctrl_ring_refused(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *rp = f->e.ring_page;
+	struct xen_netif_gref *g = (struct xen_netif_gref *)(rp + 16);
+	uint32_t removed = 0xdead;
+	struct sn_gref_ent *ent;
+
+	assert_int_equal(add(f, 0, 1, &f->ref[0], NULL), OK);
+	/* Read as a list, the ring page's padding holds entry 2: a staged
+	 * gref, whose status would land in the page (the fuzz_ctrl finding,
+	 * where the statuses overwrote earlier responses). */
+	g->ref = f->ref[0];
+	g->flags = 0;
+	g->status = 0xbeef;
+	assert_int_equal(env_call(&f->e, T_DEL, 0, f->e.ring_ref, 3, &removed),
+			 INVAL);
+	assert_int_equal(removed, 0);
+	assert_int_equal(g->status, 0xbeef);
+	assert_int_equal(g->ref, f->ref[0]);
+	ent = sn_gref_table_get(f->e.tables[0], f->ref[0], false);
+	assert_non_null(ent);
+	sn_gref_table_put(ent);
+	assert_int_equal(get_free(f, 0), MAX - 1);
+	memset(g, 0, sizeof(*g));
+	/* The ring is still sound: a normal DEL is answered. */
+	assert_int_equal(del(f, 0, 1, &f->ref[0], &removed), OK);
+	assert_int_equal(removed, 1);
+}
+
+static void ring_page_del_list_on_queue_ring_refused(void **state)
+{
+	struct fx *f = *state;
+	struct xen_netif_gref *l = (struct xen_netif_gref *)f->e.qring;
+	uint32_t removed = 0xdead;
+
+	assert_int_equal(add(f, 0, 2, f->ref, NULL), OK);
+	for (unsigned int r = 0; r < 2; r++) {
+		l = (struct xen_netif_gref *)(f->e.qring + r * SN_PAGE_SIZE);
+		l[0] = (struct xen_netif_gref){ .ref = f->ref[0], .status = 0xbeef };
+		l[1] = (struct xen_netif_gref){ .ref = f->ref[1], .status = 0xbeef };
+		assert_int_equal(env_call(&f->e, T_DEL, 0, f->e.qring_ref[r], 2,
+					  &removed), INVAL);
+		assert_int_equal(removed, 0);
+		assert_int_equal(l[0].status, 0xbeef);
+		assert_int_equal(l[1].status, 0xbeef);
+		assert_int_equal(get_free(f, 0), MAX - 2);
+	}
+}
+
+static void ring_page_add_list_on_ring_refused(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t list_refs[3] = { f->e.qring_ref[0], f->e.qring_ref[1],
+					f->e.ring_ref };
+
+	for (unsigned int r = 0; r < 3; r++) {
+		struct xen_netif_gref *l = r < 2 ?
+			(struct xen_netif_gref *)(f->e.qring + r * SN_PAGE_SIZE) :
+			NULL;
+
+		if (l)
+			l[0] = (struct xen_netif_gref){ .ref = f->ref[0] };
+		assert_int_equal(env_call(&f->e, T_ADD, 0, list_refs[r], 1, NULL),
+				 INVAL);
+		assert_int_equal(get_free(f, 0), MAX);
+		assert_false(env_pinned(&f->e, f->ref[0]));
+	}
+}
+
+static void ring_page_add_entry_refused(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t ring[3] = { f->e.qring_ref[0], f->e.qring_ref[1],
+				   f->e.ring_ref };
+
+	for (unsigned int r = 0; r < 3; r++) {
+		uint32_t refs[2] = { f->ref[0], ring[r] };
+
+		/* All or nothing: the good entry is not added either. */
+		assert_int_equal(add(f, 1, 2, refs, NULL), INVAL);
+		assert_int_equal(get_free(f, 1), MAX);
+		assert_false(env_pinned(&f->e, f->ref[0]));
+		assert_null(sn_gref_table_get(f->e.tables[1], ring[r], true));
+	}
+	/* The ring pages stay mapped once, by their own users only. */
+	assert_false(env_pinned(&f->e, f->e.qring_ref[0]));
+	assert_false(env_pinned(&f->e, f->e.qring_ref[1]));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +579,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(staging_off_answers_not_supported, fx_setup_off, fx_teardown),
 		cmocka_unit_test_setup_teardown(teardown_unmaps_everything, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(destroy_with_staged_entries_unmaps_everything, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(ring_page_del_list_on_ctrl_ring_refused, fx_setup_rings, fx_teardown),
+		cmocka_unit_test_setup_teardown(ring_page_del_list_on_queue_ring_refused, fx_setup_rings, fx_teardown),
+		cmocka_unit_test_setup_teardown(ring_page_add_list_on_ring_refused, fx_setup_rings, fx_teardown),
+		cmocka_unit_test_setup_teardown(ring_page_add_entry_refused, fx_setup_rings, fx_teardown),
 	};
 
 	sn_test_filter(argc, argv);
