@@ -130,6 +130,7 @@ static void do_accept(struct xsd *d, int lfd, int *reserve_fd)
 		 * (perms.c). */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
 			c->pid = cred.pid;
+		xsd_conn_resolve(d, c);
 		c->epoll_mask = EPOLLIN;
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;

@@ -21,10 +21,34 @@ static void rm_fire(void *arg, const char *path, bool is_root)
 }
 
 /* Creator of new nodes: xenstored lets an unprivileged domain own what it
- * creates; dom0's nodes keep the parent's owner. */
-static int32_t creator(const struct xsd_conn *c)
+ * creates; dom0's nodes keep the parent's owner.  Registry entries stay
+ * dom0's whoever registers (perms.c). */
+static int32_t creator(const struct xsd_conn *c, const char *path)
 {
-	return xsd_conn_privileged(c) ? -1 : (int32_t)c->domid;
+	if (xsd_conn_privileged(c) || xsd_path_is_under(path, SN_EMU_REG_ROOT))
+		return -1;
+	return (int32_t)c->domid;
+}
+
+/* A write that creates or fills the registry entry of a domid nobody holds,
+ * by a connection not yet registered: how a process becomes a domain.  Not
+ * dom0 (a guest cannot make itself privileged), not a live entry. */
+static bool registering(struct xsd *d, const struct xsd_conn *c, const char *path)
+{
+	const size_t rl = strlen(SN_EMU_REG_ROOT);
+	char id[8];
+	size_t l;
+	uint32_t domid;
+
+	if (!c || c->bound || strncmp(path, SN_EMU_REG_ROOT "/", rl + 1))
+		return false;
+	l = strcspn(path + rl + 1, "/");
+	if (l >= sizeof(id))
+		return false;
+	memcpy(id, path + rl + 1, l);
+	id[l] = '\0';
+	return !xsd_parse_domid(id, &domid) && domid != 0 &&
+	       !xsd_registry_find(d, domid);
 }
 
 int xsd_apply(struct xsd *d, struct xsd_conn *c, uint32_t type,
@@ -37,10 +61,10 @@ int xsd_apply(struct xsd *d, struct xsd_conn *c, uint32_t type,
 
 	switch (type) {
 	case XS_WRITE:
-		rc = xsd_tree_write_as(&d->st, root, path, data, len, creator(c));
+		rc = xsd_tree_write_as(&d->st, root, path, data, len, creator(c, path));
 		break;
 	case XS_MKDIR:
-		rc = xsd_tree_mkdir_as(&d->st, root, path, creator(c));
+		rc = xsd_tree_mkdir_as(&d->st, root, path, creator(c, path));
 		break;
 	case XS_RM:
 		rc = xsd_tree_rm(&d->st, root, path, rm_fire, d);
@@ -278,6 +302,8 @@ static int may_change(struct req *r, const char *path, const char *data)
 
 	if (r->h->type == XS_SET_PERMS)
 		want |= XSD_PERM_OWNER;
+	else if (r->h->type != XS_RM && registering(r->d, r->c, path))
+		return 0;
 	rc = view(r, path, want, &n);
 	if (rc == -ENOENT && r->h->type != XS_SET_PERMS)
 		return 0;
@@ -338,10 +364,10 @@ static int do_change(struct req *r)
 	switch (r->h->type) {
 	case XS_WRITE:
 		rc = xsd_tree_write_as(&r->d->st, &r->t->root, path, data, dlen,
-				       creator(r->c));
+				       creator(r->c, path));
 		break;
 	case XS_MKDIR:
-		rc = xsd_tree_mkdir_as(&r->d->st, &r->t->root, path, creator(r->c));
+		rc = xsd_tree_mkdir_as(&r->d->st, &r->t->root, path, creator(r->c, path));
 		break;
 	case XS_RM:
 		rc = xsd_tree_rm(&r->d->st, &r->t->root, path, NULL, NULL);
@@ -450,7 +476,6 @@ void xsd_handle(struct xsd *d, struct xsd_conn *c)
 			 .len = c->hdr.len };
 	int rc;
 
-	xsd_conn_resolve(d, c);
 	switch (c->hdr.type) {
 	case XS_READ:
 	case XS_DIRECTORY:

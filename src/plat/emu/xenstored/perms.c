@@ -2,18 +2,20 @@
  * of the process behind it, with xenstored's permission rules (README,
  * "Security model").
  *
- * Identity.  The peer's pid comes from SO_PEERCRED at accept.  A connection
- * whose change introduces a registry entry (/tool/stagenet/domain/<id>) is
- * that domain from then on: registering is how a process becomes a guest,
- * and the daemon records the registering connection's pid with the entry,
- * never the pid the entry's keys claim.  Any other connection of the same
- * process resolves to that domain at its next request, however it was
- * opened before or after the registration.  A process that registered
- * several domains (the in-process test harness) is ambiguous and its other
- * connections stay dom0, as does every process that registered none (the
- * toolstack, backends in dom0, xenstore tools).  Once bound, a connection
- * never changes domain: a guest cannot register again (the registry root
- * is dom0's) nor claim dom0. */
+ * Identity.  The peer's pid comes from SO_PEERCRED at accept.  A process
+ * that registered no domain is dom0 (the toolstack, backends in dom0,
+ * xenstore tools).  A connection accepted from a process that registered
+ * one is that domain from the start (the lowest domid if it registered
+ * several, as the in-process test harness does).  Registering is how a
+ * connection becomes a domain for good: the daemon binds the connection
+ * whose change introduces a registry entry (/tool/stagenet/domain/<id>) to
+ * that id and records its pid with the entry, never the pid the entry's keys
+ * claim.  A connection not yet bound may register a domid nobody holds (the
+ * only write to the registry a guest may make, ops.c), never dom0 and never
+ * a live entry; a bound one never changes domain.  A connection the process
+ * opened before it registered, and did not register with, started as dom0
+ * and stays so (Xen's "started privileged"): it holds nothing the process
+ * did not already have. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,19 +45,18 @@ void xsd_conn_resolve(struct xsd *d, struct xsd_conn *c)
 	bool found = false;
 	uint32_t domid = 0;
 
-	if (c->bound || c->pid <= 0 || c->reg_seen == d->reg_gen)
+	if (c->bound || c->pid <= 0)
 		return;
-	c->reg_seen = d->reg_gen;
 	for (uint32_t i = 0; i < d->nreg; i++) {
-		if (d->reg[i].pid != c->pid)
+		if (d->reg[i].pid != c->pid || (found && d->reg[i].domid >= domid))
 			continue;
-		if (found && d->reg[i].domid != domid)
-			return; /* ambiguous: stays dom0 */
 		found = true;
 		domid = d->reg[i].domid;
 	}
-	if (found)
-		xsd_conn_bind(c, domid);
+	if (found) {
+		c->domid = domid;
+		snprintf(c->home, sizeof(c->home), "/local/domain/%u", domid);
+	}
 }
 
 static unsigned int letter_bits(char ch)

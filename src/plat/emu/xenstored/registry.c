@@ -82,7 +82,6 @@ void xsd_registry_sync(struct xsd *d, struct xsd_conn *c)
 		d->reg[d->nreg].owner = c ? c->id : 0;
 		d->reg[d->nreg].pid = c ? c->pid : 0;
 		d->nreg++;
-		d->reg_gen++;
 		/* Registering is how a process becomes a guest: the
 		 * connection that did it acts as that domain from now on
 		 * (perms.c). */

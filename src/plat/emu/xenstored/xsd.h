@@ -122,8 +122,7 @@ struct xsd_conn {
 	int fd;
 	pid_t pid;       /* SO_PEERCRED at accept; 0 if unknown */
 	uint32_t domid;  /* who this connection acts as (perms.c) */
-	bool bound;      /* domid is final; until then dom0, re-resolved */
-	uint64_t reg_seen; /* registry generation last resolved against */
+	bool bound;      /* registered: domid is final (perms.c) */
 	char home[24];   /* /local/domain/<domid> once bound (xsd_conn_home) */
 	uint32_t epoll_mask;
 	bool dead;         /* close at the end of this loop iteration */
@@ -177,7 +176,7 @@ void xsd_watch_fire(struct xsd *d, const char *path, bool exact,
 struct xsd;
 bool xsd_conn_privileged(const struct xsd_conn *c);
 void xsd_conn_bind(struct xsd_conn *c, uint32_t domid);
-/* Bind an unbound connection to its process's guest domain, if any. */
+/* At accept: the connection acts as its process's domain, if it has one. */
 void xsd_conn_resolve(struct xsd *d, struct xsd_conn *c);
 unsigned int xsd_perm_for(const struct xsd_conn *c, const char *perms,
 			  uint32_t plen);
@@ -275,7 +274,6 @@ struct xsd {
 	bool quiet;
 	struct xsd_reg_entry *reg;
 	uint32_t nreg, capreg;
-	uint64_t reg_gen; /* bumped when an entry is introduced */
 	char *spec_perms[XSD_NSPECIAL]; /* set perms of the special nodes */
 	uint32_t spec_plen[XSD_NSPECIAL];
 };
