@@ -30,25 +30,42 @@ static int32_t creator(const struct xsd_conn *c, const char *path)
 	return (int32_t)c->domid;
 }
 
-/* A write that creates or fills the registry entry of a domid nobody holds,
- * by a connection not yet registered: how a process becomes a domain.  Not
- * dom0 (a guest cannot make itself privileged), not a live entry. */
-static bool registering(struct xsd *d, const struct xsd_conn *c, const char *path)
+/* The domid of the registry entry path is in or names, or -1. */
+static int reg_domid(const char *path, bool *whole)
 {
 	const size_t rl = strlen(SN_EMU_REG_ROOT);
 	char id[8];
 	size_t l;
 	uint32_t domid;
 
-	if (!c || c->bound || strncmp(path, SN_EMU_REG_ROOT "/", rl + 1))
-		return false;
+	if (strncmp(path, SN_EMU_REG_ROOT "/", rl + 1))
+		return -1;
 	l = strcspn(path + rl + 1, "/");
 	if (l >= sizeof(id))
-		return false;
+		return -1;
 	memcpy(id, path + rl + 1, l);
 	id[l] = '\0';
-	return !xsd_parse_domid(id, &domid) && domid != 0 &&
-	       !xsd_registry_find(d, domid);
+	*whole = path[rl + 1 + l] == '\0';
+	return xsd_parse_domid(id, &domid) ? -1 : (int)domid;
+}
+
+/* The registry writes a guest may make (perms.c): a connection not yet
+ * registered may create and fill the entry of a domid nobody holds, never
+ * dom0's (how a process becomes a domain); the connection that registered
+ * an entry may remove it whole (how a domain goes away). */
+static bool registry_own(struct xsd *d, const struct xsd_conn *c, uint32_t type,
+			 const char *path)
+{
+	const struct xsd_reg_entry *e;
+	bool whole = false;
+	int domid = reg_domid(path, &whole);
+
+	if (!c || domid < 0)
+		return false;
+	e = xsd_registry_find(d, (uint32_t)domid);
+	if (type == XS_RM)
+		return whole && e && e->owner == c->id;
+	return type != XS_SET_PERMS && !c->bound && domid != 0 && !e;
 }
 
 int xsd_apply(struct xsd *d, struct xsd_conn *c, uint32_t type,
@@ -302,7 +319,7 @@ static int may_change(struct req *r, const char *path, const char *data)
 
 	if (r->h->type == XS_SET_PERMS)
 		want |= XSD_PERM_OWNER;
-	else if (r->h->type != XS_RM && registering(r->d, r->c, path))
+	if (!xsd_conn_privileged(r->c) && registry_own(r->d, r->c, r->h->type, path))
 		return 0;
 	rc = view(r, path, want, &n);
 	if (rc == -ENOENT && r->h->type != XS_SET_PERMS)
