@@ -195,7 +195,8 @@ static int txn_dep_change(struct xsd_txn *t, const char *path)
 /* GET_PERMS of a special node (cxenstored keeps perms on them only). */
 static int special_get_perms(struct req *r)
 {
-	const char *arg;
+	const char *arg, *perms;
+	uint32_t plen;
 	int sp, rc = one_arg(r, &arg);
 
 	if (rc)
@@ -203,9 +204,7 @@ static int special_get_perms(struct req *r)
 	sp = xsd_special_index(arg);
 	if (sp < 0)
 		return -ENOENT;
-	uint32_t plen;
-	const char *perms = xsd_special_perms(r->d, sp, &plen);
-
+	perms = xsd_special_perms(r->d, sp, &plen);
 	if (!(xsd_perm_for(r->c, perms, plen) & XSD_PERM_READ))
 		return -EACCES;
 	return reply(r, perms, plen);
