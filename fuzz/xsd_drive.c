@@ -98,6 +98,7 @@ void xsdrv_fini(struct xsd *d)
 	while (d->conns)
 		xsdrv_close(d, d->conns);
 	xsd_registry_fini(d);
+	xsd_special_fini(d);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	d->epfd = -1;

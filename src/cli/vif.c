@@ -118,6 +118,53 @@ struct vif_add_ctx {
 	const char *fe, *be, *mac;
 };
 
+static int domain_home(struct sn_plat *p, xs_transaction_t t, long domid)
+{
+	const struct xs_permissions perms[2] = {
+		{ .id = 0, .perms = XS_PERM_NONE },
+		{ .id = (unsigned int)domid, .perms = XS_PERM_READ },
+	};
+	char path[64], *v = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/local/domain/%ld", domid);
+	if (domid == 0 || !sn_xs_read_str(p, t, path, NULL, &v)) {
+		free(v);
+		return 0;
+	}
+	rc = p->ops->xs_mkdir(p, t, path);
+	return rc ? rc : p->ops->xs_set_perms(p, t, path, perms, 2);
+}
+
+/* A backend in a driver domain learns of frontends' deaths from
+ * @releaseDomain, whose events only dom0 gets unless the toolstack lets the
+ * domain read it (XSA-115). */
+static int grant_release_watch(struct sn_plat *p, long domid)
+{
+	struct xs_permissions *cur = NULL, *next;
+	unsigned int n = 0;
+	int rc;
+
+	rc = p->ops->xs_get_perms(p, XBT_NULL, "@releaseDomain", &cur, &n);
+	if (rc)
+		return rc;
+	for (unsigned int i = 0; i < n; i++)
+		if (cur[i].id == (unsigned int)domid) {
+			free(cur);
+			return 0;
+		}
+	next = realloc(cur, (n + 1) * sizeof(*next));
+	if (!next) {
+		free(cur);
+		return -ENOMEM;
+	}
+	next[n].id = (unsigned int)domid;
+	next[n].perms = XS_PERM_READ;
+	rc = p->ops->xs_set_perms(p, XBT_NULL, "@releaseDomain", next, n + 1);
+	free(next);
+	return rc;
+}
+
 static int vif_add_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
 	const struct vif_add_ctx *c = arg;
@@ -134,6 +181,12 @@ static int vif_add_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 	};
 	int rc;
 
+	/* On the emulated host nobody created the domains: make their home
+	 * directories as libxl's domain creation does, readable by the
+	 * domain, so the directories below (inheriting them) are too. */
+	if (p->kind == SN_PLAT_EMU &&
+	    ((rc = domain_home(p, t, o->domid)) || (rc = domain_home(p, t, o->be_domid))))
+		return rc;
 	/* Like libxl: start from empty directories, set their permissions,
 	 * then write the keys (which inherit them). */
 	p->ops->xs_rm(p, t, fe);
@@ -174,6 +227,7 @@ static int vif_add(struct sn_plat *p, const struct vif_opts *o)
 {
 	char fe[256], be[256], mac[32];
 	struct vif_add_ctx c = { .o = o, .fe = fe, .be = be, .mac = mac };
+	int rc;
 
 	paths(o, fe, sizeof(fe), be, sizeof(be));
 	if (o->mac)
@@ -181,7 +235,10 @@ static int vif_add(struct sn_plat *p, const struct vif_opts *o)
 	else
 		snprintf(mac, sizeof(mac), "00:16:3e:%02lx:%02lx:%02lx",
 			 (o->domid >> 8) & 0xff, o->domid & 0xff, o->devid & 0xff);
-	return sn_xs_txn(p, vif_add_body, &c);
+	rc = sn_xs_txn(p, vif_add_body, &c);
+	if (!rc && p->kind == SN_PLAT_EMU && o->be_domid != 0)
+		rc = grant_release_watch(p, o->be_domid);
+	return rc;
 }
 
 /* dir/state: -1 when absent (or unreadable), 0 (Unknown) when it is not a

@@ -12,6 +12,7 @@
 #include <xen/io/xenbus.h>
 
 #include "common/peer_back.h"
+#include "common/toolstack.h"
 #include "proto/extra.h"
 
 static void xs_put(struct fake_back *fb, const char *dir, const char *key, const char *val)
@@ -73,14 +74,29 @@ void fb_init(struct fake_back *fb, struct sn_plat *p, uint16_t fe_domid,
 	/* Deliberately not "backend/vif": the frontend must follow the key. */
 	snprintf(fb->be, sizeof(fb->be), "/local/domain/%u/backend/testnic/%u/%u", p->domid,
 		 fe_domid, devid);
-	xs_put(fb, fb->fe, "backend", fb->be);
-	snprintf(v, sizeof(v), "%u", p->domid);
-	xs_put(fb, fb->fe, "backend-id", v);
-	xs_put(fb, fb->fe, "state", "1");
-	snprintf(v, sizeof(v), "%u", devid);
-	xs_put(fb, fb->fe, "handle", v);
-	xs_put(fb, fb->fe, "mac", "00:16:3e:00:00:01");
-	xs_put(fb, fb->fe, "mtu", "9000");
+	/* The toolstack's part: both directories with libxl's permissions
+	 * and the frontend's keys, which the backend may only read. */
+	{
+		char k[6][300], bid[8], hid[8];
+		const struct sn_test_ts_dir dirs[2] = {
+			{ .path = fb->fe, .owner = fe_domid, .peer = p->domid },
+			{ .path = fb->be, .owner = p->domid, .peer = fe_domid },
+		};
+		static const char *const keys[6] = { "backend", "backend-id", "state",
+						     "handle", "mac", "mtu" };
+		const char *kv[12];
+
+		snprintf(bid, sizeof(bid), "%u", p->domid);
+		snprintf(hid, sizeof(hid), "%u", devid);
+		const char *vals[6] = { fb->be, bid, "1", hid, "00:16:3e:00:00:01", "9000" };
+
+		for (unsigned int i = 0; i < 6; i++) {
+			snprintf(k[i], sizeof(k[i]), "%s/%s", fb->fe, keys[i]);
+			kv[2 * i] = k[i];
+			kv[2 * i + 1] = vals[i];
+		}
+		sn_test_toolstack(dirs, 2, kv, 6);
+	}
 	xs_put(fb, fb->be, "frontend", fb->fe);
 	snprintf(v, sizeof(v), "%u", fe_domid);
 	xs_put(fb, fb->be, "frontend-id", v);

@@ -21,6 +21,7 @@
 #include "proto/slots.h"
 #include "common/main.h"
 #include "common/peer_back_ctrl.h"
+#include "common/toolstack.h"
 
 #define RAM_PAGES 4096u
 
@@ -40,6 +41,9 @@ static int ctx_setup(void **state)
 	t->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = RAM_PAGES });
 	t->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = RAM_PAGES });
 	snprintf(t->fe_path, sizeof(t->fe_path), "/local/domain/%u/device/vif/0", t->fe->domid);
+	/* The toolstack makes the frontend's device directory. */
+	sn_test_toolstack(&(struct sn_test_ts_dir){ .path = t->fe_path, .owner = t->fe->domid,
+						    .peer = t->be->domid }, 1, NULL, 0);
 	*state = t;
 	return 0;
 }

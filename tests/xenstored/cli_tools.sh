@@ -2,9 +2,11 @@
 # Debian's xenstore-utils against `stagenet host` (a real peer nobody here
 # wrote): write, read, ls, list, rm, chmod, exists and watch must work with
 # XENSTORED_PATH pointing at our socket.  Starts and cleans up its own host.
+# $1: the as_guest helper (run a command as a registered guest domain).
 set -eu
 
 : "${SN_STAGENET:?SN_STAGENET must point at the stagenet binary}"
+as_guest=${1:?usage: cli_tools.sh AS_GUEST}
 dir=$(mktemp -d /tmp/sn-xsd-cli-XXXXXX)
 out="$dir/host.out"
 host_pid=
@@ -89,14 +91,41 @@ wait "$watch_pid" || fail "xenstore-watch failed"
 watch_pid=
 grep -q '^/cli/w/x' "$dir/watch.out" || fail "watch event: $(cat "$dir/watch.out")"
 
+
+# relative paths are under /local/domain/0 (these clients are dom0)
+xenstore-write relnode r
+[ "$(xenstore-read /local/domain/0/relnode)" = r ] || fail "relative path"
+
+# The same tools run by a registered guest (domain 7) get xenstored's
+# answers: their own directory is theirs, dom0's nodes are not.
+xenstore-write /local/domain/7/data/x 1
+xenstore-chmod /local/domain/7/data n7
+guest() { "$as_guest" 7 "$@"; }
+guest xenstore-write /local/domain/7/data/y 2 || fail "guest write in its own dir"
+guest xenstore-write data/z 3 || fail "guest relative write"
+[ "$(xenstore-read /local/domain/7/data/z)" = 3 ] || fail "guest relative path not under its home"
+[ "$(guest xenstore-read data/y)" = 2 ] || fail "guest read in its own dir"
+# x was made by dom0 before the chmod: still dom0's alone.
+if guest xenstore-read data/x 2>/dev/null; then fail "guest read a node it was not given"; fi
+if guest xenstore-write /cli/b/c x 2>/dev/null; then fail "guest wrote a dom0 node"; fi
+if guest xenstore-write /local/domain/0/g x 2>/dev/null; then fail "guest created a dom0 node"; fi
+if guest xenstore-read /cli/b/c 2>/dev/null; then fail "guest read a dom0 node"; fi
+if guest xenstore-rm /cli/b 2>/dev/null; then fail "guest removed a dom0 node"; fi
+if guest xenstore-ls /cli >/dev/null 2>&1; then fail "guest listed a dom0 directory"; fi
+guest xenstore-chmod /cli/b n7 2>"$dir/chmod.err" && fail "guest chmod of a dom0 node"
+grep -q "Permission denied" "$dir/chmod.err" || fail "guest chmod: $(cat "$dir/chmod.err")"
+[ "$(xenstore-read /cli/b/c)" = "with space" ] || fail "guest changed /cli/b/c"
+xenstore-exists /local/domain/0/g && fail "guest left /local/domain/0/g"
+# A guest may not hand its node to another domain; dom0 may.
+guest xenstore-chmod /local/domain/7/data/y n8 2>/dev/null && fail "guest gave its node away"
+xenstore-chmod /local/domain/7/data/y n8
+# The guest's registration went with its last process.
+xenstore-exists /tool/stagenet/domain/7 && fail "guest's registration outlived it"
+
 # rm of a subtree
 xenstore-rm /cli/b
 if xenstore-read /cli/b/c 2>/dev/null; then fail "rm left /cli/b/c"; fi
 [ "$(xenstore-list /cli | tr '\n' ' ')" = "a big w " ] || fail "list after rm: $(xenstore-list /cli)"
-
-# relative paths are under /local/domain/0 (every client is dom0)
-xenstore-write relnode r
-[ "$(xenstore-read /local/domain/0/relnode)" = r ] || fail "relative path"
 
 # clean shutdown: exit 0, socket removed
 kill -TERM "$host_pid"

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "plat/emu/emu.h"
 #include "plat/emu/xenstored/xsd.h"
 
 void xsd_log(struct xsd *d, const char *fmt, ...)
@@ -92,6 +93,8 @@ static void reap(struct xsd *d)
 static void do_accept(struct xsd *d, int lfd, int *reserve_fd)
 {
 	for (;;) {
+		struct ucred cred;
+		socklen_t credlen = sizeof(cred);
 		struct epoll_event ev;
 		struct xsd_conn *c;
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -123,6 +126,11 @@ static void do_accept(struct xsd *d, int lfd, int *reserve_fd)
 		}
 		c->fd = fd;
 		c->id = ++d->next_conn_id;
+		/* Unbound, so dom0, until its process registers a domain
+		 * (perms.c). */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
+			c->pid = cred.pid;
+		xsd_conn_resolve(d, c);
 		c->epoll_mask = EPOLLIN;
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
@@ -230,6 +238,21 @@ static int listen_on(const char *path, int *out)
 	return 0;
 }
 
+/* The registry is dom0's: only a process not yet a guest can register a
+ * domain, and once registered it cannot write its entry again.  Everyone
+ * reads it: the emulated hypervisor runs in each domain's process and finds
+ * its peers there. */
+static int registry_root(struct xsd *d)
+{
+	static const char perms[] = "r0";
+	int rc = xsd_tree_mkdir(&d->st, &d->st.root, SN_EMU_REG_ROOT);
+
+	if (rc < 0)
+		return rc;
+	rc = xsd_tree_set_perms(&d->st, &d->st.root, SN_EMU_REG_ROOT, perms, sizeof(perms));
+	return rc < 0 ? rc : 0;
+}
+
 int sn_xsd_run(const struct sn_xsd_cfg *cfg)
 {
 	struct xsd d = { .quiet = cfg->quiet, .epfd = -1 };
@@ -260,8 +283,10 @@ int sn_xsd_run(const struct sn_xsd_cfg *cfg)
 		goto out_dir;
 	}
 	rc = xsd_store_init(&d.st);
+	if (!rc)
+		rc = registry_root(&d);
 	if (rc)
-		goto out_dir;
+		goto out_store;
 	rc = listen_on(path, &lfd);
 	if (rc) {
 		xsd_log(&d, "cannot listen on %s: %s", path, strerror(-rc));
@@ -325,6 +350,7 @@ out_listen:
 	close(lfd);
 	unlink(path);
 out_store:
+	xsd_special_fini(&d);
 	xsd_store_fini(&d.st);
 out_dir:
 	if (made_dir)

@@ -15,36 +15,99 @@
 static void rm_fire(void *arg, const char *path, bool is_root)
 {
 	/* xenstored: the removed node fires every watch at or above it; its
-	 * children only fire watches set exactly on them. */
-	xsd_watch_fire(arg, path, !is_root);
+	 * children only fire watches set exactly on them.  The node is still
+	 * in the tree here, so watchers are checked against its perms. */
+	xsd_watch_fire(arg, path, !is_root, NULL, 0);
+}
+
+/* Creator of new nodes: xenstored lets an unprivileged domain own what it
+ * creates; dom0's nodes keep the parent's owner.  Registry entries stay
+ * dom0's whoever registers (perms.c). */
+static int32_t creator(const struct xsd_conn *c, const char *path)
+{
+	if (xsd_conn_privileged(c) || xsd_path_is_under(path, SN_EMU_REG_ROOT))
+		return -1;
+	return (int32_t)c->domid;
+}
+
+/* The domid of the registry entry path is in or names, or -1. */
+static int reg_domid(const char *path, bool *whole)
+{
+	const size_t rl = strlen(SN_EMU_REG_ROOT);
+	char id[8];
+	size_t l;
+	uint32_t domid;
+
+	if (strncmp(path, SN_EMU_REG_ROOT "/", rl + 1))
+		return -1;
+	l = strcspn(path + rl + 1, "/");
+	if (l >= sizeof(id))
+		return -1;
+	memcpy(id, path + rl + 1, l);
+	id[l] = '\0';
+	*whole = path[rl + 1 + l] == '\0';
+	return xsd_parse_domid(id, &domid) ? -1 : (int)domid;
+}
+
+/* The registry writes a guest may make (perms.c): a connection not yet
+ * registered may create and fill the entry of a domid nobody holds, never
+ * dom0's (how a process becomes a domain); the connection that registered
+ * an entry may remove it whole (how a domain goes away). */
+static bool registry_own(struct xsd *d, const struct xsd_conn *c, uint32_t type,
+			 const char *path)
+{
+	const struct xsd_reg_entry *e;
+	bool whole = false;
+	int domid = reg_domid(path, &whole);
+
+	if (!c || domid < 0)
+		return false;
+	e = xsd_registry_find(d, (uint32_t)domid);
+	if (type == XS_RM)
+		return whole && e && e->owner == c->id;
+	return type != XS_SET_PERMS && !c->bound && domid != 0 && !e;
 }
 
 int xsd_apply(struct xsd *d, struct xsd_conn *c, uint32_t type,
 	      const char *path, const char *data, uint32_t len)
 {
 	struct xsd_node **root = &d->st.root;
+	char *oldp = NULL;
+	uint32_t oldl = 0;
 	int rc;
 
 	switch (type) {
 	case XS_WRITE:
-		rc = xsd_tree_write(&d->st, root, path, data, len);
+		rc = xsd_tree_write_as(&d->st, root, path, data, len, creator(c, path));
 		break;
 	case XS_MKDIR:
-		rc = xsd_tree_mkdir(&d->st, root, path);
+		rc = xsd_tree_mkdir_as(&d->st, root, path, creator(c, path));
 		break;
 	case XS_RM:
 		rc = xsd_tree_rm(&d->st, root, path, rm_fire, d);
 		break;
-	case XS_SET_PERMS:
+	case XS_SET_PERMS: {
+		/* A watcher that loses access still hears of the change. */
+		const struct xsd_node *n = xsd_tree_get(*root, path);
+
+		if (n) {
+			oldp = malloc(n->plen);
+			if (!oldp)
+				return -ENOMEM;
+			memcpy(oldp, n->perms, n->plen);
+			oldl = n->plen;
+		}
 		rc = xsd_tree_set_perms(&d->st, root, path, data, len);
 		break;
+	}
 	default:
 		return -EINVAL;
 	}
+	if (rc == 0 && type != XS_RM)
+		xsd_watch_fire(d, path, false, oldp, oldl);
+	free(oldp);
 	if (rc < 0)
 		return rc;
-	if (rc == 0 && type != XS_RM)
-		xsd_watch_fire(d, path, false);
 	if (rc == 0 && xsd_registry_related(path))
 		xsd_registry_sync(d, c);
 	return 0;
@@ -84,18 +147,31 @@ static int one_arg(struct req *r, const char **arg)
 	return 0;
 }
 
+static int canon(struct req *r, const char *in, char *abs)
+{
+	bool rel;
+
+	return xsd_path_canon_at(in, abs, &rel, xsd_conn_home(r->c));
+}
+
 static int one_path(struct req *r, char *abs)
 {
 	const char *arg;
-	bool rel;
 	int rc = one_arg(r, &arg);
 
-	return rc ? rc : xsd_path_canon(arg, abs, &rel);
+	return rc ? rc : canon(r, arg, abs);
 }
 
-static struct xsd_node *view(struct req *r, const char *path)
+static struct xsd_node *view_root(struct req *r)
 {
-	return xsd_tree_get(r->t ? r->t->root : r->d->st.root, path);
+	return r->t ? r->t->root : r->d->st.root;
+}
+
+/* The node at path if this connection may have the access want to it. */
+static int view(struct req *r, const char *path, unsigned int want,
+		struct xsd_node **n)
+{
+	return xsd_access(r->c, view_root(r), path, want, n);
 }
 
 /* A txn change to path depends on the node itself and on its ancestors
@@ -116,19 +192,40 @@ static int txn_dep_change(struct xsd_txn *t, const char *path)
 	return xsd_txn_access(t, path, XSD_ACC_GEN);
 }
 
+/* GET_PERMS of a special node (cxenstored keeps perms on them only). */
+static int special_get_perms(struct req *r)
+{
+	const char *arg, *perms;
+	uint32_t plen;
+	int sp, rc = one_arg(r, &arg);
+
+	if (rc)
+		return rc;
+	sp = xsd_special_index(arg);
+	if (sp < 0)
+		return -ENOENT;
+	perms = xsd_special_perms(r->d, sp, &plen);
+	if (!(xsd_perm_for(r->c, perms, plen) & XSD_PERM_READ))
+		return -EACCES;
+	return reply(r, perms, plen);
+}
+
 static int do_read(struct req *r)
 {
 	char path[PATHBUF];
-	const struct xsd_node *n;
-	int rc = one_path(r, path);
+	struct xsd_node *n;
+	int rc;
 
+	if (r->h->type == XS_GET_PERMS && r->p[0] == '@')
+		return special_get_perms(r);
+	rc = one_path(r, path);
 	if (!rc && r->t)
 		rc = xsd_txn_access(r->t, path, XSD_ACC_GEN);
 	if (rc)
 		return rc;
-	n = view(r, path);
-	if (!n)
-		return -ENOENT;
+	rc = view(r, path, XSD_PERM_READ, &n);
+	if (rc)
+		return rc;
 	switch (r->h->type) {
 	case XS_READ:
 		return reply(r, n->value, n->vlen);
@@ -154,14 +251,13 @@ static int do_directory_part(struct req *r)
 {
 	char path[PATHBUF], gen[24], *kids, *out;
 	const char *v[2];
-	const struct xsd_node *n;
+	struct xsd_node *n;
 	uint32_t len, off = 0, take = 0, glen, max;
-	bool rel;
 	int rc;
 
 	if (xsd_split(r->p, r->len, v, 2) != 2)
 		return -EINVAL;
-	rc = xsd_path_canon(v[0], path, &rel);
+	rc = canon(r, v[0], path);
 	if (rc)
 		return rc;
 	for (const char *s = v[1]; *s; s++) {
@@ -176,9 +272,9 @@ static int do_directory_part(struct req *r)
 		if (rc)
 			return rc;
 	}
-	n = view(r, path);
-	if (!n)
-		return -ENOENT;
+	rc = view(r, path, XSD_PERM_READ, &n);
+	if (rc)
+		return rc;
 	rc = xsd_node_children(n, &kids, &len);
 	if (rc)
 		return rc;
@@ -211,13 +307,36 @@ static int do_directory_part(struct req *r)
 	return rc;
 }
 
+/* xenstored's checks before a change: write access to the node, or for a
+ * missing one to where it would be created; SET_PERMS also needs to own
+ * the node, and only dom0 may give it away. */
+static int may_change(struct req *r, const char *path, const char *data)
+{
+	unsigned int want = XSD_PERM_WRITE;
+	struct xsd_node *n;
+	int rc;
+
+	if (r->h->type == XS_SET_PERMS)
+		want |= XSD_PERM_OWNER;
+	if (!xsd_conn_privileged(r->c) && registry_own(r->d, r->c, r->h->type, path))
+		return 0;
+	rc = view(r, path, want, &n);
+	if (rc == -ENOENT && r->h->type != XS_SET_PERMS)
+		return 0;
+	if (rc)
+		return rc;
+	if (r->h->type == XS_SET_PERMS && !xsd_conn_privileged(r->c) &&
+	    strtoul(data + 1, NULL, 10) != strtoul(n->perms + 1, NULL, 10))
+		return -EPERM;
+	return 0;
+}
+
 static int do_change(struct req *r)
 {
 	char path[PATHBUF];
 	const char *data = NULL;
 	uint32_t dlen = 0;
 	const char *nul = memchr(r->p, '\0', r->len);
-	bool rel;
 	int rc;
 
 	if (!nul)
@@ -233,12 +352,22 @@ static int do_change(struct req *r)
 		rc = xsd_perms_valid(data, dlen);
 		if (rc)
 			return rc;
+		if (r->p[0] == '@') {
+			int sp = xsd_special_index(r->p);
+
+			if (sp < 0)
+				return -ENOENT;
+			rc = xsd_special_set(r->d, r->c, sp, data, dlen);
+			return rc ? rc : reply_ok(r);
+		}
 		break;
 	default: /* MKDIR, RM: exactly the path */
 		if (nul + 1 != r->p + r->len)
 			return -EINVAL;
 	}
-	rc = xsd_path_canon(r->p, path, &rel);
+	rc = canon(r, r->p, path);
+	if (!rc)
+		rc = may_change(r, path, data);
 	if (rc)
 		return rc;
 	if (!r->t) {
@@ -250,10 +379,11 @@ static int do_change(struct req *r)
 		return rc;
 	switch (r->h->type) {
 	case XS_WRITE:
-		rc = xsd_tree_write(&r->d->st, &r->t->root, path, data, dlen);
+		rc = xsd_tree_write_as(&r->d->st, &r->t->root, path, data, dlen,
+				       creator(r->c, path));
 		break;
 	case XS_MKDIR:
-		rc = xsd_tree_mkdir(&r->d->st, &r->t->root, path);
+		rc = xsd_tree_mkdir_as(&r->d->st, &r->t->root, path, creator(r->c, path));
 		break;
 	case XS_RM:
 		rc = xsd_tree_rm(&r->d->st, &r->t->root, path, NULL, NULL);
@@ -327,8 +457,13 @@ static int do_domain(struct req *r)
 	char out[32];
 	const char *arg;
 	uint32_t domid;
-	int rc = one_arg(r, &arg);
+	int rc;
 
+	/* cxenstored: only dom0 may ask about or release domains, and it
+	 * says so before looking at the request. */
+	if (r->h->type != XS_GET_DOMAIN_PATH && !xsd_conn_privileged(r->c))
+		return -EACCES;
+	rc = one_arg(r, &arg);
 	if (!rc)
 		rc = xsd_parse_domid(arg, &domid);
 	if (rc)
@@ -414,10 +549,16 @@ void xsd_handle(struct xsd *d, struct xsd_conn *c)
 		xsd_txn_free_all(d, c);
 		rc = reply_ok(&r);
 		break;
+	case XS_INTRODUCE:
+	case XS_RESUME:
+	case XS_SET_TARGET:
+	case XS_CONTROL:
+		/* They need a hypervisor or are not ours; xenstored refuses
+		 * them to guests before anything else. */
+		rc = xsd_conn_privileged(c) ? -ENOSYS : -EACCES;
+		break;
 	default:
-		/* INTRODUCE, RESUME, SET_TARGET, CONTROL need a hypervisor
-		 * or are not ours; unknown types are refused the same way
-		 * xenstored refuses them. */
+		/* Unknown types are refused the way xenstored refuses them. */
 		rc = -ENOSYS;
 	}
 out:

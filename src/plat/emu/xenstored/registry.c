@@ -60,7 +60,7 @@ void xsd_registry_sync(struct xsd *d, struct xsd_conn *c)
 		if (found)
 			continue;
 		d->reg[i] = d->reg[--d->nreg];
-		xsd_watch_fire(d, "@releaseDomain", true);
+		xsd_watch_fire(d, "@releaseDomain", true, NULL, 0);
 	}
 	for (uint32_t k = 0; n && k < n->nkids; k++) {
 		uint32_t domid;
@@ -80,8 +80,14 @@ void xsd_registry_sync(struct xsd *d, struct xsd_conn *c)
 		}
 		d->reg[d->nreg].domid = domid;
 		d->reg[d->nreg].owner = c ? c->id : 0;
+		d->reg[d->nreg].pid = c ? c->pid : 0;
 		d->nreg++;
-		xsd_watch_fire(d, "@introduceDomain", true);
+		/* Registering is how a process becomes a guest: the
+		 * connection that did it acts as that domain from now on
+		 * (perms.c). */
+		if (c && !c->bound)
+			xsd_conn_bind(c, domid);
+		xsd_watch_fire(d, "@introduceDomain", true, NULL, 0);
 	}
 }
 

@@ -3,6 +3,7 @@
  * snapshots, so a transaction reads a stable snapshot at no copying cost. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,12 @@ static bool valid_char(char ch)
 
 int xsd_path_canon(const char *in, char *out, bool *relative)
 {
+	return xsd_path_canon_at(in, out, relative, XSD_DOM0_PATH);
+}
+
+int xsd_path_canon_at(const char *in, char *out, bool *relative,
+		      const char *home)
+{
 	size_t len = strlen(in), plen = 0;
 
 	*relative = in[0] != '/';
@@ -115,8 +122,9 @@ int xsd_path_canon(const char *in, char *out, bool *relative)
 	if (*relative) {
 		if (len > XENSTORE_REL_PATH_MAX)
 			return -EINVAL;
-		plen = strlen(XSD_DOM0_PATH) + 1;
-		memcpy(out, XSD_DOM0_PATH "/", plen);
+		plen = strlen(home);
+		memcpy(out, home, plen);
+		out[plen++] = '/';
 	}
 	if (plen + len > XENSTORE_ABS_PATH_MAX)
 		return -EINVAL;
@@ -213,6 +221,28 @@ err:
 	return NULL;
 }
 
+/* A child of p with p's permissions but owner as the first entry's id
+ * (the first entry's letter, everyone else's access, stays). */
+static struct xsd_node *node_new_owned(struct xsd_store *st, const char *name,
+				       size_t nlen, const struct xsd_node *p,
+				       int32_t owner)
+{
+	size_t first = strlen(p->perms) + 1;
+	char head[16];
+	int hl = snprintf(head, sizeof(head), "%c%d", p->perms[0], (int)owner) + 1;
+	uint32_t plen = (uint32_t)(hl + (p->plen - first));
+	struct xsd_node *n;
+	char *perms = malloc(plen);
+
+	if (!perms)
+		return NULL;
+	memcpy(perms, head, (size_t)hl);
+	memcpy(perms + hl, p->perms + first, p->plen - first);
+	n = node_new(st, name, nlen, perms, plen);
+	free(perms);
+	return n;
+}
+
 /* Make *slot exclusively ours so it can be changed in place. */
 static int make_private(struct xsd_store *st, struct xsd_node **slot)
 {
@@ -251,10 +281,11 @@ static int add_kid(struct xsd_store *st, struct xsd_node *p,
 }
 
 /* Walk to path making every node on the way private; with create, missing
- * nodes are added with their parent's permissions (xenstored's rule).  On
- * return *slotp is the target's slot, or NULL if absent (no create). */
+ * nodes are added with their parent's permissions (xenstored's rule), owned
+ * by owner if >= 0.  On return *slotp is the target's slot, or NULL if
+ * absent (no create). */
 static int walk_private(struct xsd_store *st, struct xsd_node **rootp,
-			const char *path, bool create,
+			const char *path, bool create, int32_t owner,
 			struct xsd_node ***slotp, bool *created)
 {
 	struct xsd_node **slot = rootp;
@@ -277,7 +308,8 @@ static int walk_private(struct xsd_store *st, struct xsd_node **rootp,
 				*slotp = NULL;
 				return 0;
 			}
-			k = node_new(st, comp, l, p->perms, p->plen);
+			k = owner >= 0 ? node_new_owned(st, comp, l, p, owner) :
+					 node_new(st, comp, l, p->perms, p->plen);
 			if (!k)
 				return st->nodes >= XSD_MAX_NODES ? -ENOSPC : -ENOMEM;
 			k->gen = ++st->gen;
@@ -301,12 +333,19 @@ static int walk_private(struct xsd_store *st, struct xsd_node **rootp,
 int xsd_tree_write(struct xsd_store *st, struct xsd_node **rootp,
 		   const char *path, const char *val, uint32_t len)
 {
+	return xsd_tree_write_as(st, rootp, path, val, len, -1);
+}
+
+int xsd_tree_write_as(struct xsd_store *st, struct xsd_node **rootp,
+		      const char *path, const char *val, uint32_t len,
+		      int32_t owner)
+{
 	struct xsd_node **slot, *n;
 	bool created;
 	char *v = NULL;
 	int rc;
 
-	rc = walk_private(st, rootp, path, true, &slot, &created);
+	rc = walk_private(st, rootp, path, true, owner, &slot, &created);
 	if (rc)
 		return rc;
 	n = *slot;
@@ -331,13 +370,19 @@ int xsd_tree_write(struct xsd_store *st, struct xsd_node **rootp,
 int xsd_tree_mkdir(struct xsd_store *st, struct xsd_node **rootp,
 		   const char *path)
 {
+	return xsd_tree_mkdir_as(st, rootp, path, -1);
+}
+
+int xsd_tree_mkdir_as(struct xsd_store *st, struct xsd_node **rootp,
+		      const char *path, int32_t owner)
+{
 	struct xsd_node **slot;
 	bool created;
 	int rc;
 
 	if (xsd_tree_get(*rootp, path))
 		return 1;
-	rc = walk_private(st, rootp, path, true, &slot, &created);
+	rc = walk_private(st, rootp, path, true, owner, &slot, &created);
 	if (rc)
 		return rc;
 	return 0;
@@ -387,7 +432,7 @@ int xsd_tree_rm(struct xsd_store *st, struct xsd_node **rootp,
 	/* xenstored: removing a missing node is fine if its parent exists. */
 	if (!xsd_tree_get(*rootp, path))
 		return xsd_tree_get(*rootp, parent) ? 1 : -ENOENT;
-	rc = walk_private(st, rootp, parent, false, &pslot, &created);
+	rc = walk_private(st, rootp, parent, false, -1, &pslot, &created);
 	if (rc)
 		return rc;
 	p = *pslot;
@@ -445,7 +490,7 @@ int xsd_tree_set_perms(struct xsd_store *st, struct xsd_node **rootp,
 
 	if (!xsd_tree_get(*rootp, path))
 		return -ENOENT;
-	rc = walk_private(st, rootp, path, false, &slot, &created);
+	rc = walk_private(st, rootp, path, false, -1, &slot, &created);
 	if (rc)
 		return rc;
 	n = *slot;

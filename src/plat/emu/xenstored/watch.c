@@ -18,11 +18,11 @@ static void watch_free(struct xsd_watch *w)
 static int send_event(struct xsd *d, struct xsd_conn *c,
 		      const struct xsd_watch *w, const char *path)
 {
-	size_t pre = strlen(XSD_DOM0_PATH) + 1;
-
-	/* A watch set with a relative path reports relative paths. */
-	if (w->relative && !strncmp(path, XSD_DOM0_PATH "/", pre))
-		path += pre;
+	/* A watch set with a relative path reports relative paths (the
+	 * watch lies under the home it was set against, so the prefix is
+	 * there). */
+	if (w->prefix_len && strlen(path) >= w->prefix_len)
+		path += w->prefix_len;
 	return xsd_conn_send(d, c, XS_WATCH_EVENT, 0, 0, path,
 			     (uint32_t)strlen(path) + 1, w->token,
 			     (uint32_t)strlen(w->token) + 1);
@@ -41,7 +41,7 @@ int xsd_watch_add(struct xsd *d, struct xsd_conn *c, const char *path,
 			return -EINVAL;
 		strcpy(abs, path);
 	} else {
-		rc = xsd_path_canon(path, abs, &rel);
+		rc = xsd_path_canon_at(path, abs, &rel, xsd_conn_home(c));
 		if (rc)
 			return rc;
 	}
@@ -59,7 +59,7 @@ int xsd_watch_add(struct xsd *d, struct xsd_conn *c, const char *path,
 		watch_free(w);
 		return -ENOMEM;
 	}
-	w->relative = rel;
+	w->prefix_len = rel ? (uint32_t)strlen(xsd_conn_home(c)) + 1 : 0;
 	w->next = c->watches;
 	c->watches = w;
 	c->nwatches++;
@@ -84,7 +84,7 @@ int xsd_watch_del(struct xsd_conn *c, const char *path, const char *token)
 			return -EINVAL;
 		strcpy(abs, path);
 	} else {
-		rc = xsd_path_canon(path, abs, &rel);
+		rc = xsd_path_canon_at(path, abs, &rel, xsd_conn_home(c));
 		if (rc)
 			return rc;
 	}
@@ -112,11 +112,14 @@ void xsd_watch_free_all(struct xsd_conn *c)
 	c->nwatches = 0;
 }
 
-void xsd_watch_fire(struct xsd *d, const char *path, bool exact)
+void xsd_watch_fire(struct xsd *d, const char *path, bool exact,
+		    const char *oldp, uint32_t oldl)
 {
 	bool special = path[0] == '@';
 
 	for (struct xsd_conn *c = d->conns; c; c = c->next) {
+		int permitted = -1; /* not yet asked */
+
 		if (c->dead)
 			continue;
 		for (struct xsd_watch *w = c->watches; w; w = w->next) {
@@ -126,7 +129,11 @@ void xsd_watch_fire(struct xsd *d, const char *path, bool exact)
 				hit = !strcmp(w->path, path);
 			else
 				hit = xsd_path_is_under(path, w->path);
-			if (hit)
+			if (!hit)
+				continue;
+			if (permitted < 0)
+				permitted = xsd_watch_permitted(d, c, path, oldp, oldl);
+			if (permitted)
 				send_event(d, c, w, path);
 		}
 	}

@@ -1,13 +1,14 @@
 /* Internal interface of the emulated host's xenstore daemon (`stagenet host`):
  * a single-threaded epoll server speaking the xs_wire.h protocol over a unix
- * socket.  Every socket client is dom0 (privileged); permissions are stored
- * and returned but not enforced. */
+ * socket.  Each client acts as the domain of the process behind it, with
+ * xenstored's permission rules (perms.c). */
 #ifndef STAGENET_XSD_H
 #define STAGENET_XSD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <xen/io/xs_wire.h>
 
@@ -62,6 +63,10 @@ void xsd_node_put(struct xsd_store *st, struct xsd_node *n);
 /* Validate and canonicalise a client path: relative paths are resolved
  * against /local/domain/0.  out must hold XENSTORE_ABS_PATH_MAX + 1. */
 int xsd_path_canon(const char *in, char *out, bool *relative);
+/* The same with relative paths resolved against home (a connection's
+ * /local/domain/<domid>). */
+int xsd_path_canon_at(const char *in, char *out, bool *relative,
+		      const char *home);
 bool xsd_path_is_under(const char *path, const char *parent);
 struct xsd_node *xsd_tree_get(struct xsd_node *root, const char *path);
 /* The tree ops below work on *rootp (the live root or a txn's private
@@ -70,6 +75,13 @@ int xsd_tree_write(struct xsd_store *st, struct xsd_node **rootp,
 		   const char *path, const char *val, uint32_t len);
 int xsd_tree_mkdir(struct xsd_store *st, struct xsd_node **rootp,
 		   const char *path);
+/* The same, with owner >= 0 replacing the owner of every node created
+ * (xenstored: an unprivileged domain owns what it creates). */
+int xsd_tree_write_as(struct xsd_store *st, struct xsd_node **rootp,
+		      const char *path, const char *val, uint32_t len,
+		      int32_t owner);
+int xsd_tree_mkdir_as(struct xsd_store *st, struct xsd_node **rootp,
+		      const char *path, int32_t owner);
 int xsd_tree_rm(struct xsd_store *st, struct xsd_node **rootp,
 		const char *path, xsd_rm_cb cb, void *arg);
 int xsd_tree_set_perms(struct xsd_store *st, struct xsd_node **rootp,
@@ -99,7 +111,7 @@ struct xsd_watch {
 	struct xsd_watch *next;
 	char *path;  /* absolute path or "@special" */
 	char *token;
-	bool relative; /* events are reported relative to /local/domain/0 */
+	uint32_t prefix_len; /* set relative: bytes of home + '/' to strip */
 };
 
 struct xsd_txn;
@@ -108,6 +120,10 @@ struct xsd_conn {
 	struct xsd_conn *next;
 	uint64_t id; /* never reused; owners are named by id, not pointer */
 	int fd;
+	pid_t pid;       /* SO_PEERCRED at accept; 0 if unknown */
+	uint32_t domid;  /* who this connection acts as (perms.c) */
+	bool bound;      /* registered: domid is final (perms.c) */
+	char home[24];   /* /local/domain/<domid> once bound (xsd_conn_home) */
 	uint32_t epoll_mask;
 	bool dead;         /* close at the end of this loop iteration */
 	bool close_after_flush;
@@ -145,8 +161,40 @@ int xsd_watch_add(struct xsd *d, struct xsd_conn *c, const char *path,
 int xsd_watch_del(struct xsd_conn *c, const char *path, const char *token);
 void xsd_watch_free_all(struct xsd_conn *c);
 /* A change at path: fire every watch at or above it (exact: only watches
- * on exactly this path). */
-void xsd_watch_fire(struct xsd *d, const char *path, bool exact);
+ * on exactly this path) whose connection may see it; oldp/oldl, when not
+ * NULL, are the node's permissions before a SET_PERMS. */
+void xsd_watch_fire(struct xsd *d, const char *path, bool exact,
+		    const char *oldp, uint32_t oldl);
+
+/* ---- perms.c: identity and permissions ----------------------------------- */
+
+#define XSD_PERM_READ 1u
+#define XSD_PERM_WRITE 2u
+#define XSD_PERM_OWNER 8u
+#define XSD_NSPECIAL 2 /* @introduceDomain, @releaseDomain */
+
+struct xsd;
+bool xsd_conn_privileged(const struct xsd_conn *c);
+void xsd_conn_bind(struct xsd_conn *c, uint32_t domid);
+/* At accept: the connection acts as its process's domain, if it has one. */
+void xsd_conn_resolve(struct xsd *d, struct xsd_conn *c);
+unsigned int xsd_perm_for(const struct xsd_conn *c, const char *perms,
+			  uint32_t plen);
+/* 0 (*out = node), -EACCES, or -ENOENT (*out = NULL) for a missing node
+ * whose nearest ancestor grants some of want. */
+int xsd_access(const struct xsd_conn *c, struct xsd_node *root,
+	       const char *path, unsigned int want, struct xsd_node **out);
+bool xsd_watch_permitted(struct xsd *d, const struct xsd_conn *c,
+			 const char *path, const char *oldp, uint32_t oldl);
+/* Index of a special node ("@introduceDomain"...), or -1. */
+int xsd_special_index(const char *path);
+/* A special node's perms (dom0's alone until set) and c's access to it. */
+const char *xsd_special_perms(const struct xsd *d, int sp, uint32_t *plen);
+unsigned int xsd_special_perm(const struct xsd *d, const struct xsd_conn *c, int sp);
+void xsd_special_fini(struct xsd *d);
+const char *xsd_conn_home(const struct xsd_conn *c);
+int xsd_special_set(struct xsd *d, const struct xsd_conn *c, int sp,
+		    const char *perms, uint32_t plen);
 
 /* ---- txn.c ------------------------------------------------------------ */
 
@@ -213,6 +261,7 @@ void xsd_registry_fini(struct xsd *d);
 struct xsd_reg_entry {
 	uint32_t domid;
 	uint64_t owner; /* conn id that created it, 0 = none */
+	pid_t pid;      /* that connection's peer pid (not the entry's keys) */
 };
 
 struct xsd {
@@ -225,6 +274,8 @@ struct xsd {
 	bool quiet;
 	struct xsd_reg_entry *reg;
 	uint32_t nreg, capreg;
+	char *spec_perms[XSD_NSPECIAL]; /* set perms of the special nodes */
+	uint32_t spec_plen[XSD_NSPECIAL];
 };
 
 void xsd_conn_want(struct xsd *d, struct xsd_conn *c);
