@@ -217,13 +217,19 @@ static void extra_guest_death_releases_view(void **state)
 
 /* ---- a live guest lying about its fds --------------------------------------- */
 
+/* The guest's own connection may no longer write its registry entry
+ * (xenstore permissions, tests/xenstored/xs_perms.c), so the lie is planted
+ * through the backend's dom0 connection.  What it models stays within a
+ * guest's reach: the entry names an fd number of the guest process, and the
+ * guest can close or dup2 over its own fd at any time; the backend's rule
+ * (no reload for a live incarnation) is what is under test. */
 static int set_evtchn_entry(struct h_ctx *t, long fd)
 {
 	char path[128], val[24];
 
 	snprintf(path, sizeof(path), SN_EMU_REG_ROOT "/%u/fd/evtchn", H_FE_DOMID);
 	snprintf(val, sizeof(val), "%ld", fd);
-	return t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, val, (unsigned)strlen(val));
+	return t->bplat->ops->xs_write(t->bplat, XBT_NULL, path, val, (unsigned)strlen(val));
 }
 
 static void extra_registry_fd_lie_no_reload(void **state)
@@ -287,12 +293,15 @@ static void extra_registry_fd_lie_no_reload(void **state)
 
 /* ---- a guest's registry naming memory that is not its own ------------------ */
 
+/* Planted through dom0 like set_evtchn_entry: the registry is no longer
+ * the guest's to write, and the backend must still refuse an entry that
+ * names memory other than the domain's own (defence in depth). */
 static int set_reg(struct h_ctx *t, const char *leaf, const char *val)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), SN_EMU_REG_ROOT "/%u/%s", H_FE_DOMID, leaf);
-	return t->fplat->ops->xs_write(t->fplat, XBT_NULL, path, val, (unsigned)strlen(val));
+	return t->bplat->ops->xs_write(t->bplat, XBT_NULL, path, val, (unsigned)strlen(val));
 }
 
 static char *get_reg(struct h_ctx *t, const char *leaf)
