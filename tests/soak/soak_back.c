@@ -9,15 +9,21 @@
  *
  * Usage: soak_back --tx-path copy|linux --fault-ppm N --seed S --gen SPEC
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plat/fault.h"
 #include "stagenet/back.h"
 #include "stagenet/port.h"
+#include "stagenet/stats.h"
+
+#define MAX_BLOCKS 256
 
 static struct sn_back *running;
 
@@ -35,6 +41,35 @@ static int open_port(void *arg, const struct sn_port_ctx *ctx, struct sn_port **
 	return sn_port_open(ctx->devid % 2 ? gen : "sink", ctx, out);
 }
 
+/* Map our own published blocks read-only.  sn_back_destroy stops the queue
+ * threads and then unlinks the files, but these mappings keep the pages, so
+ * the numbers printed after it are final (the library prints nothing for
+ * the vifs still there at stop; `stagenet back` prints before the threads
+ * are stopped). */
+static unsigned int grab_blocks(struct sn_stats_block **blk)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (sn_stats_rundir(dir, sizeof(dir)) || !(d = opendir(dir)))
+		return 0;
+	while (n < MAX_BLOCKS && (de = readdir(d))) {
+		if (strncmp(de->d_name, "back-", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (sn_stats_open(path, &blk[n]))
+			continue;
+		if (sn_stats_pid(blk[n]) == (int)getpid())
+			n++;
+		else
+			sn_stats_close(blk[n]);
+	}
+	closedir(d);
+	return n;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: soak_back --tx-path copy|linux --fault-ppm N --seed S "
@@ -50,6 +85,8 @@ int main(int argc, char **argv)
 	struct sn_fault_stats fst;
 	struct sn_plat *emu = NULL, *plat = NULL;
 	struct sn_back *b = NULL;
+	struct sn_stats_block *blk[MAX_BLOCKS];
+	unsigned int nblk;
 	struct sigaction sa;
 	const char *gen = "gen";
 	unsigned long ppm = 0;
@@ -110,7 +147,12 @@ int main(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "soak_back: %s\n", strerror(-rc));
 	running = NULL;
+	nblk = grab_blocks(blk);
 	sn_back_destroy(b);
+	for (unsigned int i = 0; i < nblk; i++) {
+		sn_stats_print(stderr, blk[i]);
+		sn_stats_close(blk[i]);
+	}
 	if (!sn_fault_stats_get(plat, &fst))
 		fprintf(stderr, "soak_back faults: copy %llu of %llu, map %llu of %llu\n",
 			(unsigned long long)fst.injected[SN_FAULT_COPY],
