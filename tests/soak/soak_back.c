@@ -5,14 +5,19 @@
  * port (guest TX is checked), odd devids a generator (guest RX).  Every
  * vif's counters and every port's verdict are logged to stderr when the
  * vif goes, which sn_back_destroy does for the vifs still there, so the
- * driver adds up one incarnation's numbers from its log alone.
+ * driver adds up one incarnation's numbers from its log alone.  SIGUSR1
+ * turns the faults off and SIGUSR2 on again: the driver samples fds and
+ * mappings with them off, so whether a pool's all-or-nothing ADD happened
+ * to meet a failed map does not change what is mapped.
  *
  * Usage: soak_back --tx-path copy|linux --fault-ppm N --seed S --gen SPEC
  */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +37,30 @@ static void on_signal(int sig)
 	(void)sig;
 	if (running)
 		sn_back_stop(running);
+}
+
+struct toggler {
+	struct sn_plat *plat;
+	struct sn_fault_cfg on;
+	sigset_t set;
+	atomic_bool quit;
+};
+
+/* SIGUSR1/SIGUSR2 are blocked in every thread and taken here, so the
+ * wrapper's mutex is never touched from a signal handler. */
+static void *toggle_faults(void *arg)
+{
+	struct toggler *t = arg;
+	struct sn_fault_cfg off = { .seed = t->on.seed };
+	int sig;
+
+	while (!sigwait(&t->set, &sig)) {
+		if (atomic_load(&t->quit))
+			break;
+		sn_fault_configure(t->plat, sig == SIGUSR1 ? &off : &t->on);
+		fprintf(stderr, "soak_back: faults %s\n", sig == SIGUSR1 ? "off" : "on");
+	}
+	return NULL;
 }
 
 static int open_port(void *arg, const struct sn_port_ctx *ctx, struct sn_port **out)
@@ -88,6 +117,8 @@ int main(int argc, char **argv)
 	struct sn_stats_block *blk[MAX_BLOCKS];
 	unsigned int nblk;
 	struct sigaction sa;
+	struct toggler tg;
+	pthread_t tg_thread;
 	const char *gen = "gen";
 	unsigned long ppm = 0;
 	int rc;
@@ -124,6 +155,18 @@ int main(int argc, char **argv)
 		sn_plat_close(emu);
 		return 1;
 	}
+	tg.plat = plat;
+	atomic_init(&tg.quit, false);
+	tg.on = fcfg;
+	sigemptyset(&tg.set);
+	sigaddset(&tg.set, SIGUSR1);
+	sigaddset(&tg.set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &tg.set, NULL);
+	rc = pthread_create(&tg_thread, NULL, toggle_faults, &tg);
+	if (rc) {
+		fprintf(stderr, "soak_back: thread: %s\n", strerror(rc));
+		goto out_plat;
+	}
 	cfg.plat = plat;
 	cfg.port_open = open_port;
 	cfg.port_arg = (void *)gen;
@@ -133,7 +176,7 @@ int main(int argc, char **argv)
 	rc = sn_back_create(&cfg, &b);
 	if (rc) {
 		fprintf(stderr, "soak_back: %s\n", strerror(-rc));
-		goto out_plat;
+		goto out_thread;
 	}
 	running = b;
 	memset(&sa, 0, sizeof(sa));
@@ -159,6 +202,10 @@ int main(int argc, char **argv)
 			(unsigned long long)fst.seen[SN_FAULT_COPY],
 			(unsigned long long)fst.injected[SN_FAULT_MAP],
 			(unsigned long long)fst.seen[SN_FAULT_MAP]);
+out_thread:
+	atomic_store(&tg.quit, true);
+	pthread_kill(tg_thread, SIGUSR1);
+	pthread_join(tg_thread, NULL);
 out_plat:
 	sn_plat_close(plat);
 	return rc ? 1 : 0;
