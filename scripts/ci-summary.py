@@ -2,11 +2,13 @@
 """One closing line for CI: every stage's results added up.
 
 Meson test runs (the plain, ASan+UBSan and TSan builds) are counted from
-their testlog.json; the real-Xen stage and the soak from their own
-"N passed, N failed" lines (a soak log without one counts as one failure:
-the run died before its verdict); each fuzz harness that ran its time clean
-counts as one pass.
-Usage: ci-summary.py [--xen-log FILE] [--soak-log FILE] [--fuzz-dir DIR] BUILDDIR...
+their testlog.json; the real-Xen stage from its own "N passed, N failed"
+line; each fuzz harness that ran its time clean counts as one pass.
+Usage: ci-summary.py [--xen-log FILE] [--fuzz-dir DIR] BUILDDIR...
+
+--soak-log FILE adds the soak (`make soak`) from its own "N passed,
+N failed" line; a log without one counts as one failure (the run died
+before its verdict).
 """
 import glob
 import json
@@ -35,16 +37,9 @@ def meson_counts(builddir):
     return ok, fail, skip
 
 
-def verdict(path):
-    """The last "N passed, N failed" line of a log, as (passed, failed)."""
-    m = None
-    for line in open(path, errors="replace"):
-        m = re.match(r"^(\d+) passed, (\d+) failed", line) or m
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
 def main(argv):
-    xen_log = fuzz_dir = soak_log = None
+    xen_log = fuzz_dir = None
+    soak_log = None
     dirs = []
     i = 0
     while i < len(argv):
@@ -71,21 +66,26 @@ def main(argv):
         print(f"ci: fuzz: {clean} harnesses ran clean of {len(logs)}")
         total[0] += clean
         total[1] += len(logs) - clean
-    if soak_log:
-        v = verdict(soak_log) if os.path.exists(soak_log) else None
-        if v is None:
-            print(f"ci: soak: no verdict line in {soak_log}: counted as 1 failed")
-            v = (0, 1)
-        else:
-            print(f"ci: soak: {v[0]} passed, {v[1]} failed")
-        total[0] += v[0]
-        total[1] += v[1]
     if xen_log and os.path.exists(xen_log):
-        v = verdict(xen_log)
-        if v:
-            print(f"ci: real Xen: {v[0]} passed, {v[1]} failed")
-            total[0] += v[0]
-            total[1] += v[1]
+        m = None
+        for line in open(xen_log, errors="replace"):
+            m = re.match(r"^(\d+) passed, (\d+) failed", line) or m
+        if m:
+            print(f"ci: real Xen: {m.group(1)} passed, {m.group(2)} failed")
+            total[0] += int(m.group(1))
+            total[1] += int(m.group(2))
+    if soak_log:
+        m = None
+        if os.path.exists(soak_log):
+            for line in open(soak_log, errors="replace"):
+                m = re.match(r"^(\d+) passed, (\d+) failed", line) or m
+        if m:
+            print(f"ci: soak: {m.group(1)} passed, {m.group(2)} failed")
+            total[0] += int(m.group(1))
+            total[1] += int(m.group(2))
+        else:
+            print(f"ci: soak: no verdict line in {soak_log}: counted as 1 failed")
+            total[1] += 1
     print(f"ci: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
     return 1 if total[1] else 0
 
