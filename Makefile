@@ -8,7 +8,7 @@ DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        xenstore-utils libpcap-dev tcpdump iperf3 iproute2 iputils-ping \
        clang libclang-rt-14-dev gnuplot-nox procps
 
-.PHONY: all deps demo check check-asan check-tsan clean fuzz check-xen soak
+.PHONY: all deps demo check check-asan check-tsan clean fuzz check-xen
 
 # build/stagenet is the name the README and scripts use for the binary.
 all: $(BUILD)/build.ninja
@@ -93,6 +93,7 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 # "N passed, N failed", kept in $(BUILD)/soak.log for the CI summary.
 SOAK_MINUTES ?= 4
 
+.PHONY: soak
 soak: all
 	SOAK_MINUTES=$(SOAK_MINUTES) bash -o pipefail -c \
 	  'tests/soak/run $(BUILD) 2>&1 | tee $(BUILD)/soak.log'
