@@ -7,6 +7,10 @@ line; each fuzz harness counts as one pass when its log (BUILDDIR/fuzz-<h>.log,
 written by fuzz/run.sh) ends with "fuzz: <h> clean", else as one failure
 (libFuzzer prints its final stats on a crash too, so they prove nothing).
 Usage: ci-summary.py [--xen-log FILE] [--fuzz-dir DIR] BUILDDIR...
+
+--soak-log FILE adds the soak (`make soak`) from its own "N passed,
+N failed" line; a log without one counts as one failure (the run died
+before its verdict).
 """
 import glob
 import json
@@ -47,11 +51,15 @@ def fuzz_clean(path):
 
 def main(argv):
     xen_log = fuzz_dir = None
+    soak_log = None
     dirs = []
     i = 0
     while i < len(argv):
         if argv[i] == "--xen-log":
             xen_log = argv[i + 1]
+            i += 2
+        elif argv[i] == "--soak-log":
+            soak_log = argv[i + 1]
             i += 2
         elif argv[i] == "--fuzz-dir":
             fuzz_dir = argv[i + 1]
@@ -78,6 +86,18 @@ def main(argv):
             print(f"ci: real Xen: {m.group(1)} passed, {m.group(2)} failed")
             total[0] += int(m.group(1))
             total[1] += int(m.group(2))
+    if soak_log:
+        m = None
+        if os.path.exists(soak_log):
+            for line in open(soak_log, errors="replace"):
+                m = re.match(r"^(\d+) passed, (\d+) failed", line) or m
+        if m:
+            print(f"ci: soak: {m.group(1)} passed, {m.group(2)} failed")
+            total[0] += int(m.group(1))
+            total[1] += int(m.group(2))
+        else:
+            print(f"ci: soak: no verdict line in {soak_log}: counted as 1 failed")
+            total[1] += 1
     print(f"ci: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
     return 1 if total[1] else 0
 
