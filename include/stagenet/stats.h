@@ -21,6 +21,7 @@
 	X(rx_drop_queue_full) /* RX packet dropped: queue bytes/pkts cap */    \
 	X(rx_drop_grant)      /* RX packet lost to a failed grant op */       \
 	X(rx_drop_port)       /* RX packet refused by the receiving port */   \
+	X(rx_drop_malformed)  /* RX response chain refused (non-fatal) */    \
 	X(grant_copies)       /* grant copy segments */                       \
 	X(grant_copy_batches) /* grant copy calls (hypercalls) */             \
 	X(grant_maps)                                                         \

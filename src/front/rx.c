@@ -79,12 +79,19 @@ static void rx_unstage(struct sn_front_queue *q, const struct sn_rxpkt *rp)
 	}
 }
 
-/* Correct backends never produce these; they are lies, not accidents.  A
- * negative status is how Linux netback reports a failed grant copy, so
- * that one costs only the packet. */
-static bool rx_error_is_fatal(enum sn_rxrsp_reason r)
+/* Linux netfront (xennet_get_responses, xennet_get_extras) drops the one
+ * packet and counts rx_errors for every fault inside a chain: negative
+ * status (netback's failed grant copy), offset + size past the page, a
+ * missing or unknown extra, a chain running past rsp_prod or longer than
+ * allowed.  Each slot is still our own buffer, revoked and reposted, so
+ * none of these lets the backend reach memory it was not given.  What
+ * Linux declares broken stays fatal here: more responses than requests
+ * (verdict BROKEN, and the rsp_prod bound in sn_front_rx_burst) and a
+ * grant the backend still holds after answering (rx_take). */
+static void rx_count_error(struct sn_front_queue *q, enum sn_rxrsp_reason r)
 {
-	return r != SN_RXRSP_R_BAD_STATUS;
+	sn_front_count(q, r == SN_RXRSP_R_BAD_STATUS ? SN_QS_rx_drop_grant :
+						       SN_QS_rx_drop_malformed, 1);
 }
 
 static void rx_meta(struct sn_pkt *pkt, const struct sn_rxpkt *rp)
@@ -185,14 +192,13 @@ int sn_front_rx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *p
 
 		if (sn_rxrsp_parse_ring(&q->rx, prod, &rp))
 			break;
-		if (rp.verdict == SN_RXRSP_BROKEN ||
-		    (rp.verdict == SN_RXRSP_ERROR && rx_error_is_fatal(rp.reason))) {
+		if (rp.verdict == SN_RXRSP_BROKEN) {
 			sn_front_queue_fail(q, sn_rxrsp_reason_str(rp.reason));
 			rc = -EIO;
 			goto out;
 		}
 		if (rp.verdict == SN_RXRSP_ERROR)
-			sn_front_count(q, SN_QS_rx_drop_grant, 1);
+			rx_count_error(q, rp.reason);
 		r = rx_take(q, &rp, pkts[got]);
 		q->rx.rsp_cons = rp.cons + rp.nr_slots;
 		if (r < 0) {
