@@ -21,14 +21,25 @@ int sn_front_xb_state(struct sn_front *nic, const char *dir)
 	int rc = sn_xs_read_ulong(nic->plat, XBT_NULL, dir, "state", 0,
 				  XenbusStateReconfigured, &st);
 
-	if (rc == -ENOENT)
+	/* A removed backend directory reads as EACCES to a guest (xenstored
+	 * answers for a missing node with its nearest parent's permissions,
+	 * and a guest may not read another domain's backend tree): gone, as
+	 * Linux's xenbus_read_driver_state says for any failed read. */
+	if (rc == -ENOENT || rc == -EACCES)
 		return XenbusStateUnknown;
 	return rc ? rc : (int)st;
 }
 
+/* Only while our device directory exists, as Linux's xenbus_switch_state:
+ * once the toolstack removed it (xl network-detach removes both ends), a
+ * plain write would re-create it holding a lone state key that nobody
+ * cleans up.  -ENOENT then. */
 int sn_front_xb_set_state(struct sn_front *nic, int state)
 {
-	return sn_xs_printf(nic->plat, XBT_NULL, nic->fe_path, "state", "%d", state);
+	char v[12];
+
+	snprintf(v, sizeof(v), "%d", state);
+	return sn_xs_write_if_present(nic->plat, nic->fe_path, "state", v);
 }
 
 static int64_t now_ms(void)
@@ -157,9 +168,16 @@ static int xb_write_all(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
 	struct sn_front *nic = arg;
 	const char *fe = nic->fe_path;
+	char *cur = NULL;
 	int rc;
 	uint16_t i;
 
+	/* Same rule as sn_front_xb_set_state: keys of a removed device would
+	 * re-create its directory. */
+	rc = sn_xs_read_str(p, t, fe, "state", &cur);
+	free(cur);
+	if (rc)
+		return rc == -EACCES ? -ENOENT : rc;
 	for (i = 0; i < nic->nq; i++) {
 		rc = xb_write_queue(nic, t, &nic->q[i]);
 		if (rc)
@@ -409,7 +427,9 @@ int sn_front_poll_ctrl(struct sn_front *nic, enum sn_front_event *ev)
 	default:
 		break;
 	}
-	return rc;
+	/* Our directory is gone: the toolstack removed the device, and there
+	 * is nothing to write or to report until it makes a new one. */
+	return rc == -ENOENT ? 0 : rc;
 }
 
 /* What a connect came to, said once per sn_front_connect. */
@@ -465,12 +485,18 @@ void sn_front_xb_close(struct sn_front *nic, int timeout_ms)
 	static const int done[] = { XenbusStateClosing, XenbusStateClosed,
 				    XenbusStateUnknown };
 	static const int closed[] = { XenbusStateClosed, XenbusStateUnknown };
+	int rc;
 
 	if (nic->phase == SN_FRONT_UP)
 		sn_front_staging_release_all(nic);
-	if (set_state(nic, XenbusStateClosing) == 0 && nic->phase != SN_FRONT_DOWN)
+	/* With our directory gone (-ENOENT) nothing is written, but the
+	 * backend may still map the rings: wait for it as Linux's
+	 * xennet_bus_close does. */
+	rc = set_state(nic, XenbusStateClosing);
+	if ((rc == 0 || rc == -ENOENT) && nic->phase != SN_FRONT_DOWN)
 		sn_front_xb_wait_be(nic, done, 3, timeout_ms);
 	go_down(nic);
-	if (set_state(nic, XenbusStateClosed) == 0)
+	rc = set_state(nic, XenbusStateClosed);
+	if (rc == 0 || rc == -ENOENT)
 		sn_front_xb_wait_be(nic, closed, 2, timeout_ms);
 }

@@ -113,6 +113,11 @@ static int write_if_present_body(struct sn_plat *p, xs_transaction_t t, void *ar
 
 	rc = sn_xs_read_str(p, t, w->dir, "state", &cur);
 	free(cur);
+	/* xenstored answers for a missing node with its nearest existing
+	 * parent's permissions: a removed device whose parent the caller may
+	 * not read is EACCES, and gone all the same. */
+	if (rc == -EACCES)
+		rc = -ENOENT;
 	if (rc)
 		return rc;
 	return sn_xs_printf(p, t, w->dir, w->key, "%s", w->val);

@@ -50,10 +50,22 @@ static int ts_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 	return 0;
 }
 
-void sn_test_toolstack(const struct sn_test_ts_dir *dirs, unsigned int ndirs,
-		       const char *const *kv, unsigned int nkv)
+static int ts_rm_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
-	struct ts_job j = { .dirs = dirs, .ndirs = ndirs, .kv = kv, .nkv = nkv };
+	const struct ts_job *j = arg;
+	int rc;
+
+	for (unsigned int i = 0; i < j->nkv; i++) {
+		rc = p->ops->xs_rm(p, t, j->kv[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void ts_run(int (*body)(struct sn_plat *p, xs_transaction_t t, void *arg),
+		   struct ts_job *j)
+{
 	int status = 0;
 	pid_t pid = fork();
 
@@ -64,7 +76,7 @@ void sn_test_toolstack(const struct sn_test_ts_dir *dirs, unsigned int ndirs,
 		int rc = sn_plat_open(&cfg, &p);
 
 		if (!rc) {
-			rc = sn_xs_txn(p, ts_body, &j);
+			rc = sn_xs_txn(p, body, j);
 			sn_plat_close(p);
 		}
 		_exit(rc ? 1 : 0);
@@ -73,4 +85,19 @@ void sn_test_toolstack(const struct sn_test_ts_dir *dirs, unsigned int ndirs,
 		;
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+void sn_test_toolstack(const struct sn_test_ts_dir *dirs, unsigned int ndirs,
+		       const char *const *kv, unsigned int nkv)
+{
+	struct ts_job j = { .dirs = dirs, .ndirs = ndirs, .kv = kv, .nkv = nkv };
+
+	ts_run(ts_body, &j);
+}
+
+void sn_test_toolstack_rm(const char *const *paths, unsigned int n)
+{
+	struct ts_job j = { .kv = paths, .nkv = n };
+
+	ts_run(ts_rm_body, &j);
 }

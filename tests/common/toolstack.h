@@ -20,4 +20,9 @@ struct sn_test_ts_dir {
 void sn_test_toolstack(const struct sn_test_ts_dir *dirs, unsigned int ndirs,
 		       const char *const *kv, unsigned int nkv);
 
+/* In one transaction of a forked dom0 process: remove paths[] and all
+ * below them, as libxl does when it tears a device down.  Fails the test
+ * on error. */
+void sn_test_toolstack_rm(const char *const *paths, unsigned int n);
+
 #endif

@@ -19,6 +19,7 @@
 #include "common/inproc.h"
 #include "common/main.h"
 #include "common/peer_back.h"
+#include "common/toolstack.h"
 #include "port/csum.h"
 #include "stagenet/front.h"
 
@@ -565,6 +566,44 @@ static void close_waits_for_backend_before_revoking(void **state)
 	t->nic = NULL;
 }
 
+static bool node_exists(struct sn_plat *p, const char *path)
+{
+	char *v = NULL;
+	unsigned int len;
+	int rc = p->ops->xs_read(p, XBT_NULL, path, &v, &len);
+
+	free(v);
+	return rc != -ENOENT;
+}
+
+/* The toolstack removes both directories once the backend has closed (xl
+ * network-detach): the frontend must not re-create its own with a lone
+ * state key, neither when it notices the backend gone nor when it
+ * closes. */
+static void removed_device_leaves_no_ghost_state(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	enum sn_front_event ev;
+	char dev[64];
+
+	/* libxl gives the guest its own device/ directory, and xenstored
+	 * makes the guest owner of device/vif too: a write of ours could
+	 * re-create the vif's directory. */
+	snprintf(dev, sizeof(dev), "/local/domain/%u/device/vif", t->fe->domid);
+	sn_test_toolstack(&(struct sn_test_ts_dir){ .path = dev, .owner = t->fe->domid }, 1,
+			  NULL, 0);
+	bring_up(t, &f, 1, false);
+	fb_disconnect(&t->fb);
+	sn_test_toolstack_rm((const char *const[]){ t->fb.be, t->fb.fe }, 2);
+	assert_int_equal(sn_front_poll_ctrl(t->nic, &ev), 0);
+	assert_int_equal(ev, SN_FRONT_EV_DOWN);
+	assert_false(node_exists(t->fe, t->fb.fe));
+	sn_front_close(t->nic, 2000);
+	t->nic = NULL;
+	assert_false(node_exists(t->fe, t->fb.fe));
+}
+
 /* ---- hostile backend ------------------------------------------------------ */
 
 static void send_one(struct tctx *t, uint32_t len)
@@ -853,6 +892,7 @@ int main(int argc, char **argv)
 		T(stale_connected_backend_is_walked_through_closed),
 		T(tx_notifies_only_when_backend_asked),
 		T(close_waits_for_backend_before_revoking),
+		T(removed_device_leaves_no_ghost_state),
 		T(tx_unknown_id_breaks_queue),
 		T(tx_out_of_range_id_breaks_queue),
 		T(tx_duplicate_id_breaks_queue),
