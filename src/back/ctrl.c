@@ -272,8 +272,11 @@ uint32_t sn_back_ctrl_handle(struct sn_back_ctrl *c,
 					 &c->rings, req, data);
 	case XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE:
 		t = gref_target(c, req, false, &status);
+		/* netif.h: the maximum, not what is free.  The table is
+		 * created empty at every connect, so a frontend sizing its
+		 * pool from this fits it with one set of ADDs. */
 		if (t)
-			*data = sn_gref_table_free(t);
+			*data = t->max;
 		return status;
 	case XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING:
 		return gref_add(c, req);

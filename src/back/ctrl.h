@@ -58,9 +58,9 @@ int sn_back_ctrl_timeout(struct sn_back_ctrl *c, int timeout_ms);
 
 /* One privately copied request: the status to answer and *data.
  *  - unknown types (0, > 10): NOT_SUPPORTED.
- *  - GET_GREF_MAPPING_SIZE(queue): SUCCESS, data = free entries of that
- *    queue's table (its maximum on a fresh queue); INVALID_PARAMETER for a
- *    queue >= nqueues.
+ *  - GET_GREF_MAPPING_SIZE(queue): SUCCESS, data = the maximum number of
+ *    entries of that queue's table (netif.h), however many it holds;
+ *    INVALID_PARAMETER for a queue >= nqueues.
  *  - ADD_GREF_MAPPING(queue, list gref, count): count 1..512, the list at
  *    offset 0 of the page, grant-copied in once.  All or nothing: a bad
  *    queue or count, an unreadable list, an unmappable entry, a duplicate

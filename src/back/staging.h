@@ -74,7 +74,7 @@ static inline uint32_t sn_gref_table_count(const struct sn_back_gref_table *t)
 	return atomic_load_explicit(&t->count, memory_order_relaxed);
 }
 
-/* Free entries (what GET_GREF_MAPPING_SIZE reports). */
+/* Free entries: what one more ADD may still take. */
 static inline uint32_t sn_gref_table_free(const struct sn_back_gref_table *t)
 {
 	return t->max - sn_gref_table_count(t);

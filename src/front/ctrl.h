@@ -104,8 +104,8 @@ int sn_front_ctrl_hash_set_mapping_size(struct sn_front_ctrl *c, uint32_t size,
 int sn_front_ctrl_hash_set_mapping(struct sn_front_ctrl *c, const uint32_t *map,
 				   uint32_t n, uint32_t off, uint32_t *status);
 
-/* GET_GREF_MAPPING_SIZE: free entries of queue's table (README "Staging
- * grants"). */
+/* GET_GREF_MAPPING_SIZE: the maximum number of entries of queue's table
+ * (netif.h; README "Staging grants"). */
 int sn_front_ctrl_gref_size(struct sn_front_ctrl *c, uint16_t queue,
 			    uint32_t *size, uint32_t *status);
 /* ADD_GREF_MAPPING of 1..512 entries (all or nothing on the backend). */

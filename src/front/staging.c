@@ -334,8 +334,13 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 	if (!want)
 		want = cfg->policy == SN_STAGING_HEADER ? SN_STAGING_HDR_PAGES
 							: SN_STAGING_PAGE_PAGES;
-	/* GET answers the free entries of the queue's table; never ask for
-	 * more, or the all-or-nothing ADD would fail outright. */
+	/* GET answers the table's maximum (netif.h; an older stagenet
+	 * answered what is free, the same on an empty table).  The table is
+	 * empty here: one pool per queue per connection, DELed at teardown,
+	 * and the backend starts every connection with empty tables.  Never
+	 * ask for more than the answer, or the all-or-nothing ADD fails
+	 * outright; should entries be left over anyway, the ADD fails, the
+	 * queue runs on grant copies and nothing stays half-mapped. */
 	if (avail < want)
 		want = avail;
 	if (!want) {

@@ -242,7 +242,7 @@ static void answer(struct tback *b, const struct xen_netif_ctrl_request *req,
 			break;
 		}
 		status = XEN_NETIF_CTRL_STATUS_SUCCESS;
-		data = b->max - qcount(b, q);
+		data = b->get_free ? b->max - qcount(b, q) : b->max;
 		if (b->mode == TB_REVERSE)
 			data = 100 + q; /* tells the answers apart */
 		break;

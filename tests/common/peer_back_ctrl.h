@@ -43,6 +43,8 @@ struct tback {
 	enum tb_mode mode;
 	uint16_t nq;          /* queues the table serves */
 	uint32_t max;         /* table size per queue; 0: NOT_SUPPORTED */
+	bool get_free;        /* GET answers the free entries (the reading
+			       * older stagenet backends had), not max */
 	unsigned int batch;   /* TB_REVERSE */
 	unsigned int add_fail_at;
 	/* XSA-396 scripts: a gref whose DEL is refused (kept mapped, as if

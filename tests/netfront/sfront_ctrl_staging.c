@@ -369,6 +369,52 @@ static void staging_pool_is_min_of_get_and_config(void **state)
 	assert_int_equal(tb_count(&t->b), 0);
 }
 
+static void set_get_free(struct tctx *t, bool get_free)
+{
+	pthread_mutex_lock(&t->b.lock);
+	t->b.get_free = get_free;
+	pthread_mutex_unlock(&t->b.lock);
+}
+
+/* GET_GREF_MAPPING_SIZE read as netif.h says (the table's maximum) or as
+ * older stagenet backends answered (its free entries).  On the empty table
+ * a connection starts with, both size the pool alike.  With entries left
+ * over, the free reading shrinks the pool; the maximum makes the
+ * all-or-nothing ADD fail, and the queue goes without staging, nothing
+ * added, nothing leaked. */
+static void staging_sizes_from_max_or_free_reading(void **state)
+{
+	struct tctx *t = *state;
+	struct sn_front_staging_cfg cfg = { .policy = SN_STAGING_PAGE, .max_pages = 8 };
+	struct sn_front_staging *s1 = NULL, *s2 = NULL, *s3 = NULL;
+	struct sn_qstats qs = { 0 };
+
+	t->b.max = 12;
+	start(t, 0);
+	/* Empty table, maximum reading. */
+	assert_int_equal(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, &qs, &s1), 0);
+	assert_int_equal(s1->npages, 8);
+	assert_int_equal(tb_count(&t->b), 8);
+	/* 8 left over, maximum reading: 12 answered, 8 asked, 4 free. */
+	assert_true(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, &qs, &s2) < 0);
+	assert_null(s2);
+	assert_int_equal(tb_count(&t->b), 8);
+	assert_int_equal(qs.v[SN_QS_ctrl_errors], 1);
+	/* Free reading: the pool takes what is left. */
+	set_get_free(t, true);
+	assert_int_equal(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, &qs, &s3), 0);
+	assert_int_equal(s3->npages, 4);
+	assert_int_equal(tb_count(&t->b), 12);
+	assert_int_equal(sn_front_staging_destroy(s3, false), 0);
+	assert_int_equal(sn_front_staging_destroy(s1, false), 0);
+	assert_int_equal(tb_count(&t->b), 0);
+	/* Empty table, free reading: the same pool as the maximum gave. */
+	assert_int_equal(sn_front_staging_create(t->fe, t->c, t->be->domid, 0, &cfg, &qs, &s1), 0);
+	assert_int_equal(s1->npages, 8);
+	assert_int_equal(sn_front_staging_destroy(s1, false), 0);
+	assert_int_equal(tb_count(&t->b), 0);
+}
+
 static void staging_header_slots_and_datapath(void **state)
 {
 	struct tctx *t = *state;
@@ -713,6 +759,7 @@ int main(int argc, char **argv)
 		T(ctrl_storm_while_waiting_throttled),
 		T(staging_page_pool_get_add_del),
 		T(staging_pool_is_min_of_get_and_config),
+		T(staging_sizes_from_max_or_free_reading),
 		T(staging_header_slots_and_datapath),
 		T(staging_add_split_into_512_entry_messages),
 		T(staging_not_supported_falls_back_once),
