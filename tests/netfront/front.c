@@ -836,6 +836,34 @@ static void rx_too_many_slots_drops_packet_only(void **state)
 	assert_int_equal(t->pp[0]->len, 300);
 }
 
+/* A grant the backend still maps after answering stays fatal, as in Linux
+ * ("Grant still in use by backend domain"): the backend lied about being
+ * done, and the page is never posted again. */
+static void rx_grant_held_after_response_breaks_queue(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	struct fb_queue *q;
+	struct netif_rx_request rq;
+	struct netif_rx_response r = { 0 };
+	void *addr = NULL;
+	int16_t st = -99;
+
+	bring_up(t, &f, 1, false);
+	q = &t->fb.q[0];
+	sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &rq);
+	assert_int_equal(t->be->ops->gnt_map(t->be, 1, &t->fe->domid, &rq.gref, false, &addr, &st), 0);
+	assert_int_equal(st, GNTST_okay);
+	r.id = rq.id;
+	r.status = 100;
+	sn_rx_back_put_rsp(&q->rx, &r);
+	sn_rx_back_push(&q->rx);
+	assert_int_equal(sn_front_rx_burst(t->nic, 0, t->pp, 1), -EIO);
+	assert_broken(t);
+	assert_true(sn_front_quarantined(t->nic) >= 1);
+	assert_int_equal(t->be->ops->gnt_unmap(t->be, 1, &addr, &st), 0);
+}
+
 static void rx_rsp_prod_beyond_posted_breaks_queue(void **state)
 {
 	struct tctx *t = *state;
@@ -903,6 +931,7 @@ int main(int argc, char **argv)
 		T(rx_errors_amid_traffic_keep_queue_serving),
 		T(rx_negative_status_drops_packet_only),
 		T(rx_too_many_slots_drops_packet_only),
+		T(rx_grant_held_after_response_breaks_queue),
 		T(rx_rsp_prod_beyond_posted_breaks_queue),
 		T(rx_bad_extra_type_drops_packet_only),
 	};
