@@ -37,7 +37,13 @@
 	X(spurious_polls)     /* idle busy-polls run after a spurious event */ \
 	X(evt_throttled)      /* spurious events whose channel stayed masked */ \
 	X(ctrl_spurious)      /* control-ring events with no work behind them */ \
-	X(ctrl_throttled)     /* ... whose channel stayed masked (late EOI) */
+	X(ctrl_throttled)     /* ... whose channel stayed masked (late EOI) */ \
+	X(port_drop_runt)     /* port: frame read shorter than 14 bytes */    \
+	X(port_drop_giant)    /* port: frame read over 65535 B or its buffer */ \
+	X(port_drop_truncated) /* port: record cut short at capture (pcap) */ \
+	X(port_drop_offload)  /* port: offload header the other side cannot express */ \
+	X(port_drop_send)     /* port: write refused for this frame (EIO, EINVAL) */ \
+	X(rx_drop_mcast)      /* RX multicast not in the frontend's filter list */
 
 enum sn_qstat {
 #define SN_QSTAT_ENUM(n) SN_QS_##n,

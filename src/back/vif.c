@@ -344,6 +344,7 @@ static int queue_setup(struct sn_back_vif *v, struct sn_back_queue *q,
 			 v->back->cfg.port_spec, strerror(-rc));
 		return rc;
 	}
+	q->port->qs = q->st;
 	rc = sn_back_tx_init(q);
 	if (!rc)
 		rc = sn_back_rx_init(q);
