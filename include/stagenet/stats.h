@@ -69,6 +69,11 @@ int sn_stats_publish(const char *role, uint16_t domid, uint16_t devid,
 		     uint16_t nqueues, struct sn_stats_block **out);
 struct sn_qstats *sn_stats_queue(struct sn_stats_block *b, uint16_t q);
 void sn_stats_unpublish(struct sn_stats_block *b); /* removes the file */
+/* Writer, once nothing writes the block any more: remove the file (the
+ * vif is gone, `stagenet stats` no longer lists it) but keep the last
+ * numbers in private memory, still printable with sn_stats_print, until
+ * sn_stats_close.  0 or -errno (block unchanged). */
+int sn_stats_keep(struct sn_stats_block *b);
 /* Print one block (all queues, non-zero counters, plus totals). */
 void sn_stats_print(FILE *f, const struct sn_stats_block *b);
 /* Each counter summed over the block's queues (a reader's snapshot: every
