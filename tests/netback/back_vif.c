@@ -226,6 +226,26 @@ static void vif_removed_while_stopping_is_printed(void **state)
 	sn_back_destroy(b);
 	fclose(log);
 	free(logbuf);
+
+	/* With no log (`stagenet back --quiet`) a vif removed while running
+	 * is said nowhere else: the exit print has it too. */
+	cfg.log = NULL;
+	assert_int_equal(sn_back_create(&cfg, &b), 0);
+	assert_int_equal(h_run_cli(add), 0);
+	for (int i = 0; i < 500 && sn_back_vif_state(b, 7, 8) != XenbusStateInitWait; i++)
+		assert_int_equal(sn_back_poll(b, 10), 0);
+	assert_int_equal(h_run_cli(del), 0);
+	for (int i = 0; i < 500 && sn_back_vif_state(b, 7, 8) >= 0; i++)
+		assert_int_equal(sn_back_poll(b, 10), 0);
+	assert_int_equal(sn_back_vif_state(b, 7, 8), -ENOENT);
+	out = NULL;
+	f = open_memstream(&out, &outlen);
+	assert_non_null(f);
+	sn_back_print_stats(b, f);
+	fclose(f);
+	assert_non_null(strstr(out, "back vif7.8: removed"));
+	free(out);
+	sn_back_destroy(b);
 	unsetenv("SN_RUNDIR");
 }
 
