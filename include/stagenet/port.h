@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "stagenet/pkt.h"
+#include "stagenet/stats.h"
 
 struct sn_port;
 
@@ -40,6 +41,12 @@ struct sn_port_stats {
 struct sn_port {
 	const struct sn_port_ops *ops;
 	struct sn_port_stats stats;
+	/* The owning queue's published counters, or NULL: each frame the
+	 * port refuses (pcap/tap reads and writes) also counts there by
+	 * reason (SN_QS_port_drop_*), live for `stagenet stats`, besides
+	 * stats.drops.  Set by the queue's owner after opening, written only
+	 * from the queue's thread. */
+	struct sn_qstats *qs;
 };
 
 /* Where a port instance sits, for names and per-queue state. */

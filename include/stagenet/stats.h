@@ -38,7 +38,13 @@
 	X(spurious_polls)     /* idle busy-polls run after a spurious event */ \
 	X(evt_throttled)      /* spurious events whose channel stayed masked */ \
 	X(ctrl_spurious)      /* control-ring events with no work behind them */ \
-	X(ctrl_throttled)     /* ... whose channel stayed masked (late EOI) */
+	X(ctrl_throttled)     /* ... whose channel stayed masked (late EOI) */ \
+	X(port_drop_runt)     /* port: frame read shorter than 14 bytes */    \
+	X(port_drop_giant)    /* port: frame read over 65535 B or its buffer */ \
+	X(port_drop_truncated) /* port: record cut short at capture (pcap) */ \
+	X(port_drop_offload)  /* port: offload header the other side cannot express */ \
+	X(port_drop_send)     /* port: write refused for this frame (EIO, EINVAL) */ \
+	X(rx_drop_mcast)      /* RX multicast not in the frontend's filter list */
 
 enum sn_qstat {
 #define SN_QSTAT_ENUM(n) SN_QS_##n,
@@ -64,6 +70,11 @@ int sn_stats_publish(const char *role, uint16_t domid, uint16_t devid,
 		     uint16_t nqueues, struct sn_stats_block **out);
 struct sn_qstats *sn_stats_queue(struct sn_stats_block *b, uint16_t q);
 void sn_stats_unpublish(struct sn_stats_block *b); /* removes the file */
+/* Writer, once nothing writes the block any more: remove the file (the
+ * vif is gone, `stagenet stats` no longer lists it) but keep the last
+ * numbers in private memory, still printable with sn_stats_print, until
+ * sn_stats_close.  0 or -errno (block unchanged). */
+int sn_stats_keep(struct sn_stats_block *b);
 /* Print one block (all queues, non-zero counters, plus totals). */
 void sn_stats_print(FILE *f, const struct sn_stats_block *b);
 /* Each counter summed over the block's queues (a reader's snapshot: every

@@ -52,11 +52,23 @@ err_free:
 	return rc;
 }
 
+static void gone_free_all(struct sn_back *b)
+{
+	while (b->gone) {
+		struct sn_back_vif *v = b->gone;
+
+		b->gone = v->next;
+		sn_back_vif_free(v);
+	}
+	b->ngone = 0;
+}
+
 void sn_back_destroy(struct sn_back *b)
 {
 	if (!b)
 		return;
 	sn_back_xb_stop(b);
+	gone_free_all(b);
 	close(b->wake_fd);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -162,10 +174,53 @@ int sn_back_vif_stats(struct sn_back *b, uint16_t domid, uint16_t devid,
 	return rc;
 }
 
+void sn_back_vif_gone(struct sn_back *b, struct sn_back_vif *v)
+{
+	struct sn_back_vif **pp;
+
+	/* While running with a log, the removal is where its counters are
+	 * said.  Once stop is set the exit print is next, but it walks only
+	 * b->vifs: a vif-del handled in the same step as the signal would
+	 * vanish from both, so it is kept for that print instead. */
+	if (b->cfg.log && !atomic_load(&b->stop)) {
+		sn_back_print_vif_stats(v, b->cfg.log);
+		sn_back_vif_free(v);
+		return;
+	}
+	sn_back_vif_retire(v);
+	v->next = NULL;
+	pthread_mutex_lock(&b->lock);
+	if (b->ngone == SN_BACK_GONE_MAX) {
+		/* Bounded under vif churn with no log: the oldest goes. */
+		struct sn_back_vif *old = b->gone;
+
+		b->gone = old->next;
+		b->ngone--;
+		b->gone_lost++;
+		sn_back_vif_free(old);
+	}
+	for (pp = &b->gone; *pp; pp = &(*pp)->next)
+		;
+	*pp = v;
+	b->ngone++;
+	pthread_mutex_unlock(&b->lock);
+}
+
 void sn_back_print_stats(struct sn_back *b, FILE *f)
 {
 	pthread_mutex_lock(&b->lock);
 	for (struct sn_back_vif *v = b->vifs; v; v = v->next)
 		sn_back_print_vif_stats(v, f);
+	/* Printed once: then they are let go. */
+	for (struct sn_back_vif *v = b->gone; v; v = v->next) {
+		fprintf(f, "back vif%u.%u: removed; its last counters:\n", v->domid,
+			v->devid);
+		sn_back_print_vif_stats(v, f);
+	}
+	gone_free_all(b);
+	if (b->gone_lost)
+		fprintf(f, "back: counters of %llu more removed vifs were not kept\n",
+			(unsigned long long)b->gone_lost);
+	b->gone_lost = 0;
 	pthread_mutex_unlock(&b->lock);
 }

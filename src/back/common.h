@@ -158,7 +158,15 @@ struct sn_back {
 	 * only the control thread changes it. */
 	pthread_mutex_t lock;
 	struct sn_back_vif *vifs;
+	/* Removed vifs whose counters nobody printed yet (removed while
+	 * stopping, when the exit print is next, or with no log), oldest
+	 * first, at most SN_BACK_GONE_MAX; under lock like vifs. */
+	struct sn_back_vif *gone;
+	unsigned int ngone;
+	uint64_t gone_lost; /* evicted past the cap, never printed */
 };
+
+#define SN_BACK_GONE_MAX 64
 
 /* vif.c */
 int sn_back_vif_new(struct sn_back *b, uint16_t domid, uint16_t devid,
@@ -167,6 +175,10 @@ void sn_back_vif_free(struct sn_back_vif *v);
 int sn_back_vif_connect(struct sn_back_vif *v, unsigned int nq,
 			const struct sn_back_qparams *qp, char *err, size_t errlen);
 void sn_back_vif_disconnect(struct sn_back_vif *v);
+/* A removed vif down to its counters: disconnected, its held port device
+ * closed, its stats file removed; the numbers stay for printing until
+ * sn_back_vif_free. */
+void sn_back_vif_retire(struct sn_back_vif *v);
 /* Datapath: declare the frontend rogue (any queue thread). */
 void sn_back_vif_fatal(struct sn_back_queue *q, const char *why);
 
@@ -175,6 +187,10 @@ void sn_back_wake(struct sn_back *b);
 /* Control thread, or any thread holding b->lock. */
 struct sn_back_vif *sn_back_vif_find(struct sn_back *b, uint16_t domid,
 				     uint16_t devid);
+/* Control thread, for a vif already off the list: print its counters to
+ * the log now, or keep them for the next sn_back_print_stats; frees v
+ * either way (now or once printed). */
+void sn_back_vif_gone(struct sn_back *b, struct sn_back_vif *v);
 
 /* xenbus.c: the control thread's side of xenstore.  start watches the
  * backend directory and domain deaths; stop removes every vif and the

@@ -331,8 +331,9 @@ static int rx_fill(struct sn_back_queue *q)
 			sn_back_count(q, SN_QS_rx_drop_queue_full, (uint32_t)r - i);
 			break;
 		}
-		bool bad = p->len > SN_PKT_MAX_LEN || p->len > p->cap ||
-			   mcast_filtered(q, p);
+		bool oversize = p->len > SN_PKT_MAX_LEN || p->len > p->cap;
+		bool filtered = !oversize && mcast_filtered(q, p);
+		bool bad = oversize || filtered;
 		int tq = bad ? -1 : rx_hash(q, p);
 
 		if (bad || (tq >= 0 && (unsigned int)tq != q->id)) {
@@ -340,7 +341,8 @@ static int rx_fill(struct sn_back_queue *q)
 			 * mapping names: shift the rest down to keep the
 			 * backlog dense. */
 			if (bad)
-				sn_back_count(q, SN_QS_rx_drop_port, 1);
+				sn_back_count(q, filtered ? SN_QS_rx_drop_mcast :
+							    SN_QS_rx_drop_port, 1);
 			else
 				rx_steer(q, &q->vif->q[tq], p);
 			for (uint32_t j = i + 1; j < (uint32_t)r; j++) {

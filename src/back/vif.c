@@ -97,6 +97,20 @@ void sn_back_vif_free(struct sn_back_vif *v)
 	free(v);
 }
 
+void sn_back_vif_retire(struct sn_back_vif *v)
+{
+	if (v->connected)
+		sn_back_vif_disconnect(v);
+	/* The device goes with the vif, as Linux netback's does. */
+	if (v->port_hold_fd >= 0)
+		close(v->port_hold_fd);
+	v->port_hold_fd = -1;
+	/* On failure the file stays published until the vif is freed: the
+	 * numbers matter more than a stale listing. */
+	if (v->stats_blk && !sn_stats_keep(v->stats_blk))
+		v->stats = sn_stats_queue(v->stats_blk, 0);
+}
+
 void sn_back_print_vif_stats(struct sn_back_vif *v, FILE *f)
 {
 	if (v->stats_blk) {
@@ -344,6 +358,7 @@ static int queue_setup(struct sn_back_vif *v, struct sn_back_queue *q,
 			 v->back->cfg.port_spec, strerror(-rc));
 		return rc;
 	}
+	q->port->qs = q->st;
 	rc = sn_back_tx_init(q);
 	if (!rc)
 		rc = sn_back_rx_init(q);

@@ -400,9 +400,7 @@ static void vif_remove(struct sn_back *b, struct sn_back_vif *v)
 		}
 	pthread_mutex_unlock(&b->lock);
 	blog(b, "vif%u.%u: removed", v->domid, v->devid);
-	if (b->cfg.log && !atomic_load(&b->stop))
-		sn_back_print_vif_stats(v, b->cfg.log);
-	sn_back_vif_free(v);
+	sn_back_vif_gone(b, v);
 }
 
 static void vif_add(struct sn_back *b, uint16_t domid, uint16_t devid)

@@ -239,6 +239,8 @@ int sn_front_queue_run(struct sn_front *nic, uint16_t qi, struct sn_port *port,
 	if (qi >= nic->cfg.queues)
 		goto out;
 	pm.st = nic->q[qi].st;
+	/* The pump is the port's only user while it runs. */
+	port->qs = pm.st;
 	rc = pump_alloc(&pm);
 	if (rc)
 		goto out;
@@ -271,6 +273,7 @@ int sn_front_queue_run(struct sn_front *nic, uint16_t qi, struct sn_port *port,
 			   idle < SN_IDLE_POLL_US ? (unsigned int)(SN_IDLE_POLL_US - idle) : 0);
 	}
 	rc = 0;
+	port->qs = NULL; /* the caller's port may outlive this queue */
 out:
 	free(pm.mem);
 	atomic_store(&run->eof, true);

@@ -46,10 +46,19 @@ static int pcap_port_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigne
 			return -EIO;
 		}
 		/* A file is input from anywhere: a record that was cut short
-		 * at capture, or too big for netif, is dropped and counted. */
-		if (h->caplen != h->len || h->caplen < 14 || h->caplen > SN_PKT_MAX_LEN ||
-		    h->caplen > pk->cap) {
-			p->stats.drops++;
+		 * at capture, or too big for netif, is dropped and counted.
+		 * A cut record is "truncated" whatever its captured length:
+		 * the frame on the wire was another one. */
+		if (h->caplen != h->len) {
+			sn_port_drop(p, SN_QS_port_drop_truncated);
+			continue;
+		}
+		if (h->caplen < 14) {
+			sn_port_drop(p, SN_QS_port_drop_runt);
+			continue;
+		}
+		if (h->caplen > SN_PKT_MAX_LEN || h->caplen > pk->cap) {
+			sn_port_drop(p, SN_QS_port_drop_giant);
 			continue;
 		}
 		memcpy(pk->data, d, h->caplen);

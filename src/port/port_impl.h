@@ -17,6 +17,15 @@ int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn
 /* sn_port_hold for a tap: the fd, or -errno. */
 int sn_port_tap_hold(const char *args, const struct sn_port_ctx *ctx);
 
+/* A frame refused inside the port, counted in the port's verdict and, by
+ * reason, in the queue's published counters. */
+static inline void sn_port_drop(struct sn_port *p, enum sn_qstat why)
+{
+	p->stats.drops++;
+	if (p->qs)
+		sn_qstat_add(p->qs, why, 1);
+}
+
 /* Walk "k=v,k=v" in a writable copy: returns 1 with key and val set (val ""
  * when there is no '='), 0 at the end. */
 int sn_port_kv_next(char **cursor, char **key, char **val);

@@ -155,14 +155,19 @@ static int tap_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 				break; /* report what we have; the error recurs */
 			return -errno;
 		}
-		if ((size_t)r < sizeof(h) + 14 || (size_t)r - sizeof(h) > pk->cap ||
+		if ((size_t)r < sizeof(h) + 14) {
+			sn_port_drop(p, SN_QS_port_drop_runt);
+			continue;
+		}
+		/* Past cap the spill byte was written: the tap had more. */
+		if ((size_t)r - sizeof(h) > pk->cap ||
 		    (size_t)r - sizeof(h) > SN_PKT_MAX_LEN) {
-			p->stats.drops++;
+			sn_port_drop(p, SN_QS_port_drop_giant);
 			continue;
 		}
 		pk->len = (uint32_t)((size_t)r - sizeof(h));
 		if (sn_vnet_hdr_to_pkt(&h, pk)) {
-			p->stats.drops++;
+			sn_port_drop(p, SN_QS_port_drop_offload);
 			continue;
 		}
 		pk->queue = t->queue;
@@ -192,7 +197,7 @@ static int tap_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 		/* Headers we cannot map are dropped here and counted, taken
 		 * from the caller's point of view (retrying cannot help). */
 		if (sn_pkt_to_vnet_hdr(pk, &h)) {
-			p->stats.drops++;
+			sn_port_drop(p, SN_QS_port_drop_offload);
 			continue;
 		}
 		do
@@ -204,7 +209,7 @@ static int tap_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 				break;
 			/* EIO (link down), EINVAL (kernel refused the frame):
 			 * per-packet, so count and go on. */
-			p->stats.drops++;
+			sn_port_drop(p, SN_QS_port_drop_send);
 			continue;
 		}
 		p->stats.sent_pkts++;

@@ -44,6 +44,7 @@ struct sn_stats_block {
 	uint8_t *map;
 	size_t maplen;
 	bool owner;
+	bool kept; /* map is a private malloc'd copy (sn_stats_keep) */
 	struct sn_stats_hdr hcopy; /* reader: validated private header */
 	dev_t dev;
 	ino_t ino;
@@ -228,21 +229,50 @@ void sn_stats_close(struct sn_stats_block *b)
 {
 	if (!b)
 		return;
-	munmap(b->map, b->maplen);
+	if (b->kept)
+		free(b->map);
+	else
+		munmap(b->map, b->maplen);
 	free(b);
 }
 
-void sn_stats_unpublish(struct sn_stats_block *b)
+static void unlink_own(struct sn_stats_block *b)
 {
 	struct stat st;
 
-	if (!b)
-		return;
 	/* Remove the file only if it is still the one we created: a newer
 	 * daemon may have replaced it after we were declared dead. */
 	if (b->owner && !stat(b->path, &st) && st.st_dev == b->dev && st.st_ino == b->ino)
 		unlink(b->path);
+	b->owner = false;
+}
+
+void sn_stats_unpublish(struct sn_stats_block *b)
+{
+	if (!b)
+		return;
+	unlink_own(b);
 	sn_stats_close(b);
+}
+
+int sn_stats_keep(struct sn_stats_block *b)
+{
+	uint8_t *copy;
+
+	if (!b || !b->owner || b->kept)
+		return -EINVAL;
+	copy = malloc(b->maplen);
+	if (!copy)
+		return -ENOMEM;
+	/* Writers are gone (the caller's contract), so plain reads of the
+	 * counters are a consistent last snapshot. */
+	memcpy(copy, b->map, b->maplen);
+	unlink_own(b);
+	munmap(b->map, b->maplen);
+	b->map = copy;
+	b->hdr = (struct sn_stats_hdr *)copy;
+	b->kept = true;
+	return 0;
 }
 
 int sn_stats_open(const char *path, struct sn_stats_block **out)

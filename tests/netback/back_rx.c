@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,6 +242,50 @@ static void rx_failed_grant_fails_only_its_packet(void **state)
 	h_back_stop(t);
 }
 
+/* A frontend that asked for multicast control gets only the multicast it
+ * listed (none here): the rest is dropped and counted as rx_drop_mcast,
+ * apart from what the port refused; unicast and broadcast pass. */
+static void rx_unlisted_multicast_counted_by_reason(void **state)
+{
+	struct h_ctx *t = *state;
+	const struct sn_plat_ops *ops = t->fplat->ops;
+	struct h_fe_keys k = { .nq = 1 };
+	uint8_t uni[60], mc[60], bc[60];
+	char dir[96];
+	struct h_fe fe;
+
+	h_back_start(t, NULL);
+	h_fe_alloc(t, &fe, 7);
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/vif/7", H_FE_DOMID);
+	assert_int_equal(h_xs_w(t->fplat, XBT_NULL, dir, "request-multicast-control", "1"), 0);
+	assert_int_equal(ops->evt_open(t->fplat, &fe.evt), 0);
+	fe.port = ops->evt_alloc_unbound(fe.evt, 0);
+	assert_true(fe.port >= 0);
+	k.q[0].tx_ref = fe.tx_ref;
+	k.q[0].rx_ref = fe.rx_ref;
+	k.q[0].port = fe.port;
+	h_fe_announce(t, 7, &k);
+	assert_true(h_wait_be_state(t, 7, XenbusStateConnected));
+	h_rx_post(&fe, 16);
+	fill(uni, 60, 1);
+	uni[0] = 0x02;
+	fill(mc, 60, 2);
+	memcpy(mc, "\x01\x00\x5e\x00\x00\x01", 6);
+	fill(bc, 60, 3);
+	memset(bc, 0xff, 6);
+	h_inject(t, mc, 60, 0, 0, 0);
+	h_inject(t, uni, 60, 0, 0, 0);
+	h_inject(t, bc, 60, 0, 0, 0);
+	assert_int_equal(h_rx_wait(&fe, 2), 2);
+	expect_rx(&fe, uni, 60, 0, false, 0);
+	expect_rx(&fe, bc, 60, 0, false, 0);
+	assert_int_equal(h_stat(t, 7, SN_QS_rx_drop_mcast), 1);
+	assert_int_equal(h_stat(t, 7, SN_QS_rx_drop_port), 0);
+	assert_int_equal(h_stat(t, 7, SN_QS_rx_pkts), 2);
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +295,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rx_backlog_bounded_in_bytes),
 		cmocka_unit_test(rx_no_notify_when_frontend_does_not_ask),
 		cmocka_unit_test(rx_failed_grant_fails_only_its_packet),
+		cmocka_unit_test(rx_unlisted_multicast_counted_by_reason),
 	};
 
 	sn_test_filter(argc, argv);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "common/cli_proc.h"
+#include "common/host_fixture.h"
 #include "common/inproc.h"
 #include "common/main.h"
 #include "stagenet/stats.h"
@@ -113,12 +114,131 @@ static void front_cli_survives_backend_restart(void **state)
 	free(b2);
 }
 
+/* A capture file by hand (libpcap's format, microsecond stamps): good
+ * frames around the three records a port must refuse, so each refusal
+ * has a reason a user can read. */
+static void put32(FILE *f, uint32_t v)
+{
+	assert_int_equal(fwrite(&v, 4, 1, f), 1);
+}
+
+static void put_record(FILE *f, uint32_t caplen, uint32_t len)
+{
+	static uint8_t frame[70000];
+
+	/* Unicast to a locally administered MAC, then IPv4 ethertype. */
+	frame[0] = 0x02;
+	frame[5] = 0x01;
+	frame[12] = 0x08;
+	put32(f, 1);
+	put32(f, 0);
+	put32(f, caplen);
+	put32(f, len);
+	assert_int_equal(fwrite(frame, 1, caplen, f), caplen);
+}
+
+static void write_bad_pcap(const char *path)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	put32(f, 0xa1b2c3d4);
+	put32(f, 2 | 4u << 16); /* version 2.4 */
+	put32(f, 0);
+	put32(f, 0);
+	put32(f, 262144); /* snaplen */
+	put32(f, 1);      /* DLT_EN10MB */
+	put_record(f, 60, 60);
+	put_record(f, 10, 10);       /* runt: shorter than Ethernet */
+	put_record(f, 66000, 66000); /* giant: beyond netif's 64 KiB */
+	put_record(f, 100, 200);     /* truncated: cut at capture */
+	put_record(f, 60, 60);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* `stagenet stats` output of one block, NUL-terminated; free() it. */
+static char *stats_of(const char *block)
+{
+	char cmd[512], *out = calloc(1, 16384);
+	size_t n;
+	FILE *f;
+
+	assert_non_null(out);
+	snprintf(cmd, sizeof(cmd), "'%s' stats %s", getenv("SN_STAGENET"), block);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(out, 1, 16383, f);
+	out[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	return out;
+}
+
+static void expect_reasons(const char *text)
+{
+	assert_int_equal(sn_test_counter(text, "port_drop_runt"), 1);
+	assert_int_equal(sn_test_counter(text, "port_drop_giant"), 1);
+	assert_int_equal(sn_test_counter(text, "port_drop_truncated"), 1);
+}
+
+/* A frame a port refuses is counted by reason in the published block
+ * while the daemons run (guest TX: the frontend's pcap; guest RX: the
+ * backend's), not only as a port's bare drops= at exit. */
+static void front_cli_port_drops_by_reason_live(void **state)
+{
+	char dom[8], in[400], fspec[900], bspec[900], block[32];
+	uint16_t d = sn_test_cli_vif_add(next_domid++);
+	pid_t back, front;
+	char *out;
+
+	(void)state;
+	snprintf(dom, sizeof(dom), "%u", d);
+	snprintf(in, sizeof(in), "%s/bad.pcap", sn_test_group_host.dir);
+	write_bad_pcap(in);
+	snprintf(bspec, sizeof(bspec), "pcap:in=%s,out=%s/back-drops.pcap", in,
+		 sn_test_group_host.dir);
+	snprintf(fspec, sizeof(fspec), "pcap:in=%s,out=%s/front-drops.pcap", in,
+		 sn_test_group_host.dir);
+	back = sn_test_spawn("back-drops.out", "back", "--port", bspec, "--max-queues", "1",
+			     (char *)NULL);
+	front = sn_test_spawn("front-drops.out", "front", "--domid", dom, "--devid", "0",
+			      "--port", fspec, "--linger-ms", "600000", "--connect-timeout",
+			      "30000", (char *)NULL);
+	sn_test_wait_live("front", d, 0, SN_QS_port_drop_truncated, 1);
+	sn_test_wait_live("back", d, 0, SN_QS_port_drop_truncated, 1);
+	sn_test_wait_live("back", d, 0, SN_QS_tx_pkts, 2);
+	sn_test_wait_live("front", d, 0, SN_QS_rx_pkts, 2);
+	/* Both still running: these are live numbers. */
+	assert_int_equal(waitpid(front, NULL, WNOHANG), 0);
+	assert_int_equal(waitpid(back, NULL, WNOHANG), 0);
+	snprintf(block, sizeof(block), "front-%u-0", d);
+	out = stats_of(block);
+	expect_reasons(out);
+	free(out);
+	snprintf(block, sizeof(block), "back-%u-0", d);
+	out = stats_of(block);
+	expect_reasons(out);
+	free(out);
+	kill(front, SIGINT);
+	assert_int_equal(sn_test_reap(front, WAIT_MS), 0);
+	kill(back, SIGINT);
+	assert_int_equal(sn_test_reap(back, WAIT_MS), 0);
+	/* And in what each prints at exit. */
+	out = sn_test_slurp("front-drops.out");
+	expect_reasons(out);
+	assert_non_null(strstr(out, "drops=3"));
+	free(out);
+	out = sn_test_slurp("back-drops.out");
+	expect_reasons(out);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(front_cli_guest_tx_reaches_backend),
 		cmocka_unit_test(front_cli_guest_rx_sink_sees_every_packet),
 		cmocka_unit_test(front_cli_survives_backend_restart),
+		cmocka_unit_test(front_cli_port_drops_by_reason_live),
 	};
 
 	sn_test_filter(argc, argv);

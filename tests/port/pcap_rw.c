@@ -168,6 +168,23 @@ static void pcap_drops_truncated_and_oversized_records(void **state)
 	assert_int_equal(read_file(spec, &ctx, &ss, &is), 1);
 	assert_int_equal(is.drops, 3);
 	assert_int_equal(ss.bad_payload, 1);
+
+	/* Each by its reason in the queue's counters. */
+	{
+		struct sn_qstats qs = { 0 };
+		struct test_burst b;
+		struct sn_port *in;
+
+		assert_int_equal(sn_port_open(spec, &ctx, &in), 0);
+		in->qs = &qs;
+		assert_int_equal(test_burst_init(&b, 16), 0);
+		assert_int_equal(in->ops->recv(in, b.ptr, b.n), 1);
+		assert_int_equal(qs.v[SN_QS_port_drop_truncated], 1);
+		assert_int_equal(qs.v[SN_QS_port_drop_giant], 1);
+		assert_int_equal(qs.v[SN_QS_port_drop_runt], 1);
+		sn_port_close(in);
+		test_burst_free(&b);
+	}
 }
 
 static void pcap_missing_input_fails_cleanly(void **state)

@@ -256,6 +256,49 @@ static void tap_recv_drops_frame_larger_than_buffer(void **state)
 	e->b.pkt[0].cap = cap;
 }
 
+/* Each frame the tap refuses counts by reason in the queue's counters
+ * (sn_port.qs), beside the port's own drops. */
+static void tap_drops_counted_by_reason(void **state)
+{
+	struct tap_env *e = *state;
+	struct sn_qstats qs = { 0 };
+	struct sn_pkt *pk = &e->b.pkt[0];
+	uint8_t frame[200];
+	uint64_t drops = e->tap->stats.drops;
+	uint32_t cap = pk->cap;
+
+	e->tap->qs = &qs;
+	/* Send: a header netif cannot express (unknown GSO type). */
+	assert_int_equal(e->gen->ops->recv(e->gen, e->b.ptr, 1), 1);
+	memcpy(frame, pk->data, sizeof(frame));
+	pk->flags = SN_PKT_GSO;
+	pk->gso_type = 99;
+	pk->gso_size = 1000;
+	assert_int_equal(e->tap->ops->send(e->tap, e->b.ptr, 1), 1);
+	assert_int_equal(qs.v[SN_QS_port_drop_offload], 1);
+	/* Send: the kernel's tap refuses a frame shorter than Ethernet
+	 * (EINVAL), per frame. */
+	pk->flags = 0;
+	pk->gso_type = 0;
+	pk->gso_size = 0;
+	pk->len = 10;
+	assert_int_equal(e->tap->ops->send(e->tap, e->b.ptr, 1), 1);
+	assert_int_equal(qs.v[SN_QS_port_drop_send], 1);
+	/* Recv: a frame larger than the buffer. */
+	pk->cap = 199;
+	inject(e, frame, 200);
+	for (int i = 0; i < 40 && !qs.v[SN_QS_port_drop_giant]; i++) {
+		struct pollfd pfd = { .fd = e->tap->ops->fd(e->tap), .events = POLLIN };
+
+		(void)poll(&pfd, 1, 50);
+		assert_true(e->tap->ops->recv(e->tap, e->b.ptr, 1) >= 0);
+	}
+	pk->cap = cap;
+	assert_int_equal(qs.v[SN_QS_port_drop_giant], 1);
+	assert_int_equal(e->tap->stats.drops, drops + 3);
+	e->tap->qs = NULL;
+}
+
 static void tap_recv_empty_is_zero(void **state)
 {
 	struct tap_env *e = *state;
@@ -292,6 +335,7 @@ static int run_in_netns(void)
 		cmocka_unit_test(tap_kernel_to_port_plain),
 		cmocka_unit_test(tap_gso_both_ways),
 		cmocka_unit_test(tap_recv_drops_frame_larger_than_buffer),
+		cmocka_unit_test(tap_drops_counted_by_reason),
 		cmocka_unit_test(tap_recv_empty_is_zero),
 		cmocka_unit_test(tap_multi_queue_and_default_name),
 	};
