@@ -81,6 +81,9 @@ static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 		"feature-ipv6-csum-offload", "feature-rx-copy",
 		"feature-multicast-control",
 		"feature-dynamic-multicast-control",
+		/* RX data after the headroom a Linux netfront asks for
+		 * (xdp-headroom, vif_read_xdp_headroom). */
+		"feature-xdp-headroom",
 	};
 	struct sn_back_vif *v = arg;
 	const struct sn_back_cfg *cfg = &v->back->cfg;
@@ -161,6 +164,25 @@ static void read_flags(struct sn_back *b, struct sn_back_vif *v)
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-no-csum-offload", &f->no_csum);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-rx-notify", &f->rx_notify);
 	sn_xs_read_bool(p, XBT_NULL, fe, "request-multicast-control", &f->mcast_ctrl);
+}
+
+/* The frontend's xdp-headroom, which every RX response's first slot then
+ * leaves in front of the data.  As Linux netback: absent or unreadable
+ * means none, above XEN_NETIF_MAX_XDP_HEADROOM is clamped to it; further,
+ * to SN_BACK_XDP_HEADROOM_MAX, since the data must fit the page (Linux
+ * would copy past it). */
+static void vif_read_xdp_headroom(struct sn_back *b, struct sn_back_vif *v)
+{
+	unsigned long h;
+
+	if (read_ulong(b, v->fe_path, "xdp-headroom", UINT32_MAX, &h))
+		h = 0;
+	if (h > XEN_NETIF_MAX_XDP_HEADROOM)
+		h = XEN_NETIF_MAX_XDP_HEADROOM;
+	if (h > SN_BACK_XDP_HEADROOM_MAX)
+		h = SN_BACK_XDP_HEADROOM_MAX;
+	atomic_store(&v->xdp_headroom, (uint16_t)h);
+	blog(b, "vif%u.%u: xdp-headroom %lu", v->domid, v->devid, h);
 }
 
 static int read_queue_keys(struct sn_back *b, struct sn_back_vif *v,
@@ -256,6 +278,10 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 	memset(&v->feat, 0, sizeof(v->feat));
 	read_flags(b, v);
 	read_rate(b, v);
+	/* Linux netfront writes it before connecting when an XDP program
+	 * was already loaded (a reconnect), without going through
+	 * Reconfiguring. */
+	vif_read_xdp_headroom(b, v);
 	{
 		unsigned long mtu = 1500;
 
@@ -350,12 +376,24 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 	case XenbusStateInitialised:
 		break; /* Linux netback waits for Connected */
 	case XenbusStateConnected:
+		/* Back from Reconfiguring: so are we. */
+		if (v->connected && v->state == XenbusStateReconfigured)
+			set_state(v, XenbusStateConnected);
 		if (v->connected || v->awaiting_init)
 			break;
 		if (v->state == XenbusStateInitWait ||
 		    v->state == XenbusStateClosed ||
 		    v->state == XenbusStateInitialising)
 			vif_connect(b, v);
+		break;
+	case XenbusStateReconfiguring:
+		/* Linux netfront loading or unloading an XDP program: the
+		 * new headroom holds from here on; it waits for Reconfigured.
+		 * Only a connected vif has anything to reconfigure. */
+		if (v->connected) {
+			vif_read_xdp_headroom(b, v);
+			set_state(v, XenbusStateReconfigured);
+		}
 		break;
 	case XenbusStateClosing:
 		vif_disconnect(v);
