@@ -376,9 +376,13 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 	case XenbusStateInitialised:
 		break; /* Linux netback waits for Connected */
 	case XenbusStateConnected:
-		/* Back from Reconfiguring: so are we. */
-		if (v->connected && v->state == XenbusStateReconfigured)
+		/* Back from Reconfiguring: so are we.  Linux netfront writes
+		 * Reconfiguring before xdp-headroom, so the value read then
+		 * may be the old one; the last look is here. */
+		if (v->connected && v->state == XenbusStateReconfigured) {
+			vif_read_xdp_headroom(b, v);
 			set_state(v, XenbusStateConnected);
+		}
 		if (v->connected || v->awaiting_init)
 			break;
 		if (v->state == XenbusStateInitWait ||
@@ -389,7 +393,9 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 	case XenbusStateReconfiguring:
 		/* Linux netfront loading or unloading an XDP program: the
 		 * new headroom holds from here on; it waits for Reconfigured.
-		 * Only a connected vif has anything to reconfigure. */
+		 * Every watch event while it stays here reads the key again
+		 * (it may be written after the state).  Only a connected vif
+		 * has anything to reconfigure. */
 		if (v->connected) {
 			vif_read_xdp_headroom(b, v);
 			set_state(v, XenbusStateReconfigured);

@@ -5,6 +5,7 @@
  * carries its data at offset xdp-headroom, byte-exact, with nothing written
  * in the headroom; out-of-range headrooms are clamped; the headroom written
  * before connecting counts too; and a TX XDP extra (type 5) is skipped. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,6 +239,38 @@ static void xdp_headroom_read_at_connect(void **state)
 	h_back_stop(t);
 }
 
+/* The backend may answer Reconfigured before the headroom is written
+ * (Linux netfront writes the state first); the value present when the
+ * frontend returns to Connected is the one that counts.  Here it comes in
+ * the same transaction as Connected, after Reconfigured was seen. */
+static void xdp_headroom_written_late_read_on_return(void **state)
+{
+	struct h_ctx *t = *state;
+	const struct sn_plat_ops *ops = t->fplat->ops;
+	struct h_fe fe;
+	xs_transaction_t x;
+	char dir[128];
+	int rc;
+
+	h_back_start(t, NULL);
+	h_fe_connect(t, &fe, 7);
+	fe_path(dir, sizeof(dir), 7);
+	fe_state(t, 7, XenbusStateReconfiguring);
+	assert_true(h_wait_be_state(t, 7, XenbusStateReconfigured));
+	do {
+		assert_int_equal(ops->xs_txn_start(t->fplat, &x), 0);
+		assert_int_equal(h_xs_w(t->fplat, x, dir, "xdp-headroom", "256"), 0);
+		assert_int_equal(h_xs_w(t->fplat, x, dir, "state", "%d",
+					XenbusStateConnected), 0);
+		rc = ops->xs_txn_end(t->fplat, x, false);
+	} while (rc == -EAGAIN);
+	assert_int_equal(rc, 0);
+	assert_true(h_wait_be_state(t, 7, XenbusStateConnected));
+	rx_one(t, &fe, 1500, 0, 256, 1, 1);
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
 /* Reconfiguring before the vif is connected changes nothing (there is no
  * datapath to reconfigure); the connect that follows still works. */
 static void xdp_reconfiguring_before_connect_ignored(void **state)
@@ -290,6 +323,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(xdp_bad_headroom_clamped),
 		cmocka_unit_test(xdp_headroom_without_sg),
 		cmocka_unit_test(xdp_headroom_read_at_connect),
+		cmocka_unit_test(xdp_headroom_written_late_read_on_return),
 		cmocka_unit_test(xdp_reconfiguring_before_connect_ignored),
 		cmocka_unit_test(tx_xdp_extra_accepted_and_skipped),
 	};
