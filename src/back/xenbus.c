@@ -4,6 +4,7 @@
  * frontend_changed), including reconnect after the frontend closes or its
  * domain dies. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,14 +176,15 @@ static void vif_read_xdp_headroom(struct sn_back *b, struct sn_back_vif *v)
 {
 	unsigned long h;
 
-	if (read_ulong(b, v->fe_path, "xdp-headroom", UINT32_MAX, &h))
+	if (read_ulong(b, v->fe_path, "xdp-headroom", ULONG_MAX, &h))
 		h = 0;
 	if (h > XEN_NETIF_MAX_XDP_HEADROOM)
 		h = XEN_NETIF_MAX_XDP_HEADROOM;
 	if (h > SN_BACK_XDP_HEADROOM_MAX)
 		h = SN_BACK_XDP_HEADROOM_MAX;
-	atomic_store(&v->xdp_headroom, (uint16_t)h);
-	blog(b, "vif%u.%u: xdp-headroom %lu", v->domid, v->devid, h);
+	if (atomic_exchange(&v->xdp_headroom, (uint16_t)h) != h)
+		blog(b, "vif%u.%u: RX headroom %lu (xdp-headroom)", v->domid,
+		     v->devid, h);
 }
 
 static int read_queue_keys(struct sn_back *b, struct sn_back_vif *v,

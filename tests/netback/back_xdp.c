@@ -180,6 +180,9 @@ static void xdp_bad_headroom_clamped(void **state)
 	rx_one(t, &fe, 100, 0, SN_PAGE_SIZE - 1, 2, 1);
 	reconfigure(t, 3, "4096");
 	rx_one(t, &fe, 1500, 0, SN_PAGE_SIZE - 1, 2, 2);
+	reconfigure(t, 3, "0");
+	reconfigure(t, 3, "99999999999");
+	rx_one(t, &fe, 1500, 0, SN_PAGE_SIZE - 1, 2, 6);
 	reconfigure(t, 3, "banana");
 	rx_one(t, &fe, 1500, 0, 0, 1, 3);
 	reconfigure(t, 3, "256");
