@@ -30,6 +30,10 @@
 #define SN_BACK_RX_BATCH 32u
 /* Largest data slot count of one RX packet (64 KiB / 4 KiB, rounded up). */
 #define SN_BACK_RX_MAX_DATA_SLOTS 17u
+/* Largest RX headroom served: Linux's XEN_NETIF_MAX_XDP_HEADROOM is more
+ * than a page, but the first response's offset + data must stay inside its
+ * page, so at least one byte of data follows the headroom. */
+#define SN_BACK_XDP_HEADROOM_MAX (SN_PAGE_SIZE - 1u)
 #define SN_BACK_MCAST_MAX 64u /* Linux XEN_NETBK_MCAST_MAX */
 
 /* Filled by the control thread at connect, read-only to the datapath. */
@@ -109,6 +113,11 @@ struct sn_back_vif {
 	const char *_Atomic fatal_why;
 
 	struct sn_back_features feat;
+	/* Bytes in front of the data in the first slot of every RX response
+	 * (Linux netfront's xdp-headroom, for its XDP program): written by
+	 * the control thread at connect and on Reconfiguring, read once per
+	 * RX pass by the queue threads (rx.c). */
+	_Atomic uint16_t xdp_headroom;
 	uint8_t mac[6];
 	uint32_t mtu;
 	/* sn_port_hold's fd (the tap netdev, made before InitWait for the

@@ -26,6 +26,11 @@
 /* Packets one queue can hold that other queues steered to it. */
 #define RX_MBOX_PKTS 64u
 
+/* The largest packet behind the largest headroom still fits the placement
+ * arrays. */
+_Static_assert((SN_BACK_XDP_HEADROOM_MAX + SN_PKT_MAX_LEN + SN_PAGE_SIZE - 1) /
+	       SN_PAGE_SIZE <= SN_BACK_RX_MAX_DATA_SLOTS, "rx slots with headroom");
+
 #define SEG_STAGED (-1)
 #define SEG_REFUSED (-2)
 
@@ -34,6 +39,7 @@ struct rx_placed {
 	uint32_t bl;        /* backlog index of the packet */
 	RING_IDX first_idx; /* ring index of its first slot */
 	uint16_t nslots;    /* data slots */
+	uint16_t off0;      /* where the first slot's data starts (headroom) */
 	bool gso;           /* a GSO extra follows the first slot */
 	bool hash;          /* a HASH extra follows (after the GSO one) */
 	uint16_t id[SN_BACK_RX_MAX_DATA_SLOTS];
@@ -78,6 +84,9 @@ struct sn_back_rxstate {
 	unsigned int nplaced;
 
 	bool port_eof;
+	/* The vif's xdp_headroom, read once per pass: what one pass places
+	 * must agree with the slot count it checked. */
+	uint16_t headroom;
 	int idle_retry_ms;
 	uint64_t head_wait_since; /* 0 = head not waiting */
 	unsigned int head_need;
@@ -367,7 +376,7 @@ static int rx_fill(struct sn_back_queue *q)
 }
 
 static void add_seg(struct sn_back_queue *q, const uint8_t *src, uint32_t gref,
-		    uint16_t len)
+		    uint16_t dst_off, uint16_t len)
 {
 	struct sn_back_rxstate *s = q->rxs;
 	sn_copy_seg *g = &s->seg[s->nseg++];
@@ -375,7 +384,7 @@ static void add_seg(struct sn_back_queue *q, const uint8_t *src, uint32_t gref,
 	memset(g, 0, sizeof(*g));
 	g->source.virt = (void *)src;
 	g->dest.foreign.ref = gref;
-	g->dest.foreign.offset = 0;
+	g->dest.foreign.offset = dst_off;
 	g->dest.foreign.domid = q->fe_domid;
 	g->len = len;
 	g->flags = GNTCOPY_dest_gref;
@@ -388,7 +397,7 @@ static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
 
 	if (!pkt->len)
 		return false;
-	if (pkt->len > SN_PAGE_SIZE && !f->sg)
+	if (pkt->len > SN_PAGE_SIZE - q->rxs->headroom && !f->sg)
 		return false;
 	if (pkt->flags & SN_PKT_GSO) {
 		struct netif_extra_info x;
@@ -409,10 +418,12 @@ static bool rx_deliverable(struct sn_back_queue *q, const struct sn_pkt *pkt)
 	return true;
 }
 
-static unsigned int rx_need(const struct sn_pkt *pkt)
+static unsigned int rx_need(const struct sn_back_rxstate *s,
+			    const struct sn_pkt *pkt)
 {
-	return sn_rx_slots_needed(pkt->len, pkt->flags & SN_PKT_GSO,
-				  pkt->flags & SN_PKT_HASH);
+	return sn_rx_slots_needed_at(pkt->len, s->headroom,
+				     pkt->flags & SN_PKT_GSO,
+				     pkt->flags & SN_PKT_HASH);
 }
 
 /* Consume the requests for the head packet and plan its copies. */
@@ -425,13 +436,16 @@ static void rx_place(struct sn_back_queue *q)
 	unsigned int k = 0;
 
 	pl->bl = s->head;
+	pl->off0 = s->headroom;
 	pl->first_idx = q->rx.req_cons;
 	pl->gso = pkt->flags & SN_PKT_GSO;
 	pl->hash = pkt->flags & SN_PKT_HASH;
 	do {
 		struct netif_rx_request req;
-		uint16_t len = (uint16_t)(pkt->len - off > SN_PAGE_SIZE ?
-						  SN_PAGE_SIZE : pkt->len - off);
+		uint16_t at = k ? 0 : pl->off0;
+		uint16_t room = (uint16_t)(SN_PAGE_SIZE - at);
+		uint16_t len = (uint16_t)(pkt->len - off > room ?
+						  room : pkt->len - off);
 		struct sn_gref_ent *staged;
 
 		sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &req);
@@ -454,7 +468,7 @@ static void rx_place(struct sn_back_queue *q)
 		} else {
 			sn_back_count(q, SN_QS_unstaged_slots, 1);
 			pl->seg[k] = (int16_t)s->nseg;
-			add_seg(q, pkt->data + off, req.gref, len);
+			add_seg(q, pkt->data + off, req.gref, at, len);
 		}
 		off += len;
 		k++;
@@ -469,11 +483,11 @@ static void rx_place(struct sn_back_queue *q)
 	s->head++;
 }
 
-static void rx_put(struct sn_back_queue *q, uint16_t id, uint16_t flags,
-		   int16_t status)
+static void rx_put(struct sn_back_queue *q, uint16_t id, uint16_t offset,
+		   uint16_t flags, int16_t status)
 {
 	struct netif_rx_response rsp = {
-		.id = id, .offset = 0, .flags = flags, .status = status,
+		.id = id, .offset = offset, .flags = flags, .status = status,
 	};
 
 	sn_rx_back_put_rsp(&q->rx, &rsp);
@@ -490,7 +504,8 @@ static void rx_staged_copy(struct rx_placed *pl, const struct sn_pkt *pkt)
 
 	for (unsigned int k = 0; k < pl->nslots; k++) {
 		if (pl->ent[k])
-			memcpy(pl->ent[k]->addr, pkt->data + off, pl->len[k]);
+			memcpy((uint8_t *)pl->ent[k]->addr + (k ? 0 : pl->off0),
+			       pkt->data + off, pl->len[k]);
 		off += pl->len[k];
 	}
 }
@@ -537,7 +552,7 @@ static void rx_flush(struct sn_back_queue *q)
 				f |= NETRXF_more_data;
 			if (k == 0 && (pl->gso || pl->hash))
 				f |= NETRXF_extra_info;
-			rx_put(q, pl->id[k], f, st);
+			rx_put(q, pl->id[k], k ? 0 : pl->off0, f, st);
 			if (k == 0 && pl->gso) {
 				/* Zeroed so no private stack byte can reach the
 				 * guest even if an encoder left a field (XSA-216). */
@@ -582,6 +597,8 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 	RING_IDX prod;
 	int filled;
 
+	s->headroom = atomic_load_explicit(&q->vif->xdp_headroom,
+					   memory_order_relaxed);
 	filled = rx_fill(q);
 	if (filled > 0)
 		s->idle_retry_ms = 1;
@@ -595,7 +612,7 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 			done++;
 			continue;
 		}
-		need = rx_need(pkt);
+		need = rx_need(s, pkt);
 		avail = sn_rx_back_unconsumed(&q->rx, prod);
 		if (avail < need) {
 			prod = sn_rx_back_req_prod(&q->rx);
@@ -660,7 +677,7 @@ bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd)
 	}
 	if (s->head != s->tail) {
 		struct sn_pkt *pkt = bl_at(s, s->head);
-		unsigned int need = rx_need(pkt);
+		unsigned int need = rx_need(s, pkt);
 		uint64_t limit = (uint64_t)(q->vif->back->cfg.rx_drain_ms ?
 					    q->vif->back->cfg.rx_drain_ms : 500) *
 				 1000000u;

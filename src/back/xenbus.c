@@ -4,6 +4,7 @@
  * frontend_changed), including reconnect after the frontend closes or its
  * domain dies. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,9 @@ static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 		"feature-ipv6-csum-offload", "feature-rx-copy",
 		"feature-multicast-control",
 		"feature-dynamic-multicast-control",
+		/* RX data after the headroom a Linux netfront asks for
+		 * (xdp-headroom, vif_read_xdp_headroom). */
+		"feature-xdp-headroom",
 	};
 	struct sn_back_vif *v = arg;
 	const struct sn_back_cfg *cfg = &v->back->cfg;
@@ -161,6 +165,26 @@ static void read_flags(struct sn_back *b, struct sn_back_vif *v)
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-no-csum-offload", &f->no_csum);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-rx-notify", &f->rx_notify);
 	sn_xs_read_bool(p, XBT_NULL, fe, "request-multicast-control", &f->mcast_ctrl);
+}
+
+/* The frontend's xdp-headroom, which every RX response's first slot then
+ * leaves in front of the data.  As Linux netback: absent or unreadable
+ * means none, above XEN_NETIF_MAX_XDP_HEADROOM is clamped to it; further,
+ * to SN_BACK_XDP_HEADROOM_MAX, since the data must fit the page (Linux
+ * would copy past it). */
+static void vif_read_xdp_headroom(struct sn_back *b, struct sn_back_vif *v)
+{
+	unsigned long h;
+
+	if (read_ulong(b, v->fe_path, "xdp-headroom", ULONG_MAX, &h))
+		h = 0;
+	if (h > XEN_NETIF_MAX_XDP_HEADROOM)
+		h = XEN_NETIF_MAX_XDP_HEADROOM;
+	if (h > SN_BACK_XDP_HEADROOM_MAX)
+		h = SN_BACK_XDP_HEADROOM_MAX;
+	if (atomic_exchange(&v->xdp_headroom, (uint16_t)h) != h)
+		blog(b, "vif%u.%u: RX headroom %lu (xdp-headroom)", v->domid,
+		     v->devid, h);
 }
 
 static int read_queue_keys(struct sn_back *b, struct sn_back_vif *v,
@@ -256,6 +280,10 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 	memset(&v->feat, 0, sizeof(v->feat));
 	read_flags(b, v);
 	read_rate(b, v);
+	/* Linux netfront writes it before connecting when an XDP program
+	 * was already loaded (a reconnect), without going through
+	 * Reconfiguring. */
+	vif_read_xdp_headroom(b, v);
 	{
 		unsigned long mtu = 1500;
 
@@ -350,12 +378,30 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 	case XenbusStateInitialised:
 		break; /* Linux netback waits for Connected */
 	case XenbusStateConnected:
+		/* Back from Reconfiguring: so are we.  Linux netfront writes
+		 * Reconfiguring before xdp-headroom, so the value read then
+		 * may be the old one; the last look is here. */
+		if (v->connected && v->state == XenbusStateReconfigured) {
+			vif_read_xdp_headroom(b, v);
+			set_state(v, XenbusStateConnected);
+		}
 		if (v->connected || v->awaiting_init)
 			break;
 		if (v->state == XenbusStateInitWait ||
 		    v->state == XenbusStateClosed ||
 		    v->state == XenbusStateInitialising)
 			vif_connect(b, v);
+		break;
+	case XenbusStateReconfiguring:
+		/* Linux netfront loading or unloading an XDP program: the
+		 * new headroom holds from here on; it waits for Reconfigured.
+		 * Every watch event while it stays here reads the key again
+		 * (it may be written after the state).  Only a connected vif
+		 * has anything to reconfigure. */
+		if (v->connected) {
+			vif_read_xdp_headroom(b, v);
+			set_state(v, XenbusStateReconfigured);
+		}
 		break;
 	case XenbusStateClosing:
 		vif_disconnect(v);

@@ -18,6 +18,8 @@ const char *sn_extra_type_name(unsigned int type)
 		return "mcast-del";
 	case XEN_NETIF_EXTRA_TYPE_HASH:
 		return "hash";
+	case XEN_NETIF_EXTRA_TYPE_XDP:
+		return "xdp";
 	default:
 		return "unknown";
 	}

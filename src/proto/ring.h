@@ -44,6 +44,21 @@
 #include <xen/io/ring.h>
 #include <xen/io/netif.h>
 
+/* Debian's netif.h stops at the HASH extra (MAX 5); Linux 5.9+ and Xen's
+ * later netif.h add the XDP extra (type 5, u.xdp.headroom in the first two
+ * bytes of the union) and so MAX 6.  A Linux peer may send it, and a parser
+ * built on the older header would call it invalid (fatal in netback), so the
+ * missing names are defined here, where the header is included. */
+#ifndef XEN_NETIF_EXTRA_TYPE_XDP
+# define XEN_NETIF_EXTRA_TYPE_XDP 5
+# undef XEN_NETIF_EXTRA_TYPE_MAX
+# define XEN_NETIF_EXTRA_TYPE_MAX 6
+#endif
+/* Largest xdp-headroom Linux netback honours (larger values are clamped). */
+#ifndef XEN_NETIF_MAX_XDP_HEADROOM
+# define XEN_NETIF_MAX_XDP_HEADROOM 0x7FFF
+#endif
+
 /* Rings are one 4 KiB page each (Xen's page size, not the host's). */
 #define SN_PAGE_SIZE 4096u
 

@@ -61,16 +61,26 @@ static inline bool sn_slot_in_page(uint32_t offset, uint32_t size)
 	return (uint64_t)offset + size <= SN_PAGE_SIZE;
 }
 
-/* Ring slots a backend needs to deliver len bytes to a frontend: whole
- * pages at offset 0, plus one slot per extra (Linux xenvif_rx budget). */
-static inline unsigned int sn_rx_slots_needed(uint32_t len, bool gso,
-					      bool hash)
+/* Ring slots a backend needs to deliver len bytes to a frontend when the
+ * first slot's data starts at first_off (the frontend's XDP headroom, < one
+ * page) and every later one at 0, plus one slot per extra (Linux xenvif_rx
+ * budget). */
+static inline unsigned int sn_rx_slots_needed_at(uint32_t len,
+						 uint32_t first_off, bool gso,
+						 bool hash)
 {
-	unsigned int n = sn_slots_span(len, 0);
+	unsigned int n = sn_slots_span(len, first_off);
 
 	if (!n)
 		n = 1; /* an empty frame still takes its first response */
 	return n + (gso ? 1u : 0u) + (hash ? 1u : 0u);
+}
+
+/* The same with the data of every slot at offset 0. */
+static inline unsigned int sn_rx_slots_needed(uint32_t len, bool gso,
+					      bool hash)
+{
+	return sn_rx_slots_needed_at(len, 0, gso, hash);
 }
 
 #endif /* SN_PROTO_SLOTS_H */

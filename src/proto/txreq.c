@@ -113,6 +113,8 @@ parse(sn_txreq_copy_fn *copy, void *ctx, RING_IDX cons, unsigned int avail,
 					    SN_TXREQ_R_BAD_EXTRA_TYPE);
 				return 0;
 			}
+			/* An XDP extra (Linux) asks nothing of netback on
+			 * TX: kept like any other and then ignored. */
 			pkt->extra[x.type] = x;
 			pkt->extra_mask |= (uint8_t)SN_EXTRA_BIT(x.type);
 		} while (x.flags & XEN_NETIF_EXTRA_FLAG_MORE);

@@ -274,6 +274,67 @@ static void staged_rx_64_no_grant_ops(void **state)
 	h_back_stop(t);
 }
 
+/* A Linux netfront with an XDP program (Reconfiguring, xdp-headroom 256,
+ * Reconfigured, Connected): staged RX buffers get the data at the headroom
+ * too, one packet in one staged slot, one spilling into a second. */
+static void staged_rx_at_xdp_headroom(void **state)
+{
+	struct h_ctx *t = *state;
+	struct netif_rx_response rsp;
+	uint8_t small[64], big[4000];
+	char dir[64];
+	struct sfe s;
+
+	h_back_start(t, NULL);
+	assert_true(sfe_connect(t, &s, 0, true));
+	assert_int_equal(stage_add(&s, NSTAGE, s.stage_ref, 0),
+			 XEN_NETIF_CTRL_STATUS_SUCCESS);
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/vif/0", H_FE_DOMID);
+	assert_int_equal(h_xs_w(t->fplat, XBT_NULL, dir, "state", "%d",
+				XenbusStateReconfiguring), 0);
+	assert_int_equal(h_xs_w(t->fplat, XBT_NULL, dir, "xdp-headroom", "256"), 0);
+	assert_true(h_wait_be_state(t, 0, XenbusStateReconfigured));
+	assert_int_equal(h_xs_w(t->fplat, XBT_NULL, dir, "state", "%d",
+				XenbusStateConnected), 0);
+	assert_true(h_wait_be_state(t, 0, XenbusStateConnected));
+
+	memset(s.stage, 0xEE, (size_t)NSTAGE * SN_PAGE_SIZE);
+	post_rx(&s, s.stage_ref[3], 33);
+	post_rx(&s, s.stage_ref[4], 34);
+	post_rx(&s, s.stage_ref[5], 35);
+	fill(small, sizeof(small), 9);
+	fill(big, sizeof(big), 10);
+	h_inject(t, small, sizeof(small), 0, 0, 0);
+	h_inject(t, big, sizeof(big), 0, 0, 0);
+	assert_int_equal(h_rx_wait(&s.fe, 3), 3);
+	h_rx_rsp(&s.fe, 0, &rsp);
+	assert_int_equal(rsp.id, 33);
+	assert_int_equal(rsp.offset, 256);
+	assert_int_equal(rsp.status, 64);
+	assert_memory_equal(s.stage + 3 * SN_PAGE_SIZE + 256, small, 64);
+	h_rx_rsp(&s.fe, 1, &rsp);
+	assert_int_equal(rsp.id, 34);
+	assert_int_equal(rsp.offset, 256);
+	assert_int_equal(rsp.status, SN_PAGE_SIZE - 256);
+	assert_true(rsp.flags & NETRXF_more_data);
+	assert_memory_equal(s.stage + 4 * SN_PAGE_SIZE + 256, big, SN_PAGE_SIZE - 256);
+	h_rx_rsp(&s.fe, 2, &rsp);
+	assert_int_equal(rsp.id, 35);
+	assert_int_equal(rsp.offset, 0);
+	assert_int_equal(rsp.status, 4000 - (SN_PAGE_SIZE - 256));
+	assert_memory_equal(s.stage + 5 * SN_PAGE_SIZE, big + SN_PAGE_SIZE - 256,
+			    4000 - (SN_PAGE_SIZE - 256));
+	/* Nothing written in front of the data. */
+	for (unsigned int i = 0; i < 256; i++) {
+		assert_int_equal(s.stage[3 * SN_PAGE_SIZE + i], 0xEE);
+		assert_int_equal(s.stage[4 * SN_PAGE_SIZE + i], 0xEE);
+	}
+	assert_int_equal(h_stat(t, 0, SN_QS_staged_slots), 3);
+	s.fe.rx.rsp_cons += 3;
+	sfe_close(&s);
+	h_back_stop(t);
+}
+
 /* First slot staged, second an ordinary read-only grant: both paths in one
  * packet, delivered byte-exact. */
 static void mixed_packet_staged_and_unstaged(void **state)
@@ -591,6 +652,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(staged_tx_64_copy_path_no_grant_ops),
 		cmocka_unit_test(staged_tx_64_linux_path_no_grant_ops),
 		cmocka_unit_test(staged_rx_64_no_grant_ops),
+		cmocka_unit_test(staged_rx_at_xdp_headroom),
 		cmocka_unit_test(mixed_packet_staged_and_unstaged),
 		cmocka_unit_test(readonly_staged_gref_on_rx_takes_grant_path),
 		cmocka_unit_test(deleted_gref_takes_grant_path),

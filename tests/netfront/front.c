@@ -901,6 +901,49 @@ static void rx_bad_extra_type_drops_packet_only(void **state)
 	assert_int_equal(t->pp[0]->len, 300);
 }
 
+/* A backend serving an XDP headroom (tests/netback/back_xdp.c) puts the
+ * first slot's data at an offset; Linux netback also follows it with an
+ * XDP extra (type 5), which Debian's netif.h does not name.  Both are
+ * taken: the packet arrives byte-exact, the queue stays up. */
+static void rx_offset_and_xdp_extra_taken(void **state)
+{
+	struct tctx *t = *state;
+	struct fb_features f = { 0 };
+	struct fb_queue *q;
+	struct netif_extra_info x = { .type = XEN_NETIF_EXTRA_TYPE_XDP };
+	struct netif_rx_request rq;
+	struct netif_rx_response r = { 0 };
+	uint8_t data[SN_PAGE_SIZE - 256 + 100];
+
+	bring_up(t, &f, 1, false);
+	q = &t->fb.q[0];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 5);
+	sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &rq);
+	fb_copy_seg(&t->fb, false, rq.gref, 256, data, SN_PAGE_SIZE - 256);
+	r.id = rq.id;
+	r.offset = 256;
+	r.flags = NETRXF_extra_info | NETRXF_more_data;
+	r.status = SN_PAGE_SIZE - 256;
+	sn_rx_back_put_rsp(&q->rx, &r);
+	x.u.pad[0] = 256; /* u.xdp.headroom in newer headers */
+	sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &rq);
+	sn_rx_back_write_slot(&q->rx, q->rx.rsp_prod_pvt++, &x, sizeof(x));
+	sn_rx_back_copy_req(&q->rx, q->rx.req_cons++, &rq);
+	fb_copy_seg(&t->fb, false, rq.gref, 0, data + SN_PAGE_SIZE - 256, 100);
+	r.id = rq.id;
+	r.offset = 0;
+	r.flags = 0;
+	r.status = 100;
+	sn_rx_back_put_rsp(&q->rx, &r);
+	sn_rx_back_push(&q->rx);
+	assert_int_equal(sn_front_rx_burst(t->nic, 0, t->pp, 1), 1);
+	assert_int_equal(t->pp[0]->len, sizeof(data));
+	assert_memory_equal(t->pp[0]->data, data, sizeof(data));
+	assert_false(sn_front_queue_broken(t->nic, 0));
+	assert_int_equal(qstat(t, 0, SN_QS_fatal_errors), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
 
 int main(int argc, char **argv)
@@ -934,6 +977,7 @@ int main(int argc, char **argv)
 		T(rx_grant_held_after_response_breaks_queue),
 		T(rx_rsp_prod_beyond_posted_breaks_queue),
 		T(rx_bad_extra_type_drops_packet_only),
+		T(rx_offset_and_xdp_extra_taken),
 	};
 
 	sn_test_filter(argc, argv);

@@ -117,6 +117,13 @@ static void r_extra_max(struct rxb *b)
 	rxb_raw_extra(b, XEN_NETIF_EXTRA_TYPE_MAX, false);
 }
 
+/* Linux netback's XDP extra (type 5, past Debian's netif.h). */
+static void r_extra_xdp(struct rxb *b)
+{
+	rxb_rsp(b, 0, 60, EXTRA);
+	rxb_raw_extra(b, XEN_NETIF_EXTRA_TYPE_XDP, false);
+}
+
 static void r_missing_slots(struct rxb *b) { rxb_rsp(b, 0, 60, MORE); }
 
 static void r_19_small(struct rxb *b) { chain(b, 200, 18, 100); }
@@ -237,6 +244,7 @@ static const struct rx_case cases[] = {
 	  R(BAD_EXTRA_TYPE), 2, NULL },
 	{ "rx_rejects_extra_type_max", r_extra_max, 0, 0, ERR,
 	  R(BAD_EXTRA_TYPE), 2, NULL },
+	{ "rx_accepts_xdp_extra", r_extra_xdp, 0, 0, OK, R(NONE), 2, NULL },
 	{ "rx_rejects_chain_past_rsp_prod", r_missing_slots, 0, 0, ERR,
 	  R(MISSING_SLOTS), 1, NULL },
 	{ "rx_accepts_19_slots_small_first", r_19_small, 0, 0, OK, R(NONE),

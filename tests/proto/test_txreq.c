@@ -106,6 +106,13 @@ static void b_extra_type_max(struct txb *b)
 	txb_raw_extra(b, XEN_NETIF_EXTRA_TYPE_MAX, false);
 }
 
+/* Linux's XDP extra (type 5, past Debian's netif.h): skipped, not fatal. */
+static void b_extra_xdp(struct txb *b)
+{
+	txb_req(b, 0, 60, EXTRA);
+	txb_raw_extra(b, XEN_NETIF_EXTRA_TYPE_XDP, false);
+}
+
 static void b_missing_cont(struct txb *b) { txb_req(b, 0, 60, MORE); }
 
 /* Claims 3 continuations, publishes 2. */
@@ -376,6 +383,7 @@ static const struct tx_case cases[] = {
 	  R(BAD_EXTRA_TYPE), 2, NULL },
 	{ "tx_fatal_extra_type_max", b_extra_type_max, 0, 0, FATAL,
 	  R(BAD_EXTRA_TYPE), 2, NULL },
+	{ "tx_accepts_xdp_extra", b_extra_xdp, 0, 0, OK, R(NONE), 2, NULL },
 	{ "tx_fatal_missing_continuation", b_missing_cont, 0, 0, FATAL,
 	  R(MISSING_SLOTS), 1, NULL },
 	{ "tx_fatal_partial_packet", b_partial_packet, 0, 0, FATAL,
