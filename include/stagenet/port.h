@@ -12,6 +12,18 @@
 
 struct sn_port;
 
+/* Offloads the netif peer negotiated, as given to set_offloads: what a
+ * port may hand to recv.  Anything beyond them that still arrives is
+ * segmented / checksummed in software (src/port/segment.h). */
+enum {
+	SN_OFFLOAD_CSUM4 = 1u << 0, /* csum_blank for IPv4 */
+	SN_OFFLOAD_CSUM6 = 1u << 1, /* csum_blank for IPv6 (feature-ipv6-csum-offload) */
+	SN_OFFLOAD_TSO4 = 1u << 2,  /* feature-gso-tcpv4 */
+	SN_OFFLOAD_TSO6 = 1u << 3,  /* feature-gso-tcpv6 */
+	SN_OFFLOAD_SG = 1u << 4,    /* feature-sg: frames over one page */
+	SN_OFFLOAD_ALL = 0x1fu,
+};
+
 struct sn_port_ops {
 	const char *kind;
 	/* Packets leaving stagenet into the port's world.  The port copies
@@ -27,6 +39,10 @@ struct sn_port_ops {
 	 * the port is always ready (generator) or never produces (sink). */
 	int (*fd)(struct sn_port *p);
 	void (*close)(struct sn_port *p);
+	/* Optional (NULL: the port produces no offloaded frames it was not
+	 * asked for, or cannot be told).  Called at every connect with the
+	 * SN_OFFLOAD_* bits this peer negotiated; 0 or -errno. */
+	int (*set_offloads)(struct sn_port *p, unsigned int bits);
 };
 
 struct sn_port_stats {
@@ -99,6 +115,12 @@ int sn_port_held_name(int fd, char *name);
 /* One line "<who>: sent= recv= drops= lost= bad_seq= bad_payload=": the
  * port's verdict as both daemons print it (stagenet bench parses it). */
 void sn_port_print_stats(FILE *f, const char *who, const struct sn_port_stats *st);
+
+/* The op when the port has one; 0 otherwise. */
+static inline int sn_port_set_offloads(struct sn_port *p, unsigned int bits)
+{
+	return p && p->ops->set_offloads ? p->ops->set_offloads(p, bits) : 0;
+}
 
 static inline void sn_port_close(struct sn_port *p)
 {

@@ -101,6 +101,7 @@ int sn_front_xb_read_features(struct sn_front *nic)
 	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-rx-copy", &nic->be_rx_copy)) ||
 	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ctrl-ring", &nic->be_ctrl_ring)))
 		return rc;
+	atomic_store(&nic->tx_caps, sn_front_tx_caps(nic));
 	/* Absent or unparsable: no multi-queue.  An offer above what we
 	 * support is capped, not refused. */
 	rc = sn_xs_read_ulong(p, XBT_NULL, be, "multi-queue-max-queues", 0, LONG_MAX, &mq);
