@@ -83,6 +83,11 @@ struct sn_port_ctx {
  *     without CSUM_PARTIAL, its L4 checksum field (pseudo-header seed).
  *     Frames whose offloads cannot be expressed are dropped and counted in
  *     stats.drops but reported as taken; EAGAIN/ENOBUFS stop the burst.
+ *     Opens offering TSO4/TSO6; set_offloads (TUNSETOFFLOAD) narrows that
+ *     to what the peer negotiated: TSO only with SG and that IP version's
+ *     checksum offload.
+ *   pcap, gen, sink: no set_offloads; what they produce beyond the peer's
+ *     features is segmented / checksummed by the netif side.
  *   pcap: with nqueues > 1 every queue uses FILE.q<queue> (in and out), so
  *     one writer per file.  Frames are written as given (a CSUM_PARTIAL frame
  *     shows its seed); read frames carry no offload flags.  send flushes per
