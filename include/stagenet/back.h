@@ -49,6 +49,9 @@ struct sn_back_cfg {
 	uint32_t staging_max;
 	bool staging_off;
 	bool no_ctrl_ring;             /* do not offer feature-ctrl-ring */
+	/* SN_OFFLOAD_SG/TSO4/TSO6/CSUM6 (stagenet/port.h) written "0" instead
+	 * of "1": testing, to act as a backend that offers less. */
+	unsigned int features_off;
 	FILE *log;                     /* one line per lifecycle event; NULL = quiet */
 };
 

@@ -13,6 +13,7 @@
 
 #include "stagenet/pkt.h"
 #include "stagenet/plat.h"
+#include "stagenet/port.h"
 #include "stagenet/stats.h"
 
 /* Most queues a NIC will ask for (Linux netback offers min(8, ncpus)). */
@@ -53,6 +54,10 @@ enum sn_front_staging_policy {
 struct sn_front_cfg {
 	uint16_t devid;      /* vif device id: device/vif/<devid> of our domain */
 	uint16_t queues;     /* wanted (clamped to multi-queue-max-queues); 0 = 1 */
+	/* SN_OFFLOAD_SG/TSO4/TSO6/CSUM6 (stagenet/port.h) written "0" instead
+	 * of "1", SN_OFFLOAD_CSUM4 as feature-no-csum-offload=1: testing, to
+	 * act as a frontend that offers less. */
+	unsigned int features_off;
 	bool no_split_evtchn; /* true: one shared event-channel per queue even
 			       * when the backend offers split channels */
 	/* Counters: one sn_qstats per queue, caller-owned (e.g. from

@@ -13,6 +13,18 @@
 
 struct sn_port;
 
+/* Offloads the netif peer negotiated, as given to set_offloads: what a
+ * port may hand to recv.  Anything beyond them that still arrives is
+ * segmented / checksummed in software (src/port/segment.h). */
+enum {
+	SN_OFFLOAD_CSUM4 = 1u << 0, /* csum_blank for IPv4 */
+	SN_OFFLOAD_CSUM6 = 1u << 1, /* csum_blank for IPv6 (feature-ipv6-csum-offload) */
+	SN_OFFLOAD_TSO4 = 1u << 2,  /* feature-gso-tcpv4 */
+	SN_OFFLOAD_TSO6 = 1u << 3,  /* feature-gso-tcpv6 */
+	SN_OFFLOAD_SG = 1u << 4,    /* feature-sg: frames over one page */
+	SN_OFFLOAD_ALL = 0x1fu,
+};
+
 struct sn_port_ops {
 	const char *kind;
 	/* Packets leaving stagenet into the port's world.  The port copies
@@ -28,6 +40,10 @@ struct sn_port_ops {
 	 * the port is always ready (generator) or never produces (sink). */
 	int (*fd)(struct sn_port *p);
 	void (*close)(struct sn_port *p);
+	/* Optional (NULL: the port produces no offloaded frames it was not
+	 * asked for, or cannot be told).  Called at every connect with the
+	 * SN_OFFLOAD_* bits this peer negotiated; 0 or -errno. */
+	int (*set_offloads)(struct sn_port *p, unsigned int bits);
 };
 
 struct sn_port_stats {
@@ -74,6 +90,11 @@ struct sn_port_ctx {
  *     without CSUM_PARTIAL, its L4 checksum field (pseudo-header seed).
  *     Frames whose offloads cannot be expressed are dropped and counted in
  *     stats.drops but reported as taken; EAGAIN/ENOBUFS stop the burst.
+ *     Opens offering TSO4/TSO6; set_offloads (TUNSETOFFLOAD) narrows that
+ *     to what the peer negotiated: TSO only with SG and that IP version's
+ *     checksum offload.
+ *   pcap, gen, sink: no set_offloads; what they produce beyond the peer's
+ *     features is segmented / checksummed by the netif side.
  *   pcap: with nqueues > 1 every queue uses FILE.q<queue> (in and out), so
  *     one writer per file.  Frames are written as given (a CSUM_PARTIAL frame
  *     shows its seed); read frames carry no offload flags.  send flushes per
@@ -106,6 +127,12 @@ int sn_port_held_name(int fd, char *name);
 /* One line "<who>: sent= recv= drops= lost= bad_seq= bad_payload=": the
  * port's verdict as both daemons print it (stagenet bench parses it). */
 void sn_port_print_stats(FILE *f, const char *who, const struct sn_port_stats *st);
+
+/* The op when the port has one; 0 otherwise. */
+static inline int sn_port_set_offloads(struct sn_port *p, unsigned int bits)
+{
+	return p && p->ops->set_offloads ? p->ops->set_offloads(p, bits) : 0;
+}
 
 static inline void sn_port_close(struct sn_port *p)
 {

@@ -45,6 +45,10 @@ struct sn_back_features {
 	uint64_t credit_usec;
 };
 
+/* SN_OFFLOAD_* bits of what this frontend negotiated (rx.c): the port's
+ * offloads at connect and the software fallback's target. */
+unsigned int sn_back_rx_caps(const struct sn_back_features *f);
+
 struct sn_back_qparams {
 	uint32_t tx_ref, rx_ref;
 	uint32_t evt_tx, evt_rx; /* equal when not split */

@@ -11,6 +11,7 @@
 
 #include "back/common.h"
 #include "port/csum.h"
+#include "port/segment.h"
 #include "proto/extra.h"
 #include "proto/offload.h"
 #include "proto/slots.h"
@@ -31,12 +32,15 @@
 _Static_assert((SN_BACK_XDP_HEADROOM_MAX + SN_PKT_MAX_LEN + SN_PAGE_SIZE - 1) /
 	       SN_PAGE_SIZE <= SN_BACK_RX_MAX_DATA_SLOTS, "rx slots with headroom");
 
+#define RX_SEG_BATCH SN_BACK_RX_BATCH
+
 #define SEG_STAGED (-1)
 #define SEG_REFUSED (-2)
 
 /* Where one placed packet's responses go. */
 struct rx_placed {
-	uint32_t bl;        /* backlog index of the packet */
+	struct sn_pkt *pkt; /* in the backlog, or a segment in segq */
+	bool from_bl;       /* a backlog entry: its bytes leave the cap at flush */
 	RING_IDX first_idx; /* ring index of its first slot */
 	uint16_t nslots;    /* data slots */
 	uint16_t off0;      /* where the first slot's data starts (headroom) */
@@ -83,6 +87,16 @@ struct sn_back_rxstate {
 	struct rx_placed placed[SN_BACK_RX_BATCH];
 	unsigned int nplaced;
 
+	/* Software offload fallback: the backlog head is a GSO packet this
+	 * frontend did not negotiate; its segments are made RX_SEG_BATCH at
+	 * a time into segq (refilled only once the batch placing the last
+	 * ones is flushed) and go out before the next backlog packet. */
+	struct sn_gso_iter gso;
+	bool gso_active;
+	struct sn_pkt segq[RX_SEG_BATCH];
+	uint8_t *seg_bufs;
+	uint32_t seg_head, seg_n;
+
 	bool port_eof;
 	/* The vif's xdp_headroom, read once per pass: what one pass places
 	 * must agree with the slot count it checked. */
@@ -114,7 +128,11 @@ int sn_back_rx_init(struct sn_back_queue *q)
 	/* Lazily backed: untouched buffer pages cost nothing. */
 	s->bufs = calloc(s->cap_pkts, SN_PKT_BUF_SIZE);
 	s->scratch_buf = calloc(RX_SCRATCH, SN_PKT_BUF_SIZE);
-	if (!s->bl || !s->bufs || !s->scratch_buf) {
+	/* Lazily backed too: touched only when a port sends what the
+	 * frontend did not negotiate. */
+	s->seg_bufs = calloc(RX_SEG_BATCH, SN_PKT_BUF_SIZE);
+	if (!s->bl || !s->bufs || !s->scratch_buf || !s->seg_bufs) {
+		free(s->seg_bufs);
 		free(s->bl);
 		free(s->bufs);
 		free(s->scratch_buf);
@@ -124,6 +142,10 @@ int sn_back_rx_init(struct sn_back_queue *q)
 	for (uint32_t i = 0; i < s->cap_pkts; i++) {
 		s->bl[i].data = s->bufs + (size_t)i * SN_PKT_BUF_SIZE;
 		s->bl[i].cap = SN_PKT_BUF_SIZE;
+	}
+	for (unsigned int i = 0; i < RX_SEG_BATCH; i++) {
+		s->segq[i].data = s->seg_bufs + (size_t)i * SN_PKT_BUF_SIZE;
+		s->segq[i].cap = SN_PKT_BUF_SIZE;
 	}
 	for (unsigned int i = 0; i < RX_SCRATCH; i++) {
 		s->scratch[i].data = s->scratch_buf + (size_t)i * SN_PKT_BUF_SIZE;
@@ -140,6 +162,7 @@ int sn_back_rx_init(struct sn_back_queue *q)
 	    pthread_mutex_init(&s->mbox.lock, NULL)) {
 		free(s->mbox.pkts);
 		free(s->mbox.bufs);
+		free(s->seg_bufs);
 		free(s->bl);
 		free(s->bufs);
 		free(s->scratch_buf);
@@ -161,6 +184,7 @@ void sn_back_rx_fini(struct sn_back_queue *q)
 	pthread_mutex_destroy(&s->mbox.lock);
 	free(s->mbox.pkts);
 	free(s->mbox.bufs);
+	free(s->seg_bufs);
 	free(s->bl);
 	free(s->bufs);
 	free(s->scratch_buf);
@@ -364,11 +388,6 @@ static int rx_fill(struct sn_back_queue *q)
 			i--;
 			continue;
 		}
-		/* A frontend that cannot take "checksum blank" gets the sum
-		 * finished here (Linux: the stack does it before xmit). */
-		if (q->vif->feat.no_csum && (p->flags & SN_PKT_CSUM_PARTIAL) &&
-		    !(p->flags & SN_PKT_GSO) && sn_pkt_csum_finish(p))
-			p->flags &= (uint16_t)~SN_PKT_CSUM_PARTIAL;
 		s->bytes += p->len;
 		s->tail++;
 	}
@@ -427,15 +446,15 @@ static unsigned int rx_need(const struct sn_back_rxstate *s,
 }
 
 /* Consume the requests for the head packet and plan its copies. */
-static void rx_place(struct sn_back_queue *q)
+static void rx_place(struct sn_back_queue *q, struct sn_pkt *pkt)
 {
 	struct sn_back_rxstate *s = q->rxs;
 	struct rx_placed *pl = &s->placed[s->nplaced++];
-	struct sn_pkt *pkt = bl_at(s, s->head);
 	uint32_t off = 0;
 	unsigned int k = 0;
 
-	pl->bl = s->head;
+	pl->pkt = pkt;
+	pl->from_bl = !s->seg_n;
 	pl->off0 = s->headroom;
 	pl->first_idx = q->rx.req_cons;
 	pl->gso = pkt->flags & SN_PKT_GSO;
@@ -480,7 +499,12 @@ static void rx_place(struct sn_back_queue *q)
 			q->rx.req_cons++;
 	} while (off < pkt->len);
 	pl->nslots = (uint16_t)k;
-	s->head++;
+	if (s->seg_n) {
+		s->seg_head++;
+		s->seg_n--;
+	} else {
+		s->head++;
+	}
 }
 
 static void rx_put(struct sn_back_queue *q, uint16_t id, uint16_t offset,
@@ -527,7 +551,7 @@ static void rx_flush(struct sn_back_queue *q)
 	if (!s->nplaced)
 		return;
 	for (i = 0; i < s->nplaced; i++)
-		rx_staged_copy(&s->placed[i], bl_at(s, s->placed[i].bl));
+		rx_staged_copy(&s->placed[i], s->placed[i].pkt);
 	if (s->nseg) {
 		rc = q->plat->ops->gnt_copy(q->plat, s->nseg, s->seg);
 		sn_back_count(q, SN_QS_grant_copies, s->nseg);
@@ -535,7 +559,7 @@ static void rx_flush(struct sn_back_queue *q)
 	}
 	for (i = 0; i < s->nplaced; i++) {
 		struct rx_placed *pl = &s->placed[i];
-		struct sn_pkt *pkt = bl_at(s, pl->bl);
+		struct sn_pkt *pkt = pl->pkt;
 		bool ok = !rc;
 		uint16_t flags;
 
@@ -578,7 +602,8 @@ static void rx_flush(struct sn_back_queue *q)
 		} else {
 			sn_back_count(q, SN_QS_rx_drop_grant, 1);
 		}
-		s->bytes -= pkt->len;
+		if (pl->from_bl)
+			s->bytes -= pkt->len;
 	}
 	/* Before the push: once the frontend sees a response it may DEL
 	 * that gref, which must not find it still in flight. */
@@ -588,6 +613,119 @@ static void rx_flush(struct sn_back_queue *q)
 	s->nseg = 0;
 	if (sn_rx_back_push(&q->rx))
 		sn_back_notify(q, q->rx_port);
+}
+
+unsigned int sn_back_rx_caps(const struct sn_back_features *f)
+{
+	unsigned int caps = 0;
+
+	/* IPv4 csum_blank is implied by netif unless the frontend refused
+	 * checksum offload altogether; IPv6 needs its own key; GSO of
+	 * either kind travels as csum_blank, so it needs both. */
+	if (!f->no_csum) {
+		caps |= SN_OFFLOAD_CSUM4;
+		if (f->ipv6_csum)
+			caps |= SN_OFFLOAD_CSUM6;
+	}
+	if (f->gso_tcpv4)
+		caps |= SN_OFFLOAD_TSO4;
+	if (f->gso_tcpv6)
+		caps |= SN_OFFLOAD_TSO6;
+	if (f->sg)
+		caps |= SN_OFFLOAD_SG;
+	return caps;
+}
+
+/* Without SG a frame is one slot, and the first slot's data starts after
+ * the frontend's XDP headroom. */
+static uint32_t rx_max_frame(const struct sn_back_rxstate *s, const struct sn_back_features *f)
+{
+	return f->sg ? SN_PKT_MAX_LEN : SN_PAGE_SIZE - s->headroom;
+}
+
+static void rx_head_pop(struct sn_back_rxstate *s)
+{
+	if (s->seg_n) {
+		s->seg_head++;
+		s->seg_n--;
+	} else {
+		bl_pop(s);
+	}
+}
+
+/* Next batch of segments of the backlog head; the head leaves the
+ * backlog once its last segment is made (segments are copies). */
+static void rx_seg_refill(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	int r = 0;
+
+	s->seg_head = 0;
+	s->seg_n = 0;
+	while (s->seg_n < RX_SEG_BATCH &&
+	       (r = sn_gso_next(&s->gso, &s->segq[s->seg_n])) == 1)
+		s->seg_n++;
+	if (r != 1) {
+		if (r < 0)
+			sn_back_count(q, SN_QS_rx_drop_port, 1);
+		s->gso_active = false;
+		bl_pop(s);
+	}
+}
+
+/* The packet to place next, made to fit what this frontend negotiated:
+ * checksum finished or GSO segmented in software (port/segment.h) when
+ * the port handed us more than it was told to (set_offloads).  NULL when
+ * nothing is waiting.  May flush placed packets before reusing segq. */
+static struct sn_pkt *rx_head(struct sn_back_queue *q)
+{
+	struct sn_back_rxstate *s = q->rxs;
+	const struct sn_back_features *f = &q->vif->feat;
+	unsigned int caps = sn_back_rx_caps(f);
+
+	for (;;) {
+		struct sn_pkt *pkt;
+
+		if (s->seg_n)
+			return &s->segq[s->seg_head];
+		if (s->gso_active) {
+			if (s->nplaced)
+				rx_flush(q);
+			rx_seg_refill(q);
+			continue;
+		}
+		if (s->head == s->tail)
+			return NULL;
+		pkt = bl_at(s, s->head);
+		switch (sn_offload_fit(pkt, caps, rx_max_frame(s, f))) {
+		case SN_FIT_OK:
+			return pkt;
+		case SN_FIT_CSUM:
+			/* A sum that cannot be finished (headers not
+			 * found) goes as it is, as Linux's stack sends
+			 * what skb_checksum_help refuses. */
+			if (sn_pkt_csum_finish(pkt))
+				pkt->flags &= (uint16_t)~SN_PKT_CSUM_PARTIAL;
+			return pkt;
+		case SN_FIT_TOO_BIG:
+			/* A non-GSO frame over one page for a frontend
+			 * without SG: nothing can make it fit. */
+			sn_back_count(q, SN_QS_rx_drop_port, 1);
+			bl_pop(s);
+			continue;
+		case SN_FIT_SEGMENT:
+			if (s->nplaced)
+				rx_flush(q);
+			if (sn_gso_begin(&s->gso, pkt, rx_max_frame(s, f),
+					 sn_offload_csum_ok(pkt, caps))) {
+				sn_back_count(q, SN_QS_rx_drop_port, 1);
+				bl_pop(s);
+				continue;
+			}
+			s->gso_active = true;
+			continue;
+		}
+	}
 }
 
 int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
@@ -603,12 +741,14 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 	if (filled > 0)
 		s->idle_retry_ms = 1;
 	prod = sn_rx_back_req_prod(&q->rx);
-	while (s->head != s->tail && done < budget) {
-		struct sn_pkt *pkt = bl_at(s, s->head);
+	while (done < budget) {
+		struct sn_pkt *pkt = rx_head(q);
 
+		if (!pkt)
+			break;
 		if (!rx_deliverable(q, pkt)) {
 			sn_back_count(q, SN_QS_rx_drop_port, 1);
-			bl_pop(s);
+			rx_head_pop(s);
 			done++;
 			continue;
 		}
@@ -635,7 +775,7 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 				break;
 			/* Stalled past the drain time: drop the head. */
 			sn_back_count(q, SN_QS_rx_drop_no_slots, 1);
-			bl_pop(s);
+			rx_head_pop(s);
 			done++;
 			continue;
 		}
@@ -643,7 +783,7 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 		if (s->nplaced == SN_BACK_RX_BATCH ||
 		    s->nseg + SN_BACK_RX_MAX_DATA_SLOTS > RX_MAX_SEGS)
 			rx_flush(q);
-		rx_place(q);
+		rx_place(q, pkt);
 		done++;
 	}
 	rx_flush(q);
@@ -675,8 +815,11 @@ bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd)
 				s->idle_retry_ms *= 2;
 		}
 	}
-	if (s->head != s->tail) {
-		struct sn_pkt *pkt = bl_at(s, s->head);
+	/* Segments still to be made: more work now. */
+	if (!s->seg_n && s->gso_active)
+		return true;
+	if (s->seg_n || s->head != s->tail) {
+		struct sn_pkt *pkt = s->seg_n ? &s->segq[s->seg_head] : bl_at(s, s->head);
 		unsigned int need = rx_need(s, pkt);
 		uint64_t limit = (uint64_t)(q->vif->back->cfg.rx_drain_ms ?
 					    q->vif->back->cfg.rx_drain_ms : 500) *

@@ -359,6 +359,12 @@ static int queue_setup(struct sn_back_vif *v, struct sn_back_queue *q,
 		return rc;
 	}
 	q->port->qs = q->st;
+	/* The port offers the host only what this frontend negotiated; a
+	 * port that cannot be told is covered by rx.c's software fallback. */
+	rc = sn_port_set_offloads(q->port, sn_back_rx_caps(&v->feat));
+	if (rc)
+		fprintf(v->back->cfg.log ? v->back->cfg.log : stderr, "back vif%u.%u queue %u: port offloads: %s "
+			"(segmenting in software)\n", v->domid, v->devid, i, strerror(-rc));
 	rc = sn_back_tx_init(q);
 	if (!rc)
 		rc = sn_back_rx_init(q);

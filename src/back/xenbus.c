@@ -77,14 +77,20 @@ static void vif_error(struct sn_back_vif *v, const char *msg)
 
 static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 {
-	static const char *const ones[] = {
-		"feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
-		"feature-ipv6-csum-offload", "feature-rx-copy",
-		"feature-multicast-control",
-		"feature-dynamic-multicast-control",
+	static const struct {
+		const char *key;
+		unsigned int off; /* the sn_back_cfg.features_off bit that hides it */
+	} ones[] = {
+		{ "feature-sg", SN_OFFLOAD_SG },
+		{ "feature-gso-tcpv4", SN_OFFLOAD_TSO4 },
+		{ "feature-gso-tcpv6", SN_OFFLOAD_TSO6 },
+		{ "feature-ipv6-csum-offload", SN_OFFLOAD_CSUM6 },
+		{ "feature-rx-copy", 0 },
+		{ "feature-multicast-control", 0 },
+		{ "feature-dynamic-multicast-control", 0 },
 		/* RX data after the headroom a Linux netfront asks for
 		 * (xdp-headroom, vif_read_xdp_headroom). */
-		"feature-xdp-headroom",
+		{ "feature-xdp-headroom", 0 },
 	};
 	struct sn_back_vif *v = arg;
 	const struct sn_back_cfg *cfg = &v->back->cfg;
@@ -92,7 +98,8 @@ static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]) && !rc; i++)
-		rc = sn_xs_printf(p, t, dir, ones[i], "1");
+		rc = sn_xs_printf(p, t, dir, ones[i].key, "%d",
+				  !(cfg->features_off & ones[i].off));
 	if (!rc)
 		rc = sn_xs_printf(p, t, dir, "feature-rx-flip", "0");
 	if (!rc)

@@ -26,6 +26,15 @@ struct back_opts {
 	int tx_path;
 	long max_queues, rx_queue_pkts, rx_queue_bytes, staging_max;
 	bool busy_poll, no_split_evtchn, no_ctrl_ring, quiet;
+	struct sn_opt_list features_off;
+};
+
+/* Testing: act as a backend that offers less (FreeBSD netback: gso-tcpv6;
+ * QEMU's xen_nic: sg,gso-tcpv4,gso-tcpv6,ipv6-csum-offload). */
+static const struct sn_opt_choice back_features[] = {
+	{ "sg", SN_OFFLOAD_SG }, { "gso-tcpv4", SN_OFFLOAD_TSO4 },
+	{ "gso-tcpv6", SN_OFFLOAD_TSO6 }, { "ipv6-csum-offload", SN_OFFLOAD_CSUM6 },
+	{ NULL, 0 },
 };
 
 static const struct sn_opt_choice tx_paths[] = {
@@ -60,6 +69,10 @@ static const struct sn_opt back_opts[] = {
 	{ .name = "no-ctrl-ring", .kind = SN_OPT_SET, BACK_OPT(no_ctrl_ring),
 	  .help = "do not offer feature-ctrl-ring (no hash configuration, no staging)" },
 	{ .name = "quiet", .kind = SN_OPT_SET, BACK_OPT(quiet), .help = "no lifecycle log on stderr" },
+	{ .name = "features-off", .arg = "LIST", .kind = SN_OPT_LIST, BACK_OPT(features_off),
+	  .choices = back_features,
+	  .help = "testing: write these feature-* keys as 0, to act as a backend that offers "
+		  "less (sg, gso-tcpv4, gso-tcpv6, ipv6-csum-offload)" },
 	{ .name = NULL },
 };
 #undef BACK_OPT
@@ -103,6 +116,8 @@ int sn_cmd_back(int argc, char **argv)
 	cfg.busy_poll = o.busy_poll;
 	cfg.no_split_evtchn = o.no_split_evtchn;
 	cfg.no_ctrl_ring = o.no_ctrl_ring;
+	for (unsigned int i = 0; i < o.features_off.n; i++)
+		cfg.features_off |= (unsigned int)o.features_off.v[i];
 	cfg.max_queues = (uint16_t)o.max_queues;
 	cfg.rx_queue_pkts = (uint32_t)o.rx_queue_pkts;
 	cfg.rx_queue_bytes = (uint32_t)o.rx_queue_bytes;

@@ -28,6 +28,17 @@ struct front_opts {
 	long devid, queues, connect_timeout, linger_ms, staging_pages;
 	int staging;
 	bool busy_poll, no_split_evtchn;
+	struct sn_opt_list features_off;
+};
+
+/* Testing: act as a frontend that offers less (FreeBSD netfront:
+ * gso-tcpv6,ipv6-csum-offload; MiniOS: sg,gso-tcpv4,gso-tcpv6; csum writes
+ * feature-no-csum-offload). */
+static const struct sn_opt_choice front_features[] = {
+	{ "sg", SN_OFFLOAD_SG }, { "gso-tcpv4", SN_OFFLOAD_TSO4 },
+	{ "gso-tcpv6", SN_OFFLOAD_TSO6 }, { "ipv6-csum-offload", SN_OFFLOAD_CSUM6 },
+	{ "csum", SN_OFFLOAD_CSUM4 | SN_OFFLOAD_CSUM6 },
+	{ NULL, 0 },
 };
 
 static const struct sn_opt_choice staging_policies[] = {
@@ -50,6 +61,11 @@ static const struct sn_opt front_opts[] = {
 	  .help = "separate tx/rx event channels when offered (default)" },
 	{ .name = "no-split-evtchn", .kind = SN_OPT_SET, FRONT_OPT(no_split_evtchn),
 	  .help = "one event channel per queue" },
+	{ .name = "features-off", .arg = "LIST", .kind = SN_OPT_LIST, FRONT_OPT(features_off),
+	  .choices = front_features,
+	  .help = "testing: write these feature-* keys as 0, to act as a frontend that offers "
+		  "less (sg, gso-tcpv4, gso-tcpv6, ipv6-csum-offload; csum: "
+		  "feature-no-csum-offload=1)" },
 	{ .name = "connect-timeout", .arg = "MS", .kind = SN_OPT_LONG, FRONT_OPT(connect_timeout),
 	  .min = 0, .max = 86400000,
 	  .help = "give up if the backend never connects (default: wait)" },
@@ -212,6 +228,8 @@ int sn_cmd_front(int argc, char **argv)
 	ro.cfg.staging = fo.staging;
 	ro.cfg.staging_pages = (uint32_t)fo.staging_pages;
 	ro.cfg.no_split_evtchn = fo.no_split_evtchn;
+	for (unsigned int i = 0; i < fo.features_off.n; i++)
+		ro.cfg.features_off |= (unsigned int)fo.features_off.v[i];
 	ro.cfg.devid = (uint16_t)fo.devid;
 	ro.cfg.queues = (uint16_t)fo.queues;
 	ro.port_spec = fo.port;

@@ -155,6 +155,7 @@ struct pump {
 	struct sn_pkt *rxp[SN_FRONT_BURST], *txp[SN_FRONT_BURST];
 	uint8_t *mem;
 	unsigned int tx_off, tx_n;
+	unsigned int caps; /* offloads last set on the port */
 };
 
 static int pump_alloc(struct pump *pm)
@@ -206,6 +207,15 @@ static int pump_turn(struct pump *pm)
 		return n;
 	}
 	if (pm->tx_n == pm->tx_off && !atomic_load(&pm->run->eof)) {
+		unsigned int caps = atomic_load(&pm->nic->tx_caps);
+
+		/* The port produces only what this backend negotiated
+		 * (a new connect may bring other features); tx.c segments
+		 * whatever still comes. */
+		if (caps != pm->caps) {
+			(void)sn_port_set_offloads(pm->port, caps);
+			pm->caps = caps;
+		}
 		pkts_reset(pm->txk);
 		n = pm->port->ops->recv(pm->port, pm->txp, SN_FRONT_BURST);
 		if (n == -ENODATA) {
@@ -231,7 +241,7 @@ static int pump_turn(struct pump *pm)
 int sn_front_queue_run(struct sn_front *nic, uint16_t qi, struct sn_port *port,
 		       struct sn_front_run *run)
 {
-	struct pump pm = { .nic = nic, .q = qi, .port = port, .run = run };
+	struct pump pm = { .nic = nic, .q = qi, .port = port, .run = run, .caps = ~0u };
 	uint64_t last_work = now_us(), idle;
 	unsigned int idle_turns = 0;
 	int rc = -EINVAL;

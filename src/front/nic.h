@@ -100,6 +100,9 @@ struct sn_front {
 	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split, be_rx_copy;
 	bool be_ctrl_ring; /* feature-ctrl-ring: the staging client's hook */
 	uint16_t be_max_queues;
+	/* SN_OFFLOAD_* of the backend's features (sn_front_tx_caps), published
+	 * at each connect for the queue threads to set on their ports. */
+	atomic_uint tx_caps;
 
 	uint16_t nq; /* queues agreed at the last connect */
 	enum { SN_FRONT_DOWN, SN_FRONT_CONNECTING, SN_FRONT_UP } phase;
@@ -129,6 +132,8 @@ int sn_front_xb_set_state(struct sn_front *nic, int state);
 int sn_front_xb_wait_be(struct sn_front *nic, const int *states, int nstates,
 			int timeout_ms);
 int sn_front_xb_read_features(struct sn_front *nic);
+/* tx.c: SN_OFFLOAD_* bits of the backend's features. */
+unsigned int sn_front_tx_caps(const struct sn_front *nic);
 int sn_front_xb_write_keys(struct sn_front *nic);
 /* The toolstack's keys of our vif: backend path and id, mac, mtu. */
 int sn_front_xb_read_vif(struct sn_front *nic);

@@ -7,6 +7,7 @@
 #include "front/nic.h"
 #include "front/staging.h"
 #include "port/csum.h"
+#include "port/segment.h"
 #include "proto/extra.h"
 #include "proto/hdr.h"
 #include "proto/offload.h"
@@ -257,6 +258,55 @@ static int tx_one_staged(struct sn_front_queue *q, struct sn_pkt *pkt, uint16_t 
 	return 1;
 }
 
+/* SN_OFFLOAD_* bits of what the backend offered: what our port may hand
+ * us (loop.c sets them on it) and what tx_one makes every packet fit.
+ * IPv4 csum_blank is part of the protocol. */
+unsigned int sn_front_tx_caps(const struct sn_front *nic)
+{
+	unsigned int caps = SN_OFFLOAD_CSUM4;
+
+	if (nic->be_ipv6_csum)
+		caps |= SN_OFFLOAD_CSUM6;
+	if (nic->be_gso4)
+		caps |= SN_OFFLOAD_TSO4;
+	if (nic->be_gso6)
+		caps |= SN_OFFLOAD_TSO6;
+	if (nic->be_sg)
+		caps |= SN_OFFLOAD_SG;
+	return caps;
+}
+
+static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt);
+
+/* A GSO packet the backend did not negotiate (QEMU's xen_nic has none,
+ * FreeBSD netback no TCPv6): segmented here, each segment in one page so
+ * it needs one slot whatever the backend's SG.  All segments are posted or
+ * none (0: retry when the ring has room for all of them). */
+static int tx_segmented(struct sn_front_queue *q, struct sn_pkt *pkt, unsigned int caps)
+{
+	uint8_t buf[SN_PAGE_SIZE];
+	struct sn_pkt seg = { .data = buf, .cap = sizeof(buf) };
+	struct sn_gso_iter it;
+	unsigned int n;
+
+	if (sn_gso_begin(&it, pkt, SN_PAGE_SIZE, sn_offload_csum_ok(pkt, caps))) {
+		sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+		return -1;
+	}
+	n = sn_gso_count(&it);
+	/* An MSS so small its segments could never share the ring at once
+	 * is not TCP any stack sends. */
+	if (n > SN_TX_RING_SIZE) {
+		sn_front_count(q, SN_QS_tx_drop_malformed, 1);
+		return -1;
+	}
+	if (sn_tx_front_free(&q->tx) < n || q->tx_free_cnt < n)
+		return 0;
+	while (sn_gso_next(&it, &seg) == 1)
+		(void)tx_one(q, &seg); /* fits: room checked; drops counted there */
+	return 1;
+}
+
 /* Queue one packet; 1 = posted, 0 = no room (retry later), -1 = dropped
  * (counted). */
 static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt)
@@ -274,11 +324,14 @@ static int tx_one(struct sn_front_queue *q, struct sn_pkt *pkt)
 		return -1;
 	}
 	if (pkt->flags & SN_PKT_GSO) {
-		bool ok = sn_offload_gso_allowed(pkt->gso_type, nic->be_gso4, nic->be_gso6);
+		unsigned int caps = sn_front_tx_caps(nic);
 
-		/* A GSO extra the backend did not offer is fatal there; we
-		 * drop instead of segmenting in software. */
-		if (!ok || sn_extra_gso_encode(&gso, pkt->gso_size, pkt->gso_type)) {
+		/* A GSO extra the backend did not offer is fatal there:
+		 * segment in software instead. */
+		if (sn_offload_fit(pkt, caps, nic->be_sg ? SN_TX_MAX_SIZE : SN_PAGE_SIZE) ==
+		    SN_FIT_SEGMENT)
+			return tx_segmented(q, pkt, caps);
+		if (sn_extra_gso_encode(&gso, pkt->gso_size, pkt->gso_type)) {
 			sn_front_count(q, SN_QS_tx_drop_malformed, 1);
 			return -1;
 		}

@@ -112,6 +112,7 @@ int sn_front_xb_read_features(struct sn_front *nic)
 	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-rx-copy", &nic->be_rx_copy)) ||
 	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ctrl-ring", &nic->be_ctrl_ring)))
 		return rc;
+	atomic_store(&nic->tx_caps, sn_front_tx_caps(nic));
 	/* Absent or unparsable: no multi-queue.  An offer above what we
 	 * support is capped, not refused. */
 	rc = sn_xs_read_ulong(p, XBT_NULL, be, "multi-queue-max-queues", 0, LONG_MAX, &mq);
@@ -169,6 +170,7 @@ static int xb_write_all(struct sn_plat *p, xs_transaction_t t, void *arg)
 	struct sn_front *nic = arg;
 	const char *fe = nic->fe_path;
 	char *cur = NULL;
+	unsigned int off = nic->cfg.features_off;
 	int rc;
 	uint16_t i;
 
@@ -204,10 +206,15 @@ static int xb_write_all(struct sn_plat *p, xs_transaction_t t, void *arg)
 	}
 	if ((rc = sn_xs_printf(p, t, fe, "request-rx-copy", "1")) ||
 	    (rc = sn_xs_printf(p, t, fe, "feature-rx-notify", "1")) ||
-	    (rc = sn_xs_printf(p, t, fe, "feature-sg", "1")) ||
-	    (rc = sn_xs_printf(p, t, fe, "feature-gso-tcpv4", "1")) ||
-	    (rc = sn_xs_printf(p, t, fe, "feature-gso-tcpv6", "1")) ||
-	    (rc = sn_xs_printf(p, t, fe, "feature-ipv6-csum-offload", "1")))
+	    (rc = sn_xs_printf(p, t, fe, "feature-sg", "%d", !(off & SN_OFFLOAD_SG))) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-gso-tcpv4", "%d", !(off & SN_OFFLOAD_TSO4))) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-gso-tcpv6", "%d", !(off & SN_OFFLOAD_TSO6))) ||
+	    (rc = sn_xs_printf(p, t, fe, "feature-ipv6-csum-offload", "%d",
+			       !(off & SN_OFFLOAD_CSUM6))))
+		return rc;
+	/* Only written when asked: Linux netfront never writes it. */
+	if ((off & SN_OFFLOAD_CSUM4) &&
+	    (rc = sn_xs_printf(p, t, fe, "feature-no-csum-offload", "1")))
 		return rc;
 	return 0;
 }

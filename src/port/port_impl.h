@@ -39,4 +39,7 @@ int sn_port_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int sn_vnet_hdr_to_pkt(const struct virtio_net_hdr *h, struct sn_pkt *p);
 int sn_pkt_to_vnet_hdr(struct sn_pkt *p, struct virtio_net_hdr *h);
 
+/* SN_OFFLOAD_* bits -> TUN_F_* flags for TUNSETOFFLOAD. */
+unsigned int sn_tap_offload_flags(unsigned int bits);
+
 #endif

@@ -232,7 +232,35 @@ static void tap_close(struct sn_port *p)
 	free(t);
 }
 
+/* What the kernel may hand us, from what the netif peer negotiated, as
+ * Linux netback derives its netdev features (xenvif_fix_features): no TSO
+ * without SG or without checksum offload for that IP version.  Frames the
+ * kernel queued before this call, or under the old setting, still arrive:
+ * the datapath segments them (port/segment.h). */
+unsigned int sn_tap_offload_flags(unsigned int bits)
+{
+	unsigned int f = 0;
+
+	if (bits & (SN_OFFLOAD_CSUM4 | SN_OFFLOAD_CSUM6))
+		f |= TUN_F_CSUM;
+	if ((bits & SN_OFFLOAD_SG) && (bits & SN_OFFLOAD_CSUM4) && (bits & SN_OFFLOAD_TSO4))
+		f |= TUN_F_TSO4;
+	if ((bits & SN_OFFLOAD_SG) && (bits & SN_OFFLOAD_CSUM6) && (bits & SN_OFFLOAD_TSO6))
+		f |= TUN_F_TSO6;
+	return f;
+}
+
+static int tap_set_offloads(struct sn_port *p, unsigned int bits)
+{
+	struct tap_port *t = (struct tap_port *)p;
+
+	if (ioctl(t->fd, TUNSETOFFLOAD, sn_tap_offload_flags(bits)) < 0)
+		return -errno;
+	return 0;
+}
+
 static const struct sn_port_ops tap_ops = {
+	.set_offloads = tap_set_offloads,
 	.kind = "tap",
 	.send = tap_send,
 	.recv = tap_recv,

@@ -310,6 +310,10 @@ int fb_echo(struct fake_back *fb, uint16_t qi)
 			rest += reqs[i].size;
 		assert_true(rest <= total);
 		first_len = total - rest;
+		if (nd > 1)
+			fb->st.tx_multi_slot++;
+		if (reqs[0].flags & NETTXF_csum_blank)
+			fb->st.tx_csum_blank++;
 		fb->st.last_gref = reqs[0].gref;
 		fb->st.last_off = reqs[0].offset;
 		for (i = 0; i < nd; i++) {

@@ -29,6 +29,8 @@ struct fb_queue {
 struct fb_slot_stats {
 	unsigned int tx_staged, tx_copied, rx_staged, rx_copied;
 	unsigned int gso_pkts;
+	unsigned int tx_multi_slot; /* TX packets over more than one slot */
+	unsigned int tx_csum_blank; /* TX packets sent csum_blank */
 	/* The last TX packet's first slot (gref, offset): header checks. */
 	uint32_t last_gref;
 	uint16_t last_off;

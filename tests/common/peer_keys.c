@@ -20,6 +20,39 @@ static const char *const names[SN_PEER_FEAT_NR] = {
 	[SN_PEER_DYN_MCAST_CTRL] = "feature-dynamic-multicast-control",
 };
 
+#define ALL_OMIT                                                                    \
+	[SN_PEER_SG] = SN_PEER_OMIT, [SN_PEER_GSO_TCPV4] = SN_PEER_OMIT,              \
+	[SN_PEER_GSO_TCPV6] = SN_PEER_OMIT, [SN_PEER_IPV6_CSUM] = SN_PEER_OMIT,       \
+	[SN_PEER_NO_CSUM] = SN_PEER_OMIT, [SN_PEER_RX_COPY] = SN_PEER_OMIT,           \
+	[SN_PEER_RX_FLIP] = SN_PEER_OMIT, [SN_PEER_REQUEST_RX_COPY] = SN_PEER_OMIT,   \
+	[SN_PEER_RX_NOTIFY] = SN_PEER_OMIT, [SN_PEER_SPLIT_EVTCHN] = SN_PEER_OMIT,    \
+	[SN_PEER_CTRL_RING] = SN_PEER_OMIT, [SN_PEER_MCAST_CTRL] = SN_PEER_OMIT,      \
+	[SN_PEER_DYN_MCAST_CTRL] = SN_PEER_OMIT
+
+/* Designated initializers: a later entry overrides ALL_OMIT's. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+const struct sn_peer_keys sn_peer_fe_freebsd = { .k = {
+	ALL_OMIT, [SN_PEER_REQUEST_RX_COPY] = SN_PEER_ON, [SN_PEER_RX_NOTIFY] = SN_PEER_ON,
+	[SN_PEER_SG] = SN_PEER_ON, [SN_PEER_GSO_TCPV4] = SN_PEER_ON,
+} };
+const struct sn_peer_keys sn_peer_fe_minios = { .k = {
+	ALL_OMIT, [SN_PEER_REQUEST_RX_COPY] = SN_PEER_ON, [SN_PEER_RX_NOTIFY] = SN_PEER_ON,
+} };
+const struct sn_peer_keys sn_peer_fe_windows_nogso = { .k = {
+	ALL_OMIT, [SN_PEER_REQUEST_RX_COPY] = SN_PEER_ON, [SN_PEER_RX_NOTIFY] = SN_PEER_ON,
+	[SN_PEER_SG] = SN_PEER_ON, [SN_PEER_IPV6_CSUM] = SN_PEER_ON,
+	[SN_PEER_GSO_TCPV4] = SN_PEER_OFF, [SN_PEER_GSO_TCPV6] = SN_PEER_OFF,
+} };
+const struct sn_peer_keys sn_peer_be_qemu = { .k = {
+	ALL_OMIT, [SN_PEER_RX_COPY] = SN_PEER_ON, [SN_PEER_RX_FLIP] = SN_PEER_OFF,
+} };
+const struct sn_peer_keys sn_peer_be_freebsd = { .k = {
+	ALL_OMIT, [SN_PEER_RX_COPY] = SN_PEER_ON, [SN_PEER_RX_FLIP] = SN_PEER_OFF,
+	[SN_PEER_SG] = SN_PEER_ON, [SN_PEER_GSO_TCPV4] = SN_PEER_ON,
+} };
+#pragma GCC diagnostic pop
+
 const char *sn_peer_feat_name(enum sn_peer_feat f)
 {
 	return (unsigned int)f < SN_PEER_FEAT_NR ? names[f] : NULL;

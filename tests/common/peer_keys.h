@@ -35,6 +35,16 @@ struct sn_peer_keys {
 	enum sn_peer_key k[SN_PEER_FEAT_NR];
 };
 
+/* Feature sets of real peers that offer less than Linux (what their
+ * drivers write; every key not listed is left out):
+ *   frontends: FreeBSD netfront (SG, GSO TCPv4; no TCPv6 GSO, no IPv6
+ *   checksum offload), MiniOS netfront (no SG, no GSO), Windows xennet with
+ *   GSO turned off (SG and IPv6 checksum offload, GSO written 0);
+ *   backends: QEMU's xen_nic (rx-copy only: no SG, no GSO, no IPv6
+ *   checksum offload), FreeBSD netback (SG, GSO TCPv4; no TCPv6 GSO). */
+extern const struct sn_peer_keys sn_peer_fe_freebsd, sn_peer_fe_minios, sn_peer_fe_windows_nogso;
+extern const struct sn_peer_keys sn_peer_be_qemu, sn_peer_be_freebsd;
+
 const char *sn_peer_feat_name(enum sn_peer_feat f);
 /* keys->k[f], or dflt->k[f] where that is SN_PEER_DEFAULT (keys may be NULL). */
 enum sn_peer_key sn_peer_key_get(const struct sn_peer_keys *keys,

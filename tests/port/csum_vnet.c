@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <linux/if_tun.h>
 #include <xen/io/netif.h>
 
 #include "port/csum.h"
@@ -414,6 +415,29 @@ static void parsers_survive_random_frames(void **state)
 	}
 }
 
+/* The tap's TUNSETOFFLOAD flags from what the peer negotiated: TSO only
+ * with SG and that IP version's checksum offload (Linux netback's rule). */
+static void tap_offloads_follow_peer(void **state)
+{
+	(void)state;
+	assert_int_equal(sn_tap_offload_flags(SN_OFFLOAD_ALL),
+			 TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	assert_int_equal(sn_tap_offload_flags(0), 0);
+	/* MiniOS: no SG, no GSO. */
+	assert_int_equal(sn_tap_offload_flags(SN_OFFLOAD_CSUM4), TUN_F_CSUM);
+	/* GSO without SG: checksum offload only. */
+	assert_int_equal(sn_tap_offload_flags(SN_OFFLOAD_ALL & ~SN_OFFLOAD_SG), TUN_F_CSUM);
+	/* FreeBSD netfront: TCPv4 only. */
+	assert_int_equal(sn_tap_offload_flags(SN_OFFLOAD_CSUM4 | SN_OFFLOAD_TSO4 |
+					      SN_OFFLOAD_SG), TUN_F_CSUM | TUN_F_TSO4);
+	/* TSO6 offered but no IPv6 checksum offload: no TSO6. */
+	assert_int_equal(sn_tap_offload_flags(SN_OFFLOAD_ALL & ~SN_OFFLOAD_CSUM6),
+			 TUN_F_CSUM | TUN_F_TSO4);
+	/* feature-no-csum-offload: nothing at all. */
+	assert_int_equal(sn_tap_offload_flags(SN_OFFLOAD_TSO4 | SN_OFFLOAD_TSO6 |
+					      SN_OFFLOAD_SG), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +448,7 @@ int main(void)
 		cmocka_unit_test(pkt_to_vnet_maps_offloads),
 		cmocka_unit_test(vnet_round_trip),
 		cmocka_unit_test(parsers_survive_random_frames),
+		cmocka_unit_test(tap_offloads_follow_peer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
