@@ -182,10 +182,14 @@ static bool deliver(struct h_ctx *t, struct h_fe *fe, const uint8_t dst[6])
 			h_rx_rsp(fe, 0, &r);
 			fe->rx.rsp_cons++;
 			assert_int_equal(r.status, (int16_t)sizeof(frame));
+			/* Consumed: free the test port's injection slots. */
+			h_caps_clear(t);
 			return true;
 		}
-		if (h_stat(t, fe->devid, SN_QS_rx_drop_port) != drops)
+		if (h_stat(t, fe->devid, SN_QS_rx_drop_port) != drops) {
+			h_caps_clear(t);
 			return false;
+		}
 		h_sleep_ms(1);
 	}
 	fail_msg("frame neither delivered nor dropped");
