@@ -490,8 +490,7 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 			break;
 		}
 		if (v->state == XenbusStateInitWait ||
-		    v->state == XenbusStateClosed ||
-		    v->state == XenbusStateInitialising)
+		    v->state == XenbusStateClosed)
 			vif_connect(b, v);
 		break;
 	case XenbusStateClosing:
