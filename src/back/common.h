@@ -120,7 +120,7 @@ struct sn_back_vif {
 	 * the control thread whenever it changes while connected (dynamic
 	 * multicast control).  mcast_all: an ADD found the list full, so
 	 * every multicast frame passes until the list is cleared at
-	 * disconnect (README "Limits, honestly"). */
+	 * disconnect (README "`stagenet back`"). */
 	pthread_mutex_t mcast_lock;
 	uint8_t mcast[SN_BACK_MCAST_MAX][6];
 	unsigned int n_mcast;
