@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
+#include "common/inproc.h"
 #include "common/main.h"
 #include "common/peer_front.h"
 #include "proto/extra.h"
@@ -155,6 +156,59 @@ static void restart_under_connected_frontend_reconnects(void **state)
 	assert_true(h_wait_be_state(t, 22, XenbusStateConnected));
 	h_fe_close(&f);
 	h_back_stop(t);
+}
+
+static uint32_t pkt_len(unsigned int i)
+{
+	return 60 + (i % 7) * 200;
+}
+
+static uint64_t staged_slots(struct sn_test_world *w, uint16_t q)
+{
+	struct sn_qstats st;
+
+	assert_int_equal(sn_back_vif_stats(w->b.back, w->fe->domid, 0, q, &st), 0);
+	return st.v[SN_QS_staged_slots];
+}
+
+/* The same with the real frontend library, two queues and page staging:
+ * after the backend was killed under it and started again, the frontend
+ * reconnects, registers its staging pools with the new backend over a new
+ * control ring, and its staged datapath runs again. */
+static void restart_under_real_frontend_rebuilds_staging(void **state)
+{
+	struct sn_test_world *w = sn_test_world_open(8192, pkt_len);
+	enum sn_front_event ev = SN_FRONT_EV_NONE;
+	char path[128];
+	int64_t deadline;
+
+	(void)state;
+	sn_test_back_start(&w->b, w->be, 2, false);
+	sn_test_front_connect(w->fe, &w->nic, 2, SN_STAGING_PAGE);
+	assert_true(sn_front_queue_staged(w->nic, 0) && sn_front_queue_staged(w->nic, 1));
+	sn_test_guest_tx(w->nic, &w->b, w->pp, 2, 128, 10000);
+	assert_true(staged_slots(w, 0) > 0 && staged_slots(w, 1) > 0);
+
+	/* Killed: nothing closed, Connected left behind. */
+	sn_test_back_stop(&w->b);
+	snprintf(path, sizeof(path), "/local/domain/%u/backend/vif/%u/0", w->be->domid,
+		 w->fe->domid);
+	assert_int_equal(h_xs_w(w->be, XBT_NULL, path, "state", "%d", XenbusStateConnected), 0);
+
+	atomic_store(&w->b.sh.got, 0);
+	atomic_store(&w->b.sh.bad, 0);
+	sn_test_back_start(&w->b, w->be, 2, false);
+	deadline = sn_test_now_ms() + 10000;
+	while (ev != SN_FRONT_EV_RECONNECTED && sn_test_now_ms() < deadline) {
+		assert_int_equal(sn_front_poll_ctrl(w->nic, &ev), 0);
+		if (ev != SN_FRONT_EV_RECONNECTED)
+			h_sleep_ms(5);
+	}
+	assert_int_equal(ev, SN_FRONT_EV_RECONNECTED);
+	assert_true(sn_front_queue_staged(w->nic, 0) && sn_front_queue_staged(w->nic, 1));
+	sn_test_guest_tx(w->nic, &w->b, w->pp, 2, 128, 10000);
+	assert_true(staged_slots(w, 0) > 0 && staged_slots(w, 1) > 0);
+	sn_test_world_teardown((void **)&w);
 }
 
 /* ---- dynamic multicast control ------------------------------------------ */
@@ -323,6 +377,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(frontend_without_request_rx_copy_refused),
 		cmocka_unit_test(connected_waits_for_hotplug_status),
 		cmocka_unit_test(restart_under_connected_frontend_reconnects),
+		cmocka_unit_test(restart_under_real_frontend_rebuilds_staging),
 		cmocka_unit_test(multicast_on_off_on_and_reconnect_clears),
 		cmocka_unit_test(multicast_over_64_falls_back_to_all),
 	};
