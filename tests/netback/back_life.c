@@ -122,6 +122,38 @@ static void connected_waits_for_hotplug_status(void **state)
 	h_back_stop(t);
 }
 
+/* ---- online ------------------------------------------------------------ */
+
+/* A frontend that closes while the toolstack has set online = 0 (it is
+ * removing the device) is not offered the vif again: Linux netback
+ * unregisters the device.  Only the toolstack's vif-del/vif-add bring it
+ * back. */
+static void closed_while_offline_is_not_offered_again(void **state)
+{
+	struct h_ctx *t = *state;
+	char be[64], fe[64], devs[8] = "25", dom[8];
+	const char *del[] = { "vif-del", "--domid", dom, "--devid", devs, NULL };
+	struct h_fe f;
+
+	snprintf(dom, sizeof(dom), "%u", H_FE_DOMID);
+	h_back_start(t, NULL);
+	h_fe_connect(t, &f, 25);
+	paths(25, be, fe);
+	assert_int_equal(h_xs_w(t->bplat, XBT_NULL, be, "online", "0"), 0);
+	fe_state(t, 25, XenbusStateClosed);
+	assert_true(h_wait_be_state(t, 25, XenbusStateClosed));
+	fe_state(t, 25, XenbusStateInitialising);
+	h_sleep_ms(300);
+	assert_int_equal(h_be_state(t, 25), XenbusStateClosed);
+	assert_int_equal(h_run_cli(del), 0);
+	h_fe_free(&f);
+
+	/* Created again: served again. */
+	h_fe_connect(t, &f, 25);
+	h_fe_close(&f);
+	h_back_stop(t);
+}
+
 /* ---- restart under a Connected frontend --------------------------------- */
 
 /* A backend that finds the frontend Connected to rings an earlier backend
@@ -376,6 +408,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(frontend_without_request_rx_copy_refused),
 		cmocka_unit_test(connected_waits_for_hotplug_status),
+		cmocka_unit_test(closed_while_offline_is_not_offered_again),
 		cmocka_unit_test(restart_under_connected_frontend_reconnects),
 		cmocka_unit_test(restart_under_real_frontend_rebuilds_staging),
 		cmocka_unit_test(multicast_on_off_on_and_reconnect_clears),
