@@ -127,8 +127,8 @@ void bw_init(struct back_world *w, uint16_t fe_domid, uint16_t be_domid)
 	w->vif.back = &w->back;
 	w->vif.domid = fe_domid;
 	w->vif.feat = (struct sn_back_features){ .sg = true, .gso_tcpv4 = true,
-						 .gso_tcpv6 = true, .ipv6_csum = true,
-						 .mcast_ctrl = true };
+						 .gso_tcpv6 = true, .ipv6_csum = true };
+	atomic_store(&w->vif.mcast_on, true);
 	pthread_mutex_init(&w->vif.mcast_lock, NULL);
 	w->port.ops = &port_ops;
 	w->q.vif = &w->vif;

@@ -58,8 +58,10 @@ struct sn_back_cfg {
 struct sn_back;
 
 int sn_back_create(const struct sn_back_cfg *cfg, struct sn_back **out);
-/* Stops every queue thread, unmaps everything, frees.  The xenstore keys
- * are left as they are (the toolstack owns the directories). */
+/* Stops every queue thread, unmaps everything, writes every vif's state
+ * Closed (a frontend must not stay Connected to rings nobody serves),
+ * frees.  The other keys are left as they are (the toolstack owns the
+ * directories). */
 void sn_back_destroy(struct sn_back *b);
 
 /* Control loop: handles xenstore watch events and vifs disabled by their

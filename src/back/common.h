@@ -40,7 +40,6 @@
 struct sn_back_features {
 	bool sg, gso_tcpv4, gso_tcpv6, ipv6_csum, no_csum;
 	bool rx_notify;
-	bool mcast_ctrl;
 	uint64_t credit_bytes; /* 0 = unlimited */
 	uint64_t credit_usec;
 };
@@ -129,10 +128,26 @@ struct sn_back_vif {
 	int port_hold_fd;
 
 	/* Multicast filter, shared by the vif's queues (TX adds/removes,
-	 * RX reads).  The lock protects mcast[] and n_mcast. */
+	 * RX reads).  The lock protects mcast[], n_mcast and mcast_all.
+	 * mcast_on is the frontend's request-multicast-control, re-read by
+	 * the control thread whenever it changes while connected (dynamic
+	 * multicast control).  mcast_all: an ADD found the list full, so
+	 * every multicast frame passes until the list is cleared at
+	 * disconnect (README "`stagenet back`"). */
 	pthread_mutex_t mcast_lock;
 	uint8_t mcast[SN_BACK_MCAST_MAX][6];
 	unsigned int n_mcast;
+	bool mcast_all;
+	atomic_bool mcast_on;
+
+	/* Connected is held back until the toolstack's hotplug script wrote
+	 * hotplug-status = connected (only when a script is configured),
+	 * as Linux netback's hotplug-status watch does. */
+	bool hotplug_wait;
+	/* The frontend closed while the toolstack had set online = 0: the
+	 * device is being removed, so it is not offered again (Linux
+	 * unregisters it); only a re-created directory brings it back. */
+	bool offline;
 
 	uint16_t max_queues; /* offered: ours, capped by the toolstack's */
 	/* Control ring (ctrl.c): the frontend's keys, read at connect, and

@@ -212,10 +212,11 @@ static bool mcast_filtered(struct sn_back_queue *q, const struct sn_pkt *pkt)
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	bool hit = false;
 
-	if (!v->feat.mcast_ctrl || pkt->len < 6 || !(pkt->data[0] & 1) ||
-	    !memcmp(pkt->data, bcast, 6))
+	if (!atomic_load_explicit(&v->mcast_on, memory_order_relaxed) ||
+	    pkt->len < 6 || !(pkt->data[0] & 1) || !memcmp(pkt->data, bcast, 6))
 		return false;
 	pthread_mutex_lock(&v->mcast_lock);
+	hit = v->mcast_all;
 	for (unsigned int i = 0; i < v->n_mcast && !hit; i++)
 		hit = !memcmp(v->mcast[i], pkt->data, 6);
 	pthread_mutex_unlock(&v->mcast_lock);

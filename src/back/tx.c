@@ -126,7 +126,10 @@ static bool credit_ok(struct sn_back_queue *q, uint32_t size)
 }
 
 /* MCAST_ADD/DEL on a dummy request (Linux: at most one address per
- * request; ADD wins when both are present). */
+ * request; ADD wins when both are present).  An ADD beyond
+ * SN_BACK_MCAST_MAX is answered ERROR as Linux does, but the vif then
+ * passes all multicast: dropping the frames of an address the guest asked
+ * for would break it silently. */
 static int16_t mcast_apply(struct sn_back_queue *q, const struct sn_txpkt *d)
 {
 	struct sn_back_vif *v = q->vif;
@@ -145,10 +148,12 @@ static int16_t mcast_apply(struct sn_back_queue *q, const struct sn_txpkt *d)
 		if (!memcmp(v->mcast[i], addr, 6))
 			break;
 	if (add && i == v->n_mcast) {
-		if (v->n_mcast < SN_BACK_MCAST_MAX)
+		if (v->n_mcast < SN_BACK_MCAST_MAX) {
 			memcpy(v->mcast[v->n_mcast++], addr, 6);
-		else
+		} else {
+			v->mcast_all = true;
 			status = NETIF_RSP_ERROR;
+		}
 	} else if (!add && i < v->n_mcast) {
 		memmove(v->mcast[i], v->mcast[i + 1],
 			(v->n_mcast - i - 1) * sizeof(v->mcast[0]));

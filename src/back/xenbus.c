@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <xen/io/xenbus.h>
 
@@ -50,6 +51,8 @@ static void set_state(struct sn_back_vif *v, int state)
 	char s[8];
 	int rc;
 
+	if (state != XenbusStateConnected)
+		v->hotplug_wait = false;
 	if (v->state == state)
 		return;
 	snprintf(s, sizeof(s), "%d", state);
@@ -158,12 +161,46 @@ static void read_rate(struct sn_back *b, struct sn_back_vif *v)
 	free(val);
 }
 
-/* The frontend's feature flags; a flag we cannot read is not offered. */
-static void read_flags(struct sn_back *b, struct sn_back_vif *v)
+/* The frontend's request-multicast-control, read at connect and again
+ * whenever its directory changes while connected: Linux netback watches
+ * the key (feature-dynamic-multicast-control), so a frontend turns the
+ * filter on and off at runtime. */
+static void read_mcast_ctrl(struct sn_back *b, struct sn_back_vif *v)
+{
+	bool on = false;
+
+	sn_xs_read_bool(b->plat, XBT_NULL, v->fe_path,
+			"request-multicast-control", &on);
+	if (on != atomic_load(&v->mcast_on))
+		blog(b, "vif%u.%u: multicast control %s", v->domid, v->devid,
+		     on ? "on" : "off");
+	atomic_store(&v->mcast_on, on);
+}
+
+/* The frontend's feature flags; a flag we cannot read is not offered.
+ * request-rx-copy is required: the grant-copy RX path is the only one
+ * (no page flipping), and Linux netback refuses a frontend without it
+ * the same way (EOPNOTSUPP, a xenbus error). */
+static int read_flags(struct sn_back *b, struct sn_back_vif *v,
+		      char *err, size_t errlen)
 {
 	struct sn_plat *p = b->plat;
 	const char *fe = v->fe_path;
 	struct sn_back_features *f = &v->feat;
+	unsigned long rx_copy = 0;
+	int rc;
+
+	rc = read_ulong(b, fe, "request-rx-copy", UINT32_MAX, &rx_copy);
+	if (rc && rc != -ENOENT) {
+		snprintf(err, errlen, "reading %s/request-rx-copy: %s", fe,
+			 strerror(-rc));
+		return rc;
+	}
+	if (!rx_copy) {
+		snprintf(err, errlen,
+			 "%s/request-rx-copy not set: only rx-copy is supported", fe);
+		return -EOPNOTSUPP;
+	}
 
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-sg", &f->sg);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-gso-tcpv4", &f->gso_tcpv4);
@@ -171,7 +208,8 @@ static void read_flags(struct sn_back *b, struct sn_back_vif *v)
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-ipv6-csum-offload", &f->ipv6_csum);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-no-csum-offload", &f->no_csum);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-rx-notify", &f->rx_notify);
-	sn_xs_read_bool(p, XBT_NULL, fe, "request-multicast-control", &f->mcast_ctrl);
+	read_mcast_ctrl(b, v);
+	return 0;
 }
 
 /* The frontend's xdp-headroom, which every RX response's first slot then
@@ -230,6 +268,27 @@ static int read_queue_keys(struct sn_back *b, struct sn_back_vif *v,
 	return 0;
 }
 
+/* A hotplug script is configured (libxl writes the non-empty `script`;
+ * vif-add writes it empty) and has not reported success yet. */
+static bool hotplug_pending(struct sn_back *b, struct sn_back_vif *v)
+{
+	char *script = NULL, *status = NULL;
+	bool pending;
+
+	if (sn_xs_read_str(b->plat, XBT_NULL, v->be_path, "script", &script))
+		return false;
+	pending = script[0] != '\0';
+	free(script);
+	if (!pending)
+		return false;
+	if (!sn_xs_read_str(b->plat, XBT_NULL, v->be_path, "hotplug-status",
+			    &status)) {
+		pending = strcmp(status, "connected") != 0;
+		free(status);
+	}
+	return pending;
+}
+
 static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 {
 	struct sn_back_qparams qp[SN_BACK_MAX_QUEUES];
@@ -285,7 +344,8 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 	}
 
 	memset(&v->feat, 0, sizeof(v->feat));
-	read_flags(b, v);
+	if (read_flags(b, v, err, sizeof(err)))
+		goto fail;
 	read_rate(b, v);
 	/* Linux netfront writes it before connecting when an XDP program
 	 * was already loaded (a reconnect), without going through
@@ -317,7 +377,15 @@ static int vif_connect(struct sn_back *b, struct sn_back_vif *v)
 	     !v->ctrl_present ? "" :
 	     b->cfg.staging_off ? ", control ring" :
 	     ", control ring with staging");
-	set_state(v, XenbusStateConnected);
+	if (hotplug_pending(b, v)) {
+		/* The datapath runs already (Linux connects first too); only
+		 * the state the frontend waits for is held back. */
+		v->hotplug_wait = true;
+		blog(b, "vif%u.%u: waiting for hotplug-status connected",
+		     v->domid, v->devid);
+	} else {
+		set_state(v, XenbusStateConnected);
+	}
 	return 0;
 fail:
 	if (!err[0])
@@ -331,6 +399,15 @@ static void vif_disconnect(struct sn_back_vif *v)
 	if (!v->connected)
 		return;
 	sn_back_vif_disconnect(v);
+	/* The filter belongs to this connection (Linux frees the list in
+	 * xenvif_disconnect_data): a reconnecting frontend starts from an
+	 * empty list and re-adds what it still wants. */
+	pthread_mutex_lock(&v->mcast_lock);
+	v->n_mcast = 0;
+	v->mcast_all = false;
+	pthread_mutex_unlock(&v->mcast_lock);
+	atomic_store(&v->mcast_on, false);
+	v->hotplug_wait = false;
 	blog(v->back, "vif%u.%u: disconnected", v->domid, v->devid);
 }
 
@@ -345,10 +422,60 @@ static bool frontend_gone(struct sn_back *b, struct sn_back_vif *v)
 	return gone;
 }
 
+/* The toolstack's online key: 0 once it is removing the device (libxl's
+ * network-detach and destroy); absent or unreadable counts as online. */
+static bool vif_online(struct sn_back *b, struct sn_back_vif *v)
+{
+	unsigned long on = 1;
+
+	return read_ulong(b, v->be_path, "online", UINT32_MAX, &on) || on != 0;
+}
+
+/* The frontend is closed: Closed, and if the toolstack is removing the
+ * device, nothing more (Linux netback unregisters the device on a Closed
+ * frontend when online is 0, so a frontend that comes back is not served
+ * until the toolstack creates the vif again).  The held device goes with
+ * it, as Linux frees its netdev, before the hotplug script's offline. */
+static void vif_closed(struct sn_back *b, struct sn_back_vif *v)
+{
+	vif_disconnect(v);
+	if (v->state != XenbusStateClosed) {
+		set_state(v, XenbusStateClosing);
+		set_state(v, XenbusStateClosed);
+	}
+	if (vif_online(b, v))
+		return;
+	v->offline = true;
+	if (v->port_hold_fd >= 0) {
+		close(v->port_hold_fd);
+		v->port_hold_fd = -1;
+	}
+	blog(b, "vif%u.%u: offline, not offered again", v->domid, v->devid);
+}
+
+/* We are a new backend instance and the frontend is Connected to rings a
+ * previous one mapped: re-attaching them silently would leave the control
+ * ring, hash configuration and staging tables of that instance unknown
+ * here.  Walk the frontend through a reconnect instead: Closing, Closed,
+ * InitWait, and no connect until it announced itself again
+ * (Initialising). */
+static void vif_adopt_connected(struct sn_back *b, struct sn_back_vif *v)
+{
+	blog(b, "vif%u.%u: frontend connected to an earlier backend, "
+	     "asking it to reconnect", v->domid, v->devid);
+	set_state(v, XenbusStateClosing);
+	set_state(v, XenbusStateClosed);
+	v->awaiting_init = true;
+	set_state(v, XenbusStateInitWait);
+}
+
 static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 {
 	unsigned long fe_state = XenbusStateUnknown;
 	int rc;
+
+	if (v->offline)
+		return;
 
 	rc = read_ulong(b, v->fe_path, "state", 0xFFFF, &fe_state);
 	if (rc == -ENOENT)
@@ -385,18 +512,27 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 	case XenbusStateInitialised:
 		break; /* Linux netback waits for Connected */
 	case XenbusStateConnected:
-		/* Back from Reconfiguring: so are we.  Linux netfront writes
-		 * Reconfiguring before xdp-headroom, so the value read then
-		 * may be the old one; the last look is here. */
-		if (v->connected && v->state == XenbusStateReconfigured) {
-			vif_read_xdp_headroom(b, v);
-			set_state(v, XenbusStateConnected);
-		}
-		if (v->connected || v->awaiting_init)
+		if (v->connected) {
+			/* Back from Reconfiguring: so are we.  Linux netfront
+			 * writes Reconfiguring before xdp-headroom, so the value
+			 * read then may be the old one; the last look is here. */
+			if (v->state == XenbusStateReconfigured) {
+				vif_read_xdp_headroom(b, v);
+				set_state(v, XenbusStateConnected);
+			}
+			read_mcast_ctrl(b, v);
+			if (v->hotplug_wait && !hotplug_pending(b, v))
+				set_state(v, XenbusStateConnected);
 			break;
+		}
+		if (v->awaiting_init)
+			break;
+		if (v->state == XenbusStateInitialising) {
+			vif_adopt_connected(b, v);
+			break;
+		}
 		if (v->state == XenbusStateInitWait ||
-		    v->state == XenbusStateClosed ||
-		    v->state == XenbusStateInitialising)
+		    v->state == XenbusStateClosed)
 			vif_connect(b, v);
 		break;
 	case XenbusStateReconfiguring:
@@ -415,11 +551,7 @@ static void vif_sync(struct sn_back *b, struct sn_back_vif *v)
 		set_state(v, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
-		vif_disconnect(v);
-		if (v->state != XenbusStateClosed) {
-			set_state(v, XenbusStateClosing);
-			set_state(v, XenbusStateClosed);
-		}
+		vif_closed(b, v);
 		break;
 	case XenbusStateUnknown:
 		vif_disconnect(v);
@@ -602,6 +734,16 @@ err_root:
 
 void sn_back_xb_stop(struct sn_back *b)
 {
+	/* A clean stop leaves no vif in Connected (or InitWait) behind: the
+	 * frontend sees its backend close instead of rings nobody serves,
+	 * and the toolstack sees Closed.  vif_remove disconnects first. */
+	for (struct sn_back_vif *v = b->vifs; v; v = v->next) {
+		vif_disconnect(v);
+		if (v->state != XenbusStateClosed &&
+		    v->state != XenbusStateInitialising)
+			set_state(v, XenbusStateClosing);
+		set_state(v, XenbusStateClosed);
+	}
 	while (b->vifs)
 		vif_remove(b, b->vifs);
 	b->plat->ops->xs_unwatch(b->plat, "@releaseDomain", TOKEN_REL);

@@ -82,20 +82,58 @@ static int reap(pid_t pid, unsigned int ms)
 	return -1;
 }
 
-static int be_state(struct pctx *c)
+static int be_state_of(struct pctx *c, int devid)
 {
 	unsigned int len;
-	char *v = xs_read(c->xs, XBT_NULL, "/local/domain/0/backend/vif/3/0/state", &len);
-	int s = v ? atoi(v) : -1;
+	char path[64], *v;
+	int s;
 
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/3/%d/state", devid);
+	v = xs_read(c->xs, XBT_NULL, path, &len);
+	s = v ? atoi(v) : -1;
 	free(v);
 	return s;
 }
 
-static bool wait_state(struct pctx *c, int want)
+static int be_state(struct pctx *c)
+{
+	return be_state_of(c, 0);
+}
+
+static bool wait_state_of(struct pctx *c, int devid, int want)
 {
 	for (int i = 0; i < 2000; i++) {
-		if (be_state(c) == want)
+		if (be_state_of(c, devid) == want)
+			return true;
+		msleep(5);
+	}
+	return false;
+}
+
+static bool wait_state(struct pctx *c, int want)
+{
+	return wait_state_of(c, 0, want);
+}
+
+/* Lines of file f containing s. */
+static int count_lines(const char *f, const char *s)
+{
+	FILE *o = fopen(f, "r");
+	char line[512];
+	int n = 0;
+
+	if (!o)
+		return 0;
+	while (fgets(line, sizeof(line), o))
+		n += strstr(line, s) != NULL;
+	fclose(o);
+	return n;
+}
+
+static bool wait_lines(const char *f, const char *s, int n)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (count_lines(f, s) >= n)
 			return true;
 		msleep(5);
 	}
@@ -183,10 +221,72 @@ static void backend_serves_restarted_frontend_after_sigkill(void **state)
 	assert_true(verdict);
 }
 
+/* SIGTERM walks every vif to Closed (a connected one and one waiting in
+ * InitWait), never leaving Connected behind; a backend started again
+ * while the frontend sits Connected on the rings of one that was
+ * SIGKILLed takes it through a reconnect (control ring and staging set up
+ * anew) instead of re-attaching those rings. */
+static void sigterm_closes_vifs_and_restart_reconnects_frontend(void **state)
+{
+	struct pctx *c = *state;
+	const char *back[] = { "back", "--port", "sink", NULL };
+	const char *add1[] = { "vif-add", "--domid", "3", "--devid", "1", NULL };
+	const char *del1[] = { "vif-del", "--domid", "3", "--devid", "1", NULL };
+	const char *front[] = { "front", "--domid", "3", "--devid", "0", "--queues", "2",
+				"--port", "gen:size=200", "--connect-timeout", "5000", NULL };
+	char fout[320], out2[320], out3[320];
+	pid_t f, b2, b3;
+
+	snprintf(fout, sizeof(fout), "%s/front.out", c->host.dir);
+	snprintf(out2, sizeof(out2), "%s/back2.out", c->host.dir);
+	snprintf(out3, sizeof(out3), "%s/back3.out", c->host.dir);
+	c->back = spawn(back, c->out);
+	assert_true(c->back > 0);
+	assert_int_equal(reap(spawn(add1, NULL), 10000), 0);
+	f = spawn(front, fout);
+	assert_true(f > 0);
+	assert_true(wait_state(c, XenbusStateConnected));
+	assert_true(wait_state_of(c, 1, XenbusStateInitWait));
+	assert_true(wait_lines(fout, "connected, 2 queue(s)", 1));
+
+	kill(c->back, SIGTERM);
+	assert_int_equal(reap(c->back, 10000), 0);
+	c->back = 0;
+	assert_int_equal(be_state_of(c, 0), XenbusStateClosed);
+	assert_int_equal(be_state_of(c, 1), XenbusStateClosed);
+
+	/* The frontend waits for a backend; the next one serves it. */
+	b2 = spawn(back, out2);
+	assert_true(b2 > 0);
+	assert_true(wait_lines(fout, "reconnected", 1));
+	assert_true(wait_state(c, XenbusStateConnected));
+	/* A crash leaves Connected behind. */
+	kill(b2, SIGKILL);
+	assert_int_equal(reap(b2, 5000), 128 + SIGKILL);
+	assert_int_equal(be_state(c), XenbusStateConnected);
+
+	b3 = spawn(back, out3);
+	assert_true(b3 > 0);
+	c->back = b3;
+	assert_true(wait_lines(fout, "reconnected", 2));
+	assert_true(wait_state(c, XenbusStateConnected));
+	assert_true(wait_lines(out3, "asking it to reconnect", 1));
+	assert_true(wait_lines(out3, "connected, 2 queue(s), split event channels, "
+			       "control ring with staging", 1));
+
+	kill(f, SIGTERM);
+	assert_int_equal(reap(f, 10000), 0);
+	assert_int_equal(reap(spawn(del1, NULL), 10000), 0);
+	unlink(fout);
+	unlink(out2);
+	unlink(out3);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(backend_serves_restarted_frontend_after_sigkill),
+		cmocka_unit_test(sigterm_closes_vifs_and_restart_reconnects_frontend),
 	};
 
 	sn_test_filter(argc, argv);
