@@ -249,11 +249,12 @@ static const uint8_t grp_a[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x07 };
 static const uint8_t grp_b[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x08 };
 
 /* Inject one frame to dst; true if the frontend received it, false if the
- * backend dropped it (filtered).  One RX request is kept posted. */
+ * backend dropped it (filtered: rx_drop_mcast).  One RX request is kept
+ * posted. */
 static bool deliver(struct h_ctx *t, struct h_fe *fe, const uint8_t dst[6])
 {
 	uint8_t frame[60] = { 0 };
-	uint64_t drops = h_stat(t, fe->devid, SN_QS_rx_drop_port);
+	uint64_t drops = h_stat(t, fe->devid, SN_QS_rx_drop_mcast);
 
 	memcpy(frame, dst, 6);
 	frame[6] = 0x02;
@@ -272,7 +273,7 @@ static bool deliver(struct h_ctx *t, struct h_fe *fe, const uint8_t dst[6])
 			h_caps_clear(t);
 			return true;
 		}
-		if (h_stat(t, fe->devid, SN_QS_rx_drop_port) != drops) {
+		if (h_stat(t, fe->devid, SN_QS_rx_drop_mcast) != drops) {
 			h_caps_clear(t);
 			return false;
 		}
