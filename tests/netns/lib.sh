@@ -1,5 +1,6 @@
-# Sourced by the tests/netns scripts: failing, bounded process stops,
-# polling, the emulated host, and the cleanup every script traps on EXIT.
+# Sourced by the tests/netns scripts: failing, logging, bounded process stops,
+# polling, the emulated host, background processes in namespaces, iperf3
+# runs, and the cleanup every script traps on EXIT.
 # The script sets SN (the binary), T (its temporary directory) and PIDS
 # (started processes, newest first) before using them; it may define
 # on_cleanup for its own teardown (namespaces).
@@ -104,4 +105,55 @@ state_is() { [ "$(be_state "$1")" = "$2" ]; }
 # counter TEXT NAME: the "total:" value of NAME in a stats printout.
 counter() {
 	echo "$1" | awk -v n="$2" '/^  total:/ { t = 1 } t && $1 == n { print $2; exit }'
+}
+
+log() { echo "== $*"; }
+
+# start NAME NS CMD...: run CMD in namespace NS ("-" for this one) in the
+# background, its output in $T/NAME.out and .err; LAST_PID is its pid and it
+# joins PIDS (stopped by cleanup).
+start() {
+	local name=$1 ns=$2
+	shift 2
+	if [ "$ns" = - ]; then
+		"$@" >"$T/$name.out" 2>"$T/$name.err" &
+	else
+		# ip netns exec execs the command, so $! is the command itself.
+		ip netns exec "$ns" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	fi
+	LAST_PID=$!
+	PIDS="$LAST_PID $PIDS"
+}
+
+# check_iperf WHAT JSON: the run ended without error and received at least
+# IPERF_MIN_BYTES (default 1) bytes.
+check_iperf() {
+	local what=$1 json=$2 bytes min=${IPERF_MIN_BYTES:-1}
+	[ -s "$json" ] || fail "$what: iperf3 wrote no JSON"
+	if grep -q '"error"' "$json"; then
+		fail "$what: iperf3 error: $(grep '"error"' "$json")"
+	fi
+	bytes=$(sed -n '/"sum_received"/,/}/p' "$json" | sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$bytes" ] && [ "$bytes" -ge "$min" ] ||
+		fail "$what: ${bytes:-no} bytes received, at least $min expected"
+	echo "== $what: $bytes bytes received"
+}
+
+# iperf NAME ADDR ARGS...: one server in $NSA (single test), the client in
+# $NSB connecting to ADDR with ARGS.
+iperf() {
+	local name=$1 addr=$2 spid
+	shift 2
+	start "iperf-$name-server" "$NSA" timeout 60 iperf3 -s -1 -p 5201
+	spid=$LAST_PID
+	wait_for 10 sh -c "ip netns exec $NSA ss -ltn | grep -q ':5201 '" ||
+		fail "$name: iperf3 server did not listen"
+	timeout 60 ip netns exec "$NSB" iperf3 -c "$addr" -p 5201 -J "$@" \
+		>"$T/iperf-$name.json" 2>"$T/iperf-$name.err" ||
+		fail "$name: iperf3 client failed: $(grep '"error"' "$T/iperf-$name.json")"
+	check_iperf "$name" "$T/iperf-$name.json"
+	# The server ends after one test (-1); bounded by its timeout anyway.
+	wait_for 10 sh -c "! kill -0 $spid" || stop "iperf-$name-server" "$spid"
+	wait "$spid" 2>/dev/null
+	PIDS=$(echo " $PIDS " | sed "s/ $spid / /")
 }

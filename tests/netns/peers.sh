@@ -29,8 +29,9 @@ T=$(mktemp -d /tmp/sn-peers-XXXXXX)
 NSA=sn-pa-$$
 NSB=sn-pb-$$
 PIDS=
-
-log() { echo "== $*"; }
+# A stalled connection moves a few KiB at most; 1 MB in 2 s is far below a
+# working path and far above a stalled one.
+IPERF_MIN_BYTES=1000000
 
 # shellcheck disable=SC2317
 on_cleanup() {
@@ -39,48 +40,6 @@ on_cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-
-start() {
-	local name=$1 ns=$2
-	shift 2
-	if [ "$ns" = - ]; then
-		"$@" >"$T/$name.out" 2>"$T/$name.err" &
-	else
-		ip netns exec "$ns" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	fi
-	LAST_PID=$!
-	PIDS="$LAST_PID $PIDS"
-}
-
-check_iperf() {
-	local what=$1 json=$2 bytes
-	[ -s "$json" ] || fail "$what: iperf3 wrote no JSON"
-	if grep -q '"error"' "$json"; then
-		fail "$what: iperf3 error: $(grep '"error"' "$json")"
-	fi
-	bytes=$(sed -n '/"sum_received"/,/}/p' "$json" | sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' | head -n 1)
-	# A stalled connection moves a few KiB at most; 1 MB in 2 s is far
-	# below a working path and far above a stalled one.
-	[ -n "$bytes" ] && [ "$bytes" -gt 1000000 ] || fail "$what: TCP stalled ($bytes bytes)"
-	log "$what: $bytes bytes received"
-}
-
-# iperf NAME ADDR ARGS...: server in A, client in B.
-iperf() {
-	local name=$1 addr=$2 spid
-	shift 2
-	start "iperf-$name-server" "$NSA" timeout 60 iperf3 -s -1 -p 5201
-	spid=$LAST_PID
-	wait_for 10 sh -c "ip netns exec $NSA ss -ltn | grep -q ':5201 '" ||
-		fail "$name: iperf3 server did not listen"
-	timeout 60 ip netns exec "$NSB" iperf3 -c "$addr" -p 5201 -J "$@" \
-		>"$T/iperf-$name.json" 2>"$T/iperf-$name.err" ||
-		fail "$name: iperf3 client failed: $(grep '"error"' "$T/iperf-$name.json")"
-	check_iperf "$name" "$T/iperf-$name.json"
-	wait_for 10 sh -c "! kill -0 $spid" || stop "iperf-$name-server" "$spid"
-	wait "$spid" 2>/dev/null
-	PIDS=$(echo " $PIDS " | sed "s/ $spid / /")
-}
 
 csum_errors() {
 	ip netns exec "$1" nstat -asz TcpInCsumErrors 2>/dev/null |

@@ -30,8 +30,6 @@ NSA=sn-a-$$
 NSB=sn-b-$$
 PIDS=
 
-log() { echo "== $*"; }
-
 # Called by lib.sh's cleanup.
 # shellcheck disable=SC2317
 on_cleanup() {
@@ -40,51 +38,6 @@ on_cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-
-# start NAME NS CMD...: run CMD in namespace NS (or none for "-") in the
-# background, stdout/stderr to $T/NAME.out/.err; sets LAST_PID.
-start() {
-	local name=$1 ns=$2
-	shift 2
-	if [ "$ns" = - ]; then
-		"$@" >"$T/$name.out" 2>"$T/$name.err" &
-	else
-		# ip netns exec execs the command, so $! is the command itself.
-		ip netns exec "$ns" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	fi
-	LAST_PID=$!
-	PIDS="$LAST_PID $PIDS"
-}
-
-# iperf3 JSON: fail unless it has no "error" and sum_received.bytes > 0.
-check_iperf() {
-	local what=$1 json=$2 bytes
-	[ -s "$json" ] || fail "$what: iperf3 wrote no JSON"
-	if grep -q '"error"' "$json"; then
-		fail "$what: iperf3 error: $(grep '"error"' "$json")"
-	fi
-	bytes=$(sed -n '/"sum_received"/,/}/p' "$json" | sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' | head -n 1)
-	[ -n "$bytes" ] && [ "$bytes" -gt 0 ] || fail "$what: no bytes received ($bytes)"
-	log "$what: $bytes bytes received"
-}
-
-# iperf NAME ARGS...: one server in A (single test), client in B.
-iperf() {
-	local name=$1 spid
-	shift
-	start "iperf-$name-server" "$NSA" timeout 60 iperf3 -s -1 -p 5201
-	spid=$LAST_PID
-	wait_for 10 sh -c "ip netns exec $NSA ss -ltn | grep -q ':5201 '" ||
-		fail "$name: iperf3 server did not listen"
-	timeout 60 ip netns exec "$NSB" iperf3 -c 10.99.0.1 -p 5201 -J "$@" \
-		>"$T/iperf-$name.json" 2>"$T/iperf-$name.err" ||
-		fail "$name: iperf3 client failed: $(grep '"error"' "$T/iperf-$name.json")"
-	check_iperf "$name" "$T/iperf-$name.json"
-	# The server ends after one test (-1); bounded by its timeout anyway.
-	wait_for 10 sh -c "! kill -0 $spid" || stop "iperf-$name-server" "$spid"
-	wait "$spid" 2>/dev/null
-	PIDS=$(echo " $PIDS " | sed "s/ $spid / /")
-}
 
 ping_ok() {
 	local what=$1 out
@@ -143,10 +96,10 @@ for path in copy linux staged; do
 
 	# TCP with the TAP offloads left on, so TSO/GSO frames cross netif
 	# in both directions (checked below from the counters).
-	iperf "$path-tcp" -t 3
-	iperf "$path-tcp-R" -t 3 -R
-	iperf "$path-udp" -u -b 50M -t 2
-	iperf "$path-udp-R" -u -b 50M -t 2 -R
+	iperf "$path-tcp" 10.99.0.1 -t 3
+	iperf "$path-tcp-R" 10.99.0.1 -t 3 -R
+	iperf "$path-udp" 10.99.0.1 -u -b 50M -t 2
+	iperf "$path-udp-R" 10.99.0.1 -u -b 50M -t 2 -R
 
 	st=$("$SN" stats "back-$dom-0")
 	echo "$st" | sed -n '/total:/,$p'
