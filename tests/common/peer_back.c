@@ -11,6 +11,8 @@
 #include <cmocka.h>
 #include <xen/io/xenbus.h>
 
+#include "common/dom.h"
+#include "common/inproc.h"
 #include "common/peer_back.h"
 #include "common/toolstack.h"
 #include "proto/extra.h"
@@ -378,4 +380,35 @@ int fb_echo(struct fake_back *fb, uint16_t qi)
 	if (sn_rx_back_push(&q->rx))
 		fb->p->ops->evt_notify(fb->evt, (sn_port_t)q->port_rx);
 	return echoed;
+}
+
+int fb_world_setup(void **state)
+{
+	static uint16_t next = 2;
+	struct fb_world *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	t->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
+	t->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
+	sn_test_pkts_alloc(&t->mem, t->pk, t->pp, 8);
+	*state = t;
+	return 0;
+}
+
+int fb_world_teardown(void **state)
+{
+	struct fb_world *t = *state;
+
+	if (t->nic) {
+		fb_disconnect(&t->fb);
+		fb_set_state(&t->fb, XenbusStateClosed);
+		sn_front_close(t->nic, 2000);
+	}
+	if (t->fb.evt)
+		t->be->ops->evt_close(t->fb.evt);
+	sn_plat_close(t->fe);
+	sn_plat_close(t->be);
+	free(t->mem);
+	free(t);
+	return 0;
 }

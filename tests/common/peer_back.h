@@ -93,4 +93,20 @@ void fb_poll_front(struct sn_front *nic, enum sn_front_event want, unsigned int 
 void fb_copy_seg(struct fake_back *fb, bool from_fe, uint32_t ref, uint16_t off,
 		 uint8_t *local, uint16_t len);
 
+/* The world of a frontend test against the crafted backend: a backend and
+ * a frontend domain, the crafted backend, the NIC under test and 8 packet
+ * buffers; one per test through fb_world_setup/fb_world_teardown (cmocka
+ * setup and teardown).  Teardown closes a NIC the test left up as a
+ * backend would: unmap on the frontend's Closing, then Closed. */
+struct fb_world {
+	struct sn_plat *fe, *be;
+	struct fake_back fb;
+	struct sn_front *nic;
+	uint8_t *mem;
+	struct sn_pkt pk[8];
+	struct sn_pkt *pp[8];
+};
+int fb_world_setup(void **state);
+int fb_world_teardown(void **state);
+
 #endif

@@ -23,50 +23,9 @@
 #include "port/csum.h"
 #include "stagenet/front.h"
 
-struct tctx {
-	struct sn_plat *fe, *be;
-	struct fake_back fb;
-	struct sn_front *nic;
-	uint8_t *mem;
-	struct sn_pkt pk[8];
-	struct sn_pkt *pp[8];
-};
-
-static int ctx_setup(void **state)
-{
-	static uint16_t next = 2;
-	struct tctx *t = calloc(1, sizeof(*t));
-
-	assert_non_null(t);
-	t->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
-	t->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
-	sn_test_pkts_alloc(&t->mem, t->pk, t->pp, 8);
-	*state = t;
-	return 0;
-}
-
-static int ctx_teardown(void **state)
-{
-	struct tctx *t = *state;
-
-	if (t->nic) {
-		/* A backend unmaps on the frontend's Closing; scripted here. */
-		fb_disconnect(&t->fb);
-		fb_set_state(&t->fb, XenbusStateClosed);
-		sn_front_close(t->nic, 2000);
-	}
-	if (t->fb.evt)
-		t->be->ops->evt_close(t->fb.evt);
-	sn_plat_close(t->fe);
-	sn_plat_close(t->be);
-	free(t->mem);
-	free(t);
-	return 0;
-}
-
 /* Full handshake with the scripted backend; returns after both sides are
  * Connected. */
-static void bring_up(struct tctx *t, const struct fb_features *f, uint16_t queues,
+static void bring_up(struct fb_world *t, const struct fb_features *f, uint16_t queues,
 		     bool no_split)
 {
 	struct sn_front_cfg cfg = { .devid = 0, .queues = queues, .no_split_evtchn = no_split };
@@ -98,12 +57,12 @@ static void fill(struct sn_pkt *p, uint32_t len, unsigned int seed)
 	p->flags = 0;
 }
 
-static uint64_t qstat(struct tctx *t, uint16_t q, enum sn_qstat c)
+static uint64_t qstat(struct fb_world *t, uint16_t q, enum sn_qstat c)
 {
 	return sn_front_queue_stats(t->nic, q)->v[c];
 }
 
-static int rx_all(struct tctx *t, uint16_t q, unsigned int want)
+static int rx_all(struct fb_world *t, uint16_t q, unsigned int want)
 {
 	unsigned int got = 0, tries;
 	int n;
@@ -120,7 +79,7 @@ static int rx_all(struct tctx *t, uint16_t q, unsigned int want)
 
 static void handshake_writes_flat_keys_for_one_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { .max_queues = 4, .gso = true };
 	static const char *const one[] = { "request-rx-copy", "feature-rx-notify", "feature-sg",
 					   "feature-gso-tcpv4", "feature-gso-tcpv6",
@@ -147,7 +106,7 @@ static void handshake_writes_flat_keys_for_one_queue(void **state)
 
 static void handshake_multi_queue_split_channels(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { .max_queues = 2, .split = true };
 	char *v;
 
@@ -166,7 +125,7 @@ static void handshake_multi_queue_split_channels(void **state)
 
 static void handshake_no_split_uses_shared_channel(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { .split = true };
 	char *v;
 
@@ -183,7 +142,7 @@ static void handshake_no_split_uses_shared_channel(void **state)
 
 static void echo_is_byte_exact_with_offloads(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { .gso = true };
 	static const uint32_t sizes[] = { 60, 1514, 4096, 4097, 9000, 65535 };
 	uint8_t *ref = malloc(65536);
@@ -278,7 +237,7 @@ static void ipv6_tcp_partial(struct sn_pkt *p, unsigned int ntags)
 /* Send the frame with ntags tags through a backend with or without
  * feature-ipv6-csum-offload and receive its echo (the scripted backend
  * moves the request's csum flags to the response). */
-static struct sn_pkt *ipv6_partial_echo(struct tctx *t, unsigned int ntags)
+static struct sn_pkt *ipv6_partial_echo(struct fb_world *t, unsigned int ntags)
 {
 	struct sn_pkt *p = t->pp[0];
 
@@ -295,7 +254,7 @@ static struct sn_pkt *ipv6_partial_echo(struct tctx *t, unsigned int ntags)
  * when VLAN tags hide the IPv6 ethertype from a look at bytes 12-13. */
 static void ipv6_csum_without_backend_feature_is_finished(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { .no_ipv6_csum = true };
 	unsigned int ntags;
 
@@ -313,7 +272,7 @@ static void ipv6_csum_without_backend_feature_is_finished(void **state)
 /* With the feature the same frames go out csum_blank, tags or not. */
 static void ipv6_csum_with_backend_feature_is_offloaded(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	unsigned int ntags;
 
@@ -324,7 +283,7 @@ static void ipv6_csum_with_backend_feature_is_offloaded(void **state)
 
 static void tx_fills_ring_then_recovers(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	unsigned int sent = 0, round;
 	int n;
@@ -354,7 +313,7 @@ static void tx_fills_ring_then_recovers(void **state)
 
 static void gso_without_backend_feature_is_dropped(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct sn_pkt *p;
 
@@ -376,7 +335,7 @@ static void gso_without_backend_feature_is_dropped(void **state)
 static void backend_without_rx_copy_is_refused(void **state)
 {
 	static const enum sn_peer_key how[] = { SN_PEER_OMIT, SN_PEER_OFF };
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	enum sn_front_event ev;
 
 	for (uint16_t devid = 0; devid < 2; devid++) {
@@ -400,7 +359,7 @@ static void backend_without_rx_copy_is_refused(void **state)
 
 static void multi_queue_keeps_flow_on_its_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { .max_queues = 2, .split = true };
 	uint16_t q, seen = 0;
 	unsigned int port;
@@ -435,7 +394,7 @@ static void multi_queue_keeps_flow_on_its_queue(void **state)
 
 static void reconnects_after_backend_restart(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	char *old_ref, *new_ref;
 
@@ -466,11 +425,11 @@ static void reconnects_after_backend_restart(void **state)
 	assert_int_equal(sn_front_quarantined(t->nic), 0);
 }
 
-static void send_one(struct tctx *t, uint32_t len);
+static void send_one(struct fb_world *t, uint32_t len);
 
 static void stale_connected_backend_is_walked_through_closed(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 
 	bring_up(t, &f, 1, false);
@@ -500,7 +459,7 @@ static void stale_connected_backend_is_walked_through_closed(void **state)
 
 static void tx_notifies_only_when_backend_asked(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_sring *s;
 	uint64_t before;
@@ -535,7 +494,7 @@ static void *close_thread(void *arg)
 	return NULL;
 }
 
-static void wait_fe_state(struct tctx *t, int want)
+static void wait_fe_state(struct fb_world *t, int want)
 {
 	int i;
 
@@ -546,7 +505,7 @@ static void wait_fe_state(struct tctx *t, int want)
 
 static void close_waits_for_backend_before_revoking(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct closer c;
 	pthread_t tid;
@@ -582,7 +541,7 @@ static bool node_exists(struct sn_plat *p, const char *path)
  * closes. */
 static void removed_device_leaves_no_ghost_state(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	enum sn_front_event ev;
 	char dev[64];
@@ -606,20 +565,20 @@ static void removed_device_leaves_no_ghost_state(void **state)
 
 /* ---- hostile backend ------------------------------------------------------ */
 
-static void send_one(struct tctx *t, uint32_t len)
+static void send_one(struct fb_world *t, uint32_t len)
 {
 	fill(t->pp[0], len, 7);
 	assert_int_equal(sn_front_tx_burst(t->nic, 0, t->pp, 1), 1);
 }
 
-static void tx_take(struct tctx *t, struct netif_tx_request *req)
+static void tx_take(struct fb_world *t, struct netif_tx_request *req)
 {
 	struct fb_queue *q = &t->fb.q[0];
 
 	sn_tx_back_copy_req(&q->tx, q->tx.req_cons++, req);
 }
 
-static void tx_answer(struct tctx *t, uint16_t id, int16_t status)
+static void tx_answer(struct fb_world *t, uint16_t id, int16_t status)
 {
 	struct netif_tx_response r = { .id = id, .status = status };
 
@@ -627,7 +586,7 @@ static void tx_answer(struct tctx *t, uint16_t id, int16_t status)
 	sn_tx_back_push(&t->fb.q[0].tx);
 }
 
-static void assert_broken(struct tctx *t)
+static void assert_broken(struct fb_world *t)
 {
 	assert_int_equal(sn_front_tx_burst(t->nic, 0, t->pp, 0), -EIO);
 	assert_int_equal(sn_front_rx_burst(t->nic, 0, t->pp, 1), -EIO);
@@ -637,7 +596,7 @@ static void assert_broken(struct tctx *t)
 
 static void tx_unknown_id_breaks_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_request req;
 
@@ -653,7 +612,7 @@ static void tx_unknown_id_breaks_queue(void **state)
 
 static void tx_out_of_range_id_breaks_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_request req;
 
@@ -666,7 +625,7 @@ static void tx_out_of_range_id_breaks_queue(void **state)
 
 static void tx_duplicate_id_breaks_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_request a, b;
 
@@ -682,7 +641,7 @@ static void tx_duplicate_id_breaks_queue(void **state)
 
 static void tx_rsp_prod_jump_breaks_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_sring *s;
 
@@ -697,7 +656,7 @@ static void tx_rsp_prod_jump_breaks_queue(void **state)
 
 static void tx_grant_held_after_response_quarantines(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_request req;
 	void *addr = NULL;
@@ -717,7 +676,7 @@ static void tx_grant_held_after_response_quarantines(void **state)
 
 static void tx_grant_is_ended_after_response(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_tx_request req;
 	void *addr = NULL;
@@ -735,7 +694,7 @@ static void tx_grant_is_ended_after_response(void **state)
 	assert_int_equal(qstat(t, 0, SN_QS_fatal_errors), 0);
 }
 
-static void rx_answer(struct tctx *t, uint16_t offset, uint16_t flags, int16_t status)
+static void rx_answer(struct fb_world *t, uint16_t offset, uint16_t flags, int16_t status)
 {
 	struct fb_queue *q = &t->fb.q[0];
 	struct netif_rx_request rq;
@@ -753,7 +712,7 @@ static void rx_answer(struct tctx *t, uint16_t offset, uint16_t flags, int16_t s
  * it (rx_errors); the slot is our own buffer, so nothing leaks. */
 static void rx_crossing_page_drops_packet_only(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 
 	bring_up(t, &f, 1, false);
@@ -773,7 +732,7 @@ static void rx_crossing_page_drops_packet_only(void **state)
  * packets around it arrive intact and in order. */
 static void rx_errors_amid_traffic_keep_queue_serving(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	unsigned int i;
 
@@ -800,7 +759,7 @@ static void rx_errors_amid_traffic_keep_queue_serving(void **state)
 
 static void rx_negative_status_drops_packet_only(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 
 	bring_up(t, &f, 1, false);
@@ -819,7 +778,7 @@ static void rx_negative_status_drops_packet_only(void **state)
 
 static void rx_too_many_slots_drops_packet_only(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	int i;
 
@@ -841,7 +800,7 @@ static void rx_too_many_slots_drops_packet_only(void **state)
  * done, and the page is never posted again. */
 static void rx_grant_held_after_response_breaks_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct fb_queue *q;
 	struct netif_rx_request rq;
@@ -866,7 +825,7 @@ static void rx_grant_held_after_response_breaks_queue(void **state)
 
 static void rx_rsp_prod_beyond_posted_breaks_queue(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct netif_rx_sring *s;
 
@@ -880,7 +839,7 @@ static void rx_rsp_prod_beyond_posted_breaks_queue(void **state)
 
 static void rx_bad_extra_type_drops_packet_only(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct fb_queue *q;
 	struct netif_extra_info x = { .type = 77 };
@@ -907,7 +866,7 @@ static void rx_bad_extra_type_drops_packet_only(void **state)
  * taken: the packet arrives byte-exact, the queue stays up. */
 static void rx_offset_and_xdp_extra_taken(void **state)
 {
-	struct tctx *t = *state;
+	struct fb_world *t = *state;
 	struct fb_features f = { 0 };
 	struct fb_queue *q;
 	struct netif_extra_info x = { .type = XEN_NETIF_EXTRA_TYPE_XDP };
@@ -944,7 +903,7 @@ static void rx_offset_and_xdp_extra_taken(void **state)
 	assert_int_equal(qstat(t, 0, SN_QS_fatal_errors), 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, ctx_setup, ctx_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, fb_world_setup, fb_world_teardown)
 
 int main(int argc, char **argv)
 {

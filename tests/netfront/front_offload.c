@@ -24,47 +24,7 @@
 #include "common/tcpframe.h"
 #include "stagenet/front.h"
 
-struct tctx {
-	struct sn_plat *fe, *be;
-	struct fake_back fb;
-	struct sn_front *nic;
-	uint8_t *mem;
-	struct sn_pkt pk[8];
-	struct sn_pkt *pp[8];
-};
-
-static int ctx_setup(void **state)
-{
-	static uint16_t next = 2;
-	struct tctx *t = calloc(1, sizeof(*t));
-
-	assert_non_null(t);
-	t->be = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
-	t->fe = sn_test_dom_open(next++, &(struct sn_test_dom){ .ram_pages = 8192 });
-	sn_test_pkts_alloc(&t->mem, t->pk, t->pp, 8);
-	*state = t;
-	return 0;
-}
-
-static int ctx_teardown(void **state)
-{
-	struct tctx *t = *state;
-
-	if (t->nic) {
-		fb_disconnect(&t->fb);
-		fb_set_state(&t->fb, XenbusStateClosed);
-		sn_front_close(t->nic, 2000);
-	}
-	if (t->fb.evt)
-		t->be->ops->evt_close(t->fb.evt);
-	sn_plat_close(t->fe);
-	sn_plat_close(t->be);
-	free(t->mem);
-	free(t);
-	return 0;
-}
-
-static void bring_up(struct tctx *t, const struct fb_features *f)
+static void bring_up(struct fb_world *t, const struct fb_features *f)
 {
 	struct sn_front_cfg cfg = { .devid = 0, .queues = 1 };
 	enum sn_front_event ev;
@@ -85,7 +45,7 @@ struct want {
 
 /* Send one frame (GSO when gso_size) and take back every echoed frame
  * into s; returns the TX packets the backend saw. */
-static unsigned int send_and_take(struct tctx *t, const uint8_t *f, uint32_t len,
+static unsigned int send_and_take(struct fb_world *t, const uint8_t *f, uint32_t len,
 				  uint16_t gso_size, struct tf_stream *s, bool sg)
 {
 	struct sn_pkt *p = t->pp[0];
@@ -125,7 +85,7 @@ static unsigned int send_and_take(struct tctx *t, const uint8_t *f, uint32_t len
 	return echoed;
 }
 
-static void run_preset(struct tctx *t, const struct sn_peer_keys *keys, struct want w)
+static void run_preset(struct fb_world *t, const struct sn_peer_keys *keys, struct want w)
 {
 	struct fb_features f = { .keys = *keys };
 	uint8_t *f4 = malloc(SN_PKT_BUF_SIZE), *f6 = malloc(SN_PKT_BUF_SIZE), small[256];
@@ -177,12 +137,12 @@ static void tx_freebsd_backend_gets_tcpv6_segmented(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(tx_linux_backend_gets_gso, ctx_setup,
-						ctx_teardown),
+		cmocka_unit_test_setup_teardown(tx_linux_backend_gets_gso,
+						fb_world_setup, fb_world_teardown),
 		cmocka_unit_test_setup_teardown(tx_qemu_backend_gets_single_slot_segments,
-						ctx_setup, ctx_teardown),
+						fb_world_setup, fb_world_teardown),
 		cmocka_unit_test_setup_teardown(tx_freebsd_backend_gets_tcpv6_segmented,
-						ctx_setup, ctx_teardown),
+						fb_world_setup, fb_world_teardown),
 	};
 
 	sn_test_filter(argc, argv);
