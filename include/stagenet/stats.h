@@ -92,6 +92,16 @@ void sn_stats_close(struct sn_stats_block *b);
 /* Writer's pid, and whether that process still exists. */
 int sn_stats_pid(const struct sn_stats_block *b);
 int sn_stats_alive(const struct sn_stats_block *b);
+/* Who published a block, for readers that format it themselves
+ * (`stagenet stats --format json|prometheus`). */
+struct sn_stats_info {
+	char role[16]; /* NUL-terminated ("back", "front") */
+	uint16_t domid, devid, nqueues;
+};
+void sn_stats_describe(const struct sn_stats_block *b, struct sn_stats_info *out);
+/* One counter of queue q (q < nqueues); 0 for a counter the writer's
+ * build does not have. */
+uint64_t sn_stats_counter(const struct sn_stats_block *b, uint16_t q, enum sn_qstat c);
 
 static inline void sn_qstat_add(struct sn_qstats *s, enum sn_qstat c, uint64_t n)
 {

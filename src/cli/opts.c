@@ -12,13 +12,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "version.h" /* generated: SN_GIT_DESCRIBE */
 
 #ifndef SN_VERSION
 #define SN_VERSION "unknown"
 #endif
 
-/* argp's documented hook for `--version` and help2man's first line. */
-const char *argp_program_version = "stagenet " SN_VERSION;
+/* argp's documented hook for `--version` and help2man's first line
+ * ("PROGRAM VERSION"); the git description says which tree it is. */
+const char *argp_program_version = "stagenet " SN_VERSION " (git " SN_GIT_DESCRIBE ")";
 
 #define OPTS_MAX 32
 /* Keys of long-only options: past every printable short option. */

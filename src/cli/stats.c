@@ -10,12 +10,19 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/stats_fmt.h"
 #include "stagenet/stats.h"
 
 struct stats_opts {
 	const char *dir;
 	double rate;
+	int format; /* enum sn_stats_format */
 	const char *want[1]; /* ROLE-DOMID-DEVID */
+};
+
+static const struct sn_opt_choice format_choices[] = {
+	{ "text", SN_STATS_FMT_TEXT }, { "json", SN_STATS_FMT_JSON },
+	{ "prometheus", SN_STATS_FMT_PROM }, { NULL, 0 },
 };
 
 static const struct sn_opt stats_opts[] = {
@@ -27,6 +34,12 @@ static const struct sn_opt stats_opts[] = {
 	  .help = "sample the block twice, S seconds apart, and print packet and bit rates "
 		  "per direction and what every counter did per packet (how to benchmark on "
 		  "real Xen); needs ROLE-DOMID-DEVID" },
+	{ .name = "format", .arg = "text|json|prometheus", .kind = SN_OPT_CHOICE,
+	  .off = offsetof(struct stats_opts, format), .choices = format_choices,
+	  .help = "output: text (default; non-zero counters), json (every counter of every "
+		  "queue, with totals) or prometheus (text exposition format for "
+		  "node-exporter's textfile collector); json and prometheus leave out blocks "
+		  "whose process is gone unless ROLE-DOMID-DEVID names one" },
 	{ .name = NULL },
 };
 
@@ -107,6 +120,49 @@ static int show_rate(const char *path, const char *name, double secs)
 	return 0;
 }
 
+/* --format json|prometheus: every block in one document.  names[] are
+ * file names in dir; force: print a block whose process is gone too. */
+static int show_doc(const char *dir, char *const *names, size_t n, bool force,
+		    enum sn_stats_format fmt)
+{
+	struct sn_stats_block **blocks;
+	size_t got = 0;
+	int rc = 0;
+
+	blocks = calloc(n ? n : 1, sizeof(*blocks));
+	if (!blocks)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		int r;
+
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path)) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+		r = sn_stats_open(path, &blocks[got]);
+		if (r) {
+			fprintf(stderr, "stagenet stats: %s: %s\n", path, strerror(-r));
+			if (force) {
+				rc = r;
+				goto out;
+			}
+			continue;
+		}
+		if (!force && !sn_stats_alive(blocks[got])) {
+			sn_stats_close(blocks[got]);
+			continue;
+		}
+		got++;
+	}
+	rc = sn_stats_write(stdout, fmt, blocks, got);
+out:
+	for (size_t i = 0; i < got; i++)
+		sn_stats_close(blocks[i]);
+	free(blocks);
+	return rc;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -153,6 +209,10 @@ int sn_cmd_stats(int argc, char **argv)
 	rc = sn_opts_parse(&sn_stats_spec, argc, argv, &o);
 	if (rc)
 		return sn_opts_exit(rc);
+	if (o.rate > 0 && o.format != SN_STATS_FMT_TEXT) {
+		sn_opts_error(&sn_stats_spec, "--rate prints text only (drop --format)");
+		return 2;
+	}
 	dir = o.dir;
 	want = o.want[0];
 	rate = o.rate;
@@ -178,6 +238,11 @@ int sn_cmd_stats(int argc, char **argv)
 				return 1;
 			return show_rate(path, want, rate) ? 1 : 0;
 		}
+		if (o.format != SN_STATS_FMT_TEXT) {
+			char *one = name;
+
+			return show_doc(dir, &one, 1, true, o.format) ? 1 : 0;
+		}
 		return show(dir, name, 1) < 0 ? 1 : 0;
 	}
 	if (rate > 0) {
@@ -186,6 +251,8 @@ int sn_cmd_stats(int argc, char **argv)
 	}
 	d = opendir(dir);
 	if (!d) {
+		if (o.format != SN_STATS_FMT_TEXT)
+			return show_doc(dir, NULL, 0, false, o.format) ? 1 : 0;
 		printf("no stats published in %s\n", dir);
 		return 0;
 	}
@@ -214,6 +281,10 @@ int sn_cmd_stats(int argc, char **argv)
 	/* Sorted, so output is stable for people and scripts. */
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
+	if (o.format != SN_STATS_FMT_TEXT) {
+		rc = show_doc(dir, names, n, false, o.format) ? 1 : 0;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (show(dir, names[i], 0) == 0)
 			shown++;

@@ -346,6 +346,23 @@ static uint64_t counter(const struct sn_stats_block *b, uint32_t q, uint32_t c)
 	return __atomic_load_n(&v[(size_t)q * b->hdr->ncounters + c], __ATOMIC_RELAXED);
 }
 
+void sn_stats_describe(const struct sn_stats_block *b, struct sn_stats_info *out)
+{
+	/* role is NUL-terminated: sn_stats_open checked it, writers set it. */
+	memcpy(out->role, b->hdr->role, sizeof(out->role));
+	out->role[sizeof(out->role) - 1] = '\0';
+	out->domid = b->hdr->domid;
+	out->devid = b->hdr->devid;
+	out->nqueues = b->hdr->nqueues;
+}
+
+uint64_t sn_stats_counter(const struct sn_stats_block *b, uint16_t q, enum sn_qstat c)
+{
+	if (q >= b->hdr->nqueues || (uint32_t)c >= b->hdr->ncounters)
+		return 0;
+	return counter(b, q, (uint32_t)c);
+}
+
 void sn_stats_totals(const struct sn_stats_block *b, uint64_t out[SN_QS__COUNT])
 {
 	uint32_t nc = b->hdr->ncounters < SN_QS__COUNT ? b->hdr->ncounters : SN_QS__COUNT;
