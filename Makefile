@@ -7,6 +7,8 @@ MESON_TEST_ARGS ?= --print-errorlogs
 DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        xenstore-utils libpcap-dev tcpdump iperf3 iproute2 iputils-ping \
        clang libclang-rt-14-dev gnuplot-nox procps
+# Packaging (README "Install"): man pages, the Debian package and its checks.
+DEPS += help2man debhelper lintian dpkg-dev fakeroot man-db bash-completion
 
 .PHONY: all deps demo check check-asan check-tsan clean fuzz fuzz-merge check-xen
 
@@ -106,5 +108,15 @@ soak: all
 	SOAK_MINUTES=$(SOAK_MINUTES) bash -o pipefail -c \
 	  'tests/soak/run $(BUILD) 2>&1 | tee $(BUILD)/soak.log'
 
+# The Debian packages (debian/, README "Install"): built from a copy of the
+# tree into $(PKG_BUILD), lintian clean of errors, unpacked into a scratch
+# root where `stagenet --version` and `man -w stagenet` run; the verdict
+# line "package: N passed, N failed" is kept in $(PKG_BUILD)/check.log.
+PKG_BUILD ?= build-deb
+
+.PHONY: package check-package
+package check-package:
+	scripts/check-package.sh $(PKG_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(PKG_BUILD)

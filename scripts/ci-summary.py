@@ -8,6 +8,10 @@ written by fuzz/run.sh) ends with "fuzz: <h> clean", else as one failure
 (libFuzzer prints its final stats on a crash too, so they prove nothing).
 Usage: ci-summary.py [--xen-log FILE] [--fuzz-dir DIR] BUILDDIR...
 
+--package-log FILE adds the Debian package check (`make check-package`)
+from its "package: N passed, N failed" line; a log without one counts as
+one failure.
+
 --soak-log FILE adds the soak (`make soak`) from its own "N passed,
 N failed" line; a log without one counts as one failure (the run died
 before its verdict).
@@ -52,6 +56,7 @@ def fuzz_clean(path):
 def main(argv):
     xen_log = fuzz_dir = None
     soak_log = None
+    package_log = None
     dirs = []
     i = 0
     while i < len(argv):
@@ -60,6 +65,9 @@ def main(argv):
             i += 2
         elif argv[i] == "--soak-log":
             soak_log = argv[i + 1]
+            i += 2
+        elif argv[i] == "--package-log":
+            package_log = argv[i + 1]
             i += 2
         elif argv[i] == "--fuzz-dir":
             fuzz_dir = argv[i + 1]
@@ -97,6 +105,18 @@ def main(argv):
             total[1] += int(m.group(2))
         else:
             print(f"ci: soak: no verdict line in {soak_log}: counted as 1 failed")
+            total[1] += 1
+    if package_log:
+        m = None
+        if os.path.exists(package_log):
+            for line in open(package_log, errors="replace"):
+                m = re.match(r"^package: (\d+) passed, (\d+) failed", line) or m
+        if m:
+            print(f"ci: package: {m.group(1)} passed, {m.group(2)} failed")
+            total[0] += int(m.group(1))
+            total[1] += int(m.group(2))
+        else:
+            print(f"ci: package: no verdict line in {package_log}: counted as 1 failed")
             total[1] += 1
     print(f"ci: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
     return 1 if total[1] else 0
