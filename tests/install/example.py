@@ -42,8 +42,12 @@ def main():
         # A copy outside the tree, so no "..." include can reach the sources.
         csrc = os.path.join(tmp, "front_burst.c")
         shutil.copy(os.path.join(src, "examples/front_burst.c"), csrc)
-        r = subprocess.run(cc + ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", exe, csrc]
-                           + flags, env=env, capture_output=True, text=True)
+        # A sanitized build installs a sanitized library, which only a
+        # program built with the same runtime can load.
+        san = o.get("b_sanitize", "none")
+        san = [] if san in ("none", "") else ["-fsanitize=" + san]
+        r = subprocess.run(cc + san + ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", exe,
+                                       csrc] + flags, env=env, capture_output=True, text=True)
         if r.returncode:
             snlib.fail("build: %s\n%s" % (" ".join(cc + flags), r.stderr))
         needed = subprocess.run(["readelf", "-d", exe], check=True, capture_output=True,
