@@ -5,10 +5,14 @@
  * library:
  *
  *     cc -o front_burst front_burst.c $(pkg-config --cflags --libs stagenet)
- *     XENSTORED_PATH=... ./front_burst DOMID DEVID COUNT [emu|xen|auto]
+ *     XENSTORED_PATH=... ./front_burst DOMID DEVID COUNT [emu|xen|auto [LINGER_S]]
  *
- * Prints "received N sent N" and exits 0 when all COUNT came and went. */
+ * Prints "received N sent N" once all COUNT came and went, then keeps the
+ * vif up LINGER_S seconds (default 1; SIGINT/SIGTERM end it sooner) so the
+ * backend takes the last frames off the ring before the vif closes, and
+ * exits 0. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,14 @@
 
 #define BURST 32
 #define DEADLINE_S 30
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static void log_line(void *arg, const char *fmt, va_list ap)
 {
@@ -44,7 +56,7 @@ static int reflect(struct sn_front *nic, struct sn_pkt *pkts[BURST], long count,
 	double deadline = now_s() + DEADLINE_S;
 	int n = 0, done = 0;
 
-	while (*sent < count && now_s() < deadline) {
+	while (*sent < count && now_s() < deadline && !stop) {
 		if (done == n) {
 			n = sn_front_rx_burst(nic, 0, pkts, BURST);
 			if (n < 0)
@@ -84,12 +96,17 @@ int main(int argc, char **argv)
 	struct sn_front *nic = NULL;
 	struct sn_plat *plat = NULL;
 	long count, got = 0, sent = 0;
+	double linger = 1;
 	int rc;
 
 	if (argc < 4 || (argc > 4 && sn_plat_kind_parse(argv[4], &pcfg.kind))) {
-		fprintf(stderr, "usage: %s DOMID DEVID COUNT [emu|xen|auto]\n", argv[0]);
+		fprintf(stderr, "usage: %s DOMID DEVID COUNT [emu|xen|auto [LINGER_S]]\n", argv[0]);
 		return 2;
 	}
+	if (argc > 5)
+		linger = strtod(argv[5], NULL);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	pcfg.domid = (uint16_t)strtoul(argv[1], NULL, 0);
 	fcfg.devid = (uint16_t)strtoul(argv[2], NULL, 0);
 	count = strtol(argv[3], NULL, 0);
@@ -118,8 +135,18 @@ int main(int argc, char **argv)
 	}
 	rc = reflect(nic, pkts, count, &got, &sent);
 	printf("received %ld sent %ld\n", got, sent);
-	if (rc)
+	fflush(stdout);
+	if (rc) {
 		fprintf(stderr, "front_burst: %s\n", strerror(-rc));
+		goto out_nic;
+	}
+	/* Requests still on the TX ring are the backend's to take; closing
+	 * now could cut them off, so stay connected a while, still reaping
+	 * TX responses. */
+	for (double end = now_s() + linger; !stop && now_s() < end;) {
+		sn_front_tx_burst(nic, 0, NULL, 0);
+		sn_front_queue_wait(nic, 0, 100, 50);
+	}
 out_nic:
 	sn_front_close(nic, 2000);
 out_plat:

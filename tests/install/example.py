@@ -65,18 +65,28 @@ def main():
         ldd = subprocess.run(["ldd", exe], env=run_env, capture_output=True, text=True).stdout
         if (libdir + "/libstagenet.so.0") not in ldd:
             snlib.fail("ldd does not resolve to the installed library:\n" + ldd)
-        ex = h.spawn("front_burst", ["1", "0", str(COUNT), "emu"], exe=exe, env=run_env)
-        try:
-            rc = ex.wait(60)
-        except subprocess.TimeoutExpired:
-            snlib.fail("the example did not finish:\n" + h.log("front_burst"))
-        out = h.log("front_burst")
-        if rc or "received %d sent %d" % (COUNT, COUNT) not in out:
-            snlib.fail("example exited %s:\n%s" % (rc, out))
-        st = json.loads(h.run("stats", "--format", "json", "back-1-0").stdout)[0]["total"]
+        # Lingers up to 60 s connected after its last send, so the backend
+        # takes every frame off the ring; SIGINT ends it once it has.
+        ex = h.spawn("front_burst", ["1", "0", str(COUNT), "emu", "60"], exe=exe,
+                     env=run_env)
+        want = "received %d sent %d" % (COUNT, COUNT)
+        h.wait_for("the example's '%s'" % want,
+                   lambda: want in h.log("front_burst") or ex.poll() is not None, 60)
+        if want not in h.log("front_burst"):
+            snlib.fail("example exited %s:\n%s" % (ex.poll(), h.log("front_burst")))
+
+        def back_total():
+            r = h.run("stats", "--format", "json", "back-1-0")
+            return json.loads(r.stdout)[0]["total"] if r.returncode == 0 else {}
+        h.wait_for("the backend to count %d frames each way" % COUNT,
+                   lambda: back_total().get("tx_pkts") == COUNT, 30)
+        st = back_total()
         if st["rx_pkts"] != COUNT or st["tx_pkts"] != COUNT:
             snlib.fail("backend counted rx_pkts=%d tx_pkts=%d, want %d each" %
                        (st["rx_pkts"], st["tx_pkts"], COUNT))
+        rc = h.stop(ex)
+        if rc:
+            snlib.fail("example exited %d on SIGINT:\n%s" % (rc, h.log("front_burst")))
         if h.stop(back):
             snlib.fail("back exited non-zero:\n" + h.log("back"))
         print("example: %d frames from the backend and back; backend rx_pkts=tx_pkts=%d" %
