@@ -121,13 +121,8 @@ int sn_stats_write(FILE *f, enum sn_stats_format fmt, struct sn_stats_block *con
 {
 	switch (fmt) {
 	case SN_STATS_FMT_TEXT:
-		for (size_t i = 0; i < n; i++) {
-			sn_stats_print(f, blocks[i]);
-			if (!sn_stats_alive(blocks[i]))
-				fprintf(f, "  (pid %d is gone: these are its last numbers)\n",
-					sn_stats_pid(blocks[i]));
-		}
-		break;
+		/* stats.c prints text block by block, with its stale notes. */
+		return -EINVAL;
 	case SN_STATS_FMT_JSON:
 		write_json(f, blocks, n);
 		break;

@@ -14,8 +14,9 @@ enum sn_stats_format {
 	SN_STATS_FMT_PROM,
 };
 
-/* Write n blocks (every counter of every queue, zeros included, except in
- * text) in one document.  0 or -EIO when the stream failed. */
+/* Write n blocks as one JSON or Prometheus document (every counter of
+ * every queue, zeros included).  0, -EIO when the stream failed, -EINVAL
+ * for text (printed by stats.c block by block). */
 int sn_stats_write(FILE *f, enum sn_stats_format fmt, struct sn_stats_block *const *blocks,
 		   size_t n);
 
