@@ -30,11 +30,16 @@ struct sn_bench_counters {
 };
 
 struct sn_bench_cell {
-	char mode[16];   /* copy | linux | staging | limit */
+	char mode[16];   /* copy | linux | staging | limit | peer */
 	char dir[8];     /* tx | rx (guest's view) | "-" for limit */
 	char policy[8];  /* staging policy, "" otherwise */
 	uint32_t frame;  /* bytes without CRC; 65535 = 64 KiB GSO */
 	uint16_t queues;
+	/* Light gen/sink (frame from a template, counted, payload not
+	 * checked), as DPDK testpmd's txonly/rxonly: the like-with-like rows
+	 * beside the peer row. */
+	bool light;
+	char version[48]; /* peer: the testpmd (DPDK) version */
 	enum sn_bench_status status;
 	char reason[192];
 	unsigned int nreps;

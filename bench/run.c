@@ -11,6 +11,7 @@
 #include "bench/cell.h"
 #include "bench/host.h"
 #include "bench/limit.h"
+#include "bench/peer_row.h"
 #include "bench/primitives.h"
 #include "bench/proc.h"
 #include "bench/report.h"
@@ -80,7 +81,10 @@ static int run_begin(struct run *r, const struct sn_bench_opts *o)
 		r->env.back_cpus = r->env.ncpus / 2;
 		r->env.front_cpus = r->env.ncpus - r->env.back_cpus;
 	}
-	r->cap = (size_t)o->nframes * (1 + (size_t)o->nmodes * o->ndirs * o->nqueues);
+	/* Per frame: the limit row, the cells, the light limit row, the light
+	 * staging cells and the peer rows. */
+	r->cap = (size_t)o->nframes * (2 + (size_t)o->nmodes * o->ndirs * o->nqueues +
+				       (size_t)o->ndirs * o->nqueues + o->ndirs);
 	r->cells = calloc(r->cap, sizeof(*r->cells));
 	if (!r->cells)
 		return -ENOMEM;
@@ -152,10 +156,10 @@ static void limit_merge(struct sn_bench_cell *c, const struct sn_bench_cell *t)
 /* The limit row of one frame size, or (again) a second set of repetitions
  * merged into it. */
 static void run_limit(const struct sn_bench_env *e, uint32_t frame, struct sn_bench_cell *c,
-		      bool again)
+		      bool again, bool light)
 {
 	struct sn_limit_cfg lc = {
-		.frame = frame, .warmup_s = e->o->warmup,
+		.frame = frame, .light = light, .warmup_s = e->o->warmup,
 		.duration_s = e->o->duration, .reps = e->o->reps,
 		.cpu_cons = e->ncpus >= 2 ? e->cpus[0] : -1,
 		.cpu_prod = e->ncpus >= 2 ? e->cpus[e->back_cpus] : -1,
@@ -172,8 +176,8 @@ static void run_limit(const struct sn_bench_env *e, uint32_t frame, struct sn_be
 
 static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
 {
-	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u: ", i, n, c->mode, c->dir,
-		c->frame, c->queues);
+	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u%s: ", i, n, c->mode, c->dir,
+		c->frame, c->queues, c->light ? " light" : "");
 	if (c->status == SN_CELL_OK)
 		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s\n", c->mpps, c->gbps);
 	else
@@ -184,12 +188,51 @@ static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
 /* Frame size f: the ceiling, that size's cells, the ceiling again (merged),
  * so a machine whose load drifts during the run does not compare the cells
  * with a ceiling from another moment. */
+static bool runs_staging(const struct sn_bench_opts *o)
+{
+	for (unsigned int m = 0; m < o->nmodes; m++)
+		if (!strcmp(o->modes[m], "staging"))
+			return true;
+	return false;
+}
+
+/* Like with like: the light limit row, the light staging cells and DPDK's
+ * testpmd pair, each frame written from a template and only counted, the
+ * limit row again around them as for the checked cells. */
+static void run_light(struct run *r, unsigned int f)
+{
+	const struct sn_bench_opts *o = r->env.o;
+	struct sn_bench_cell *lim = &r->cells[r->ncells++];
+
+	run_limit(&r->env, o->frames[f], lim, false, true);
+	for (unsigned int q = 0; q < o->nqueues && runs_staging(o); q++)
+		for (unsigned int d = 0; d < o->ndirs && !bench_stop; d++) {
+			struct sn_bench_cell *c = &r->cells[r->ncells];
+
+			sn_bench_cell_init(c, "staging", o->dirs[d], o->frames[f], o->queues[q]);
+			c->light = true;
+			sn_bench_cell_run(&r->env, c, (uint16_t)r->ncells);
+			r->ncells++;
+			progress(++r->done, r->cap, c);
+		}
+	for (unsigned int d = 0; d < o->ndirs && !o->no_peer && !bench_stop; d++) {
+		struct sn_bench_cell *c = &r->cells[r->ncells++];
+
+		sn_bench_cell_init(c, "peer", o->dirs[d], o->frames[f], 1);
+		sn_bench_peer_row(&r->env, c);
+		progress(++r->done, r->cap, c);
+	}
+	if (!bench_stop)
+		run_limit(&r->env, o->frames[f], lim, true, true);
+	progress(++r->done, r->cap, lim);
+}
+
 static void run_frame(struct run *r, unsigned int f)
 {
 	const struct sn_bench_opts *o = r->env.o;
 	struct sn_bench_cell *lim = &r->cells[f];
 
-	run_limit(&r->env, o->frames[f], lim, false);
+	run_limit(&r->env, o->frames[f], lim, false, false);
 	for (unsigned int q = 0; q < o->nqueues; q++)
 		for (unsigned int d = 0; d < o->ndirs; d++)
 			for (unsigned int m = 0; m < o->nmodes && !bench_stop; m++) {
@@ -202,8 +245,10 @@ static void run_frame(struct run *r, unsigned int f)
 				progress(++r->done, r->cap, c);
 			}
 	if (!bench_stop)
-		run_limit(&r->env, o->frames[f], lim, true);
+		run_limit(&r->env, o->frames[f], lim, true, false);
 	progress(++r->done, r->cap, lim);
+	if (!o->no_light && !bench_stop)
+		run_light(r, f);
 }
 
 static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
@@ -213,7 +258,8 @@ static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
 			continue;
 		for (size_t j = 0; j < n; j++)
 			if (!strcmp(cells[j].mode, "limit") && cells[j].frame == cells[i].frame &&
-			    cells[j].status == SN_CELL_OK && cells[j].mpps > 0)
+			    cells[j].light == cells[i].light && cells[j].status == SN_CELL_OK &&
+			    cells[j].mpps > 0)
 				cells[i].limit_fraction = cells[i].mpps / cells[j].mpps;
 	}
 }

@@ -25,6 +25,7 @@ struct sn_bench_opts {
 	unsigned int reps;
 	const char *json, *plot;
 	bool primitives, quick, keep, verbose;
+	bool no_light, no_peer; /* skip the light cells / the testpmd peer row */
 };
 
 struct sn_bench_env {

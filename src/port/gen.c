@@ -1,7 +1,10 @@
 /* `gen` port: a packet generator for tests and the benchmark.  Frames follow
  * genfmt.h so a `sink` can verify every byte.  Per packet it copies a
  * prebuilt header template, patches the per-sequence fields and copies the
- * payload from a precomputed pattern: no allocation, no header rebuild. */
+ * payload from a precomputed pattern: no allocation, no header rebuild.
+ * `light` does what DPDK testpmd's txonly does instead: the whole frame is
+ * one copy of a template built once (sequence 0), so a `sink:light` can
+ * count it but nothing can check its order or payload (README "Ports"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +24,9 @@ struct gen_port {
 	uint64_t rate;    /* packets/s, 0 = unlimited */
 	uint64_t emitted;
 	uint16_t queue;
-	bool tcp, gso;
+	bool tcp, gso, light;
 	uint32_t hlen;
+	uint8_t *frame;   /* light: the whole frame, written once */
 	uint16_t ip_sum0; /* folded header sum of the template (IP id 0) */
 	double tokens;
 	struct timespec last;
@@ -89,6 +93,10 @@ static int gen_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 
 		if (pk->cap < g->size)
 			break;
+		if (g->light) {
+			memcpy(f, g->frame, g->size);
+			goto meta;
+		}
 		memcpy(f, g->tmpl, g->hlen);
 		put16be(f + 18, (uint16_t)seq);
 		/* RFC 1624 incremental update: only the IP id differs from the
@@ -103,6 +111,7 @@ static int gen_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 		sn_genfmt_put_le(pl + 4, stream, 4);
 		sn_genfmt_put_le(pl + 8, seq, 8);
 		memcpy(pl + SN_GENFMT_PHDR, sn_genfmt_payload(&g->pat, seq) + SN_GENFMT_PHDR, plen);
+meta:
 		pk->len = g->size;
 		pk->queue = g->queue;
 		pk->hash = 0;
@@ -150,6 +159,7 @@ static int gen_fd(struct sn_port *p)
 
 static void gen_close(struct sn_port *p)
 {
+	free(((struct gen_port *)p)->frame);
 	free(p);
 }
 
@@ -165,7 +175,7 @@ int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 {
 	uint64_t size = SN_GENFMT_MIN_UDP, count = 0, rate = 0, flows = 1;
 	char *copy = NULL, *cur, *k, *v;
-	bool want_tcp = false;
+	bool want_tcp = false, light = false;
 	struct gen_port *g = NULL;
 	uint16_t c;
 	int rc = -EINVAL;
@@ -185,14 +195,17 @@ int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 			bad = sn_port_parse_u64(v, 0, 1000000000, &rate);
 		else if (!strcmp(k, "flows"))
 			bad = sn_port_parse_u64(v, 1, 65535, &flows);
-		else if (!strcmp(k, "proto") && (!strcmp(v, "udp") || !strcmp(v, "tcp"))) {
+		else if (!strcmp(k, "light") && !*v) {
+			light = true;
+			bad = 0;
+		} else if (!strcmp(k, "proto") && (!strcmp(v, "udp") || !strcmp(v, "tcp"))) {
 			want_tcp = !strcmp(v, "tcp");
 			bad = 0;
 		} else
 			bad = -EINVAL;
 		if (bad) {
 			fprintf(stderr, "stagenet: gen: bad option '%s%s%s' (size=60..65535, "
-				"count=N, rate=PPS, flows=1..65535, proto=udp|tcp)\n",
+				"count=N, rate=PPS, flows=1..65535, proto=udp|tcp, light)\n",
 				k, *v ? "=" : "", v);
 			goto out;
 		}
@@ -219,10 +232,24 @@ int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 	g->hlen = sn_genfmt_headers(g->tmpl, g->size, g->tcp, 0, 0);
 	memcpy(&c, g->tmpl + 24, 2);
 	g->ip_sum0 = (uint16_t)~c;
+	g->light = light;
+	if (light) {
+		g->frame = malloc(g->size);
+		if (!g->frame) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(g->frame, g->tmpl, g->hlen + SN_GENFMT_PHDR);
+		memcpy(g->frame + g->hlen + SN_GENFMT_PHDR,
+		       sn_genfmt_payload(&g->pat, 0) + SN_GENFMT_PHDR,
+		       g->size - g->hlen - SN_GENFMT_PHDR);
+	}
 	*out = &g->port;
 	g = NULL;
 	rc = 0;
 out:
+	if (g)
+		free(g->frame);
 	free(g);
 	free(copy);
 	return rc;
