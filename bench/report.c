@@ -23,6 +23,7 @@ void sn_bench_cell_init(struct sn_bench_cell *c, const char *mode, const char *d
 	c->frame = frame;
 	c->queues = queues;
 	c->limit_fraction = -1.0;
+	c->cpu_pct[0] = c->cpu_pct[1] = -1.0;
 }
 
 void sn_bench_cell_fail(struct sn_bench_cell *c, const char *fmt, ...)
@@ -155,6 +156,15 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		json_u64(f, "bad_payload", c->bad_payload);
 		fprintf(f, ", \"payload_checked\": %s", c->payload_checked ? "true" : "false");
 		fprintf(f, ", \"light\": %s", c->light ? "true" : "false");
+		fprintf(f, ", \"event\": %s", c->event ? "true" : "false");
+		json_u64(f, "offered_pps", c->offered_pps);
+		json_num(f, "cpu_back_pct", c->cpu_pct[0], c->cpu_pct[0] >= 0);
+		json_num(f, "cpu_front_pct", c->cpu_pct[1], c->cpu_pct[1] >= 0);
+		if (c->ping) {
+			fputs(", \"ping\": true", f);
+			json_num(f, "rtt_median_us", c->rtt_med_us, ok);
+			json_num(f, "rtt_p99_us", c->rtt_p99_us, ok);
+		}
 		if (c->version[0]) {
 			fputs(", \"version\": ", f);
 			sn_json_string(f, c->version);
@@ -482,8 +492,12 @@ static void print_counters(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		char name[64], range[40];
 		double p = c->c.pkts ? (double)c->c.pkts : 1.0;
 
-		snprintf(name, sizeof(name), "%s%s%s %s %u q%u%s", c->mode, c->policy[0] ? "/" : "",
-			 c->policy, c->dir, c->frame, c->queues, c->light ? " light" : "");
+		snprintf(name, sizeof(name), "%s%s%s %s %u q%u%s%s%s", c->mode,
+			 c->policy[0] ? "/" : "", c->policy, c->dir, c->frame, c->queues,
+			 c->light ? " light" : "", c->event ? " ev" : "", c->ping ? " ping" : "");
+		if (c->offered_pps)
+			snprintf(name + strlen(name), sizeof(name) - strlen(name), " @%.3gM",
+				 (double)c->offered_pps / 1e6);
 		if (c->status != SN_CELL_OK) {
 			fprintf(f, "%-32s %s: %s\n", name,
 				c->status == SN_CELL_FAILED ? "FAILED" : "skipped", c->reason);
@@ -508,6 +522,82 @@ void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n)
 	for (size_t fi = 0; fi < nf; fi++) {
 		print_frame(f, &l, cells, n, frames[fi]);
 		print_light(f, cells, n, frames[fi]);
+	}
+	print_counters(f, cells, n);
+}
+
+static void put_cpu(FILE *f, double pct)
+{
+	if (pct < 0)
+		fprintf(f, " %8s", "-");
+	else
+		fprintf(f, " %7.0f%%", pct);
+}
+
+void sn_bench_print_event(FILE *f, const struct sn_bench_cell *cells, size_t n)
+{
+	uint32_t frames[64];
+	size_t nf = distinct_frames(cells, n, frames, 64);
+
+	for (size_t fi = 0; fi < nf; fi++) {
+		fputc('\n', f);
+		frame_title(f, frames[fi]);
+		fputs(", one queue, staging: Mpps and CPU time of each side's process\n", f);
+		fprintf(f, "%-24s | %-26s | %-26s\n", "", "guest TX", "guest RX");
+		fprintf(f, "%-24s | %8s %8s %8s | %8s %8s %8s\n", "", "Mpps", "back CPU",
+			"frontCPU", "Mpps", "back CPU", "frontCPU");
+		for (size_t i = 0; i < n; i++) {
+			const struct sn_bench_cell *c = &cells[i];
+			char label[40];
+
+			bool first = true;
+
+			if (c->frame != frames[fi] || c->ping)
+				continue;
+			/* One row per (mode, offered rate), at its first cell. */
+			for (size_t j = 0; j < i && first; j++)
+				first = !(cells[j].frame == c->frame && !cells[j].ping &&
+					  cells[j].event == c->event &&
+					  cells[j].offered_pps == c->offered_pps);
+			if (!first)
+				continue;
+			if (c->offered_pps)
+				snprintf(label, sizeof(label), "event, offered %.3g Mpps",
+					 (double)c->offered_pps / 1e6);
+			else
+				snprintf(label, sizeof(label), "%s, saturation",
+					 c->event ? "event" : "busy-poll");
+			fprintf(f, "%-24s", label);
+			for (int d = 0; d < 2; d++) {
+				const struct sn_bench_cell *x = NULL;
+
+				for (size_t j = 0; j < n; j++)
+					if (cells[j].frame == c->frame && !cells[j].ping &&
+					    cells[j].event == c->event &&
+					    cells[j].offered_pps == c->offered_pps &&
+					    !strcmp(cells[j].dir, dir_order[d]))
+						x = &cells[j];
+				fputs(" |", f);
+				put_value(f, x, 8);
+				put_cpu(f, cell_ok(x) ? x->cpu_pct[0] : -1);
+				put_cpu(f, cell_ok(x) ? x->cpu_pct[1] : -1);
+			}
+			fputc('\n', f);
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct sn_bench_cell *c = &cells[i];
+
+			if (c->frame != frames[fi] || !c->ping)
+				continue;
+			fprintf(f, "ping-pong round trip (one frame in flight), %s: ",
+				c->event ? "event mode" : "busy-poll ");
+			if (cell_ok(c))
+				fprintf(f, "median %.1f us, p99 %.1f us (%.0f round trips/s)\n",
+					c->rtt_med_us, c->rtt_p99_us, c->mpps * 1e6);
+			else
+				fprintf(f, "%s (%s)\n",
+					c->status == SN_CELL_FAILED ? "FAILED" : "skipped", c->reason);
+		}
 	}
 	print_counters(f, cells, n);
 }

@@ -27,6 +27,11 @@ static void on_signal(int sig)
 	bench_stop = 1;
 }
 
+/* --event, per direction: busy-poll at saturation, then event mode at
+ * saturation and at each offered rate; then the two ping-pong cells. */
+static const uint64_t event_rates[] = { 0, 1000000, 100000 };
+#define EVENT_CELLS_PER_DIR (1 + sizeof(event_rates) / sizeof(event_rates[0]))
+
 /* Everything the run holds, released by run_end. */
 struct run {
 	struct sn_bench_env env;
@@ -84,7 +89,8 @@ static int run_begin(struct run *r, const struct sn_bench_opts *o)
 	/* Per frame: the limit row, the cells, the light limit row, the light
 	 * staging cells and the peer rows. */
 	r->cap = (size_t)o->nframes * (2 + (size_t)o->nmodes * o->ndirs * o->nqueues +
-				       (size_t)o->ndirs * o->nqueues + o->ndirs);
+				       (size_t)o->ndirs * o->nqueues + o->ndirs +
+				       EVENT_CELLS_PER_DIR * o->ndirs + 2);
 	r->cells = calloc(r->cap, sizeof(*r->cells));
 	if (!r->cells)
 		return -ENOMEM;
@@ -110,8 +116,9 @@ static void print_header(const struct run *r)
 {
 	const struct sn_bench_env *e = &r->env;
 
-	printf("stagenet bench: %u CPU(s)%s; busy-polling; warm-up %.2f s, %u x %.2f s per cell\n",
+	printf("stagenet bench: %u CPU(s)%s; %s; warm-up %.2f s, %u x %.2f s per cell\n",
 	       e->ncpus, e->ncpus >= 2 ? ", backend and frontend pinned apart" : "",
+	       e->o->event ? "event mode beside busy polling" : "busy-polling",
 	       e->o->warmup, e->o->reps, e->o->duration);
 	if (e->ncpus >= 2) {
 		printf("  backend on CPU");
@@ -176,10 +183,15 @@ static void run_limit(const struct sn_bench_env *e, uint32_t frame, struct sn_be
 
 static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
 {
-	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u%s: ", i, n, c->mode, c->dir,
-		c->frame, c->queues, c->light ? " light" : "");
-	if (c->status == SN_CELL_OK)
-		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s\n", c->mpps, c->gbps);
+	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u%s%s%s: ", i, n, c->mode, c->dir,
+		c->frame, c->queues, c->light ? " light" : "", c->event ? " event" : "",
+		c->ping ? " ping" : "");
+	if (c->status == SN_CELL_OK && c->ping)
+		fprintf(stderr, "round trip median %.1f us, p99 %.1f us\n", c->rtt_med_us,
+			c->rtt_p99_us);
+	else if (c->status == SN_CELL_OK)
+		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s, CPU back %.0f%% front %.0f%%\n", c->mpps,
+			c->gbps, c->cpu_pct[0], c->cpu_pct[1]);
 	else
 		fprintf(stderr, "%s (%s)\n", c->status == SN_CELL_FAILED ? "FAILED" : "skipped",
 			c->reason);
@@ -188,6 +200,45 @@ static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
 /* Frame size f: the ceiling, that size's cells, the ceiling again (merged),
  * so a machine whose load drifts during the run does not compare the cells
  * with a ceiling from another moment. */
+static void run_cell(struct run *r, struct sn_bench_cell *c)
+{
+	sn_bench_cell_run(&r->env, c, (uint16_t)r->ncells);
+	r->ncells++;
+	progress(++r->done, r->cap, c);
+}
+
+/* Event mode (no busy polling) of the staged path, one queue: Mpps and each
+ * side's CPU at saturation and at fixed offered rates beside busy polling,
+ * and the round trip of one frame in flight in both modes. */
+static void run_event(struct run *r, unsigned int f)
+{
+	const struct sn_bench_opts *o = r->env.o;
+	uint32_t frame = o->frames[f];
+
+	if (frame > 1514) {
+		fprintf(stderr, "stagenet bench: --event: frame %u skipped (GSO bulk has no "
+				"offered-rate or ping-pong cells)\n", frame);
+		return;
+	}
+	for (unsigned int d = 0; d < o->ndirs && !bench_stop; d++)
+		for (unsigned int k = 0; k < EVENT_CELLS_PER_DIR && !bench_stop; k++) {
+			struct sn_bench_cell *c = &r->cells[r->ncells];
+
+			sn_bench_cell_init(c, "staging", o->dirs[d], frame, 1);
+			c->event = k > 0;
+			c->offered_pps = k > 0 ? event_rates[k - 1] : 0;
+			run_cell(r, c);
+		}
+	for (int ev = 0; ev < 2 && !bench_stop; ev++) {
+		struct sn_bench_cell *c = &r->cells[r->ncells];
+
+		sn_bench_cell_init(c, "staging", "tx", frame, 1);
+		c->ping = true;
+		c->event = ev;
+		run_cell(r, c);
+	}
+}
+
 static bool runs_staging(const struct sn_bench_opts *o)
 {
 	for (unsigned int m = 0; m < o->nmodes; m++)
@@ -273,7 +324,10 @@ static int report(const struct run *r)
 	for (size_t i = 0; i < r->ncells; i++)
 		if (r->cells[i].status == SN_CELL_FAILED)
 			ret = 1;
-	sn_bench_print_tables(stdout, r->cells, r->ncells);
+	if (o->event)
+		sn_bench_print_event(stdout, r->cells, r->ncells);
+	else
+		sn_bench_print_tables(stdout, r->cells, r->ncells);
 	fflush(stdout);
 	if (o->json) {
 		FILE *f = fopen(o->json, "w");
@@ -304,9 +358,14 @@ int sn_bench_run(const struct sn_bench_opts *o)
 	if (run_begin(r, o))
 		goto out;
 	print_header(r);
-	r->ncells = o->nframes;
-	for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
-		run_frame(r, f);
+	if (o->event) {
+		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
+			run_event(r, f);
+	} else {
+		r->ncells = o->nframes;
+		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
+			run_frame(r, f);
+	}
 	fill_limit_fractions(r->cells, r->ncells);
 	ret = report(r);
 out:

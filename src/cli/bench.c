@@ -20,7 +20,7 @@ struct bench_args {
 	long reps;               /* 0: not given */
 	const char *json, *plot;
 	bool primitives, quick, keep, verbose;
-	bool no_light, no_peer;
+	bool no_light, no_peer, event;
 };
 
 static const struct sn_opt_choice bench_modes[] = {
@@ -61,6 +61,9 @@ static const struct sn_opt bench_opts[] = {
 	  .help = "before/after bars (gnuplot)" },
 	{ .name = "no-light", .kind = SN_OPT_SET, BENCH_OPT(no_light),
 	  .help = "skip the light cells (gen/sink that only count, as testpmd) and the peer row" },
+	{ .name = "event", .kind = SN_OPT_SET, BENCH_OPT(event),
+	  .help = "event mode instead: staging without busy polling at saturation, 1 Mpps and "
+		  "100 kpps (Mpps, CPU%), and ping-pong round trips, beside busy polling" },
 	{ .name = "no-peer", .kind = SN_OPT_SET, BENCH_OPT(no_peer),
 	  .help = "skip the peer row (DPDK testpmd virtio-user -> vhost-user)" },
 	{ .name = "primitives", .kind = SN_OPT_SET, BENCH_OPT(primitives),
@@ -102,7 +105,7 @@ static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 				  .reps = a.reps ? (unsigned int)a.reps : a.quick ? 2 : 3,
 				  .json = a.json, .plot = a.plot, .primitives = a.primitives,
 				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose,
-				  .no_light = a.no_light, .no_peer = a.no_peer };
+				  .no_light = a.no_light, .no_peer = a.no_peer, .event = a.event };
 	for (unsigned int k = 0; k < a.modes.n; k++)
 		o->modes[k] = bench_modes[a.modes.v[k]].name;
 	for (unsigned int k = 0; k < a.dirs.n; k++)

@@ -3,11 +3,16 @@
  * own stream/seq and compared, the payload is compared with the pattern,
  * and sequence numbers are tracked per stream (gap -> lost, old -> bad_seq).
  * `sink:light` only counts, as DPDK testpmd's rxonly does: the benchmark's
- * like-with-like comparison with testpmd (README "Ports"). */
+ * like-with-like comparison with testpmd (README "Ports").  `sink:echo`
+ * checks as `sink` does and then sends every frame back (the reflector of
+ * `gen:ping`), through a small FIFO and an eventfd that is readable while
+ * frames wait. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "port/csum.h"
 #include "port/genfmt.h"
@@ -16,6 +21,10 @@
 /* More streams than this are not tracked (a flood of forged stream ids
  * must not grow memory without bound); their packets still get checked. */
 #define SINK_MAX_STREAMS (1u << 20)
+/* echo: frames waiting to go back, and the largest one echoed (a ping is
+ * small; a larger frame is counted and not echoed). */
+#define ECHO_SLOTS 64u
+#define ECHO_MAX_FRAME 2048u
 
 struct sink_stream {
 	uint32_t stream;
@@ -27,7 +36,12 @@ struct sink_port {
 	struct sn_port port;
 	struct sink_stream *tab;
 	uint32_t cap, nused; /* cap is a power of two */
-	bool light;
+	bool light, echo;
+	int efd;            /* echo: readable while frames wait */
+	bool efd_set;
+	uint32_t e_head, e_tail;
+	uint32_t e_len[ECHO_SLOTS];
+	uint8_t *e_buf;     /* ECHO_SLOTS x ECHO_MAX_FRAME */
 	uint8_t expect[SN_GENFMT_TCP_HLEN + SN_GENFMT_PHDR];
 	struct sn_genfmt_pattern pat;
 };
@@ -128,6 +142,17 @@ static int sink_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int
 
 		p->stats.sent_pkts++;
 		p->stats.sent_bytes += pk->len;
+		if (s->echo && pk->len <= ECHO_MAX_FRAME && s->e_tail - s->e_head < ECHO_SLOTS) {
+			uint32_t at = s->e_tail++ % ECHO_SLOTS;
+
+			memcpy(s->e_buf + (size_t)at * ECHO_MAX_FRAME, pk->data, pk->len);
+			s->e_len[at] = pk->len;
+			if (!s->efd_set) {
+				uint64_t one = 1;
+
+				s->efd_set = write(s->efd, &one, sizeof(one)) == sizeof(one);
+			}
+		}
 		if (s->light)
 			continue;
 		rc = sink_check(s, pk->data, pk->len, &stream, &seq);
@@ -154,22 +179,47 @@ static int sink_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int
 
 static int sink_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
 {
-	(void)p;
-	(void)pkts;
-	(void)n;
-	return -ENODATA; /* a sink never produces */
+	struct sink_port *s = (struct sink_port *)p;
+	unsigned int i;
+
+	if (!s->echo)
+		return -ENODATA; /* a plain sink never produces */
+	for (i = 0; i < n && s->e_head != s->e_tail; i++) {
+		uint32_t at = s->e_head % ECHO_SLOTS, len = s->e_len[at];
+
+		if (pkts[i]->cap < len)
+			break;
+		memcpy(pkts[i]->data, s->e_buf + (size_t)at * ECHO_MAX_FRAME, len);
+		pkts[i]->len = len;
+		pkts[i]->flags = 0;
+		pkts[i]->gso_size = 0;
+		pkts[i]->gso_type = 0;
+		s->e_head++;
+		p->stats.recv_pkts++;
+		p->stats.recv_bytes += len;
+	}
+	if (s->e_head == s->e_tail && s->efd_set) {
+		uint64_t cnt;
+
+		/* Empty again: not readable until the next frame. */
+		if (read(s->efd, &cnt, sizeof(cnt)) == sizeof(cnt))
+			s->efd_set = false;
+	}
+	return (int)i;
 }
 
 static int sink_fd(struct sn_port *p)
 {
-	(void)p;
-	return -1;
+	return ((struct sink_port *)p)->efd;
 }
 
 static void sink_close(struct sn_port *p)
 {
 	struct sink_port *s = (struct sink_port *)p;
 
+	if (s->efd >= 0)
+		close(s->efd);
+	free(s->e_buf);
 	free(s->tab);
 	free(s);
 }
@@ -185,11 +235,11 @@ static const struct sn_port_ops sink_ops = {
 int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out)
 {
 	struct sink_port *s;
-	bool light = args && !strcmp(args, "light");
+	bool light = args && !strcmp(args, "light"), echo = args && !strcmp(args, "echo");
 
 	(void)ctx;
-	if (args && *args && !light) {
-		fprintf(stderr, "stagenet: sink: bad option '%s' (light)\n", args);
+	if (args && *args && !light && !echo) {
+		fprintf(stderr, "stagenet: sink: bad option '%s' (light or echo)\n", args);
 		return -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -203,6 +253,20 @@ int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn
 	}
 	s->port.ops = &sink_ops;
 	s->light = light;
+	s->echo = echo;
+	s->efd = -1;
+	if (echo) {
+		s->e_buf = malloc((size_t)ECHO_SLOTS * ECHO_MAX_FRAME);
+		s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (!s->e_buf || s->efd < 0) {
+			if (s->efd >= 0)
+				close(s->efd);
+			free(s->e_buf);
+			free(s->tab);
+			free(s);
+			return -ENOMEM;
+		}
+	}
 	sn_genfmt_pattern_init(&s->pat);
 	*out = &s->port;
 	return 0;

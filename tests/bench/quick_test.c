@@ -3,7 +3,8 @@
  * all packets intact, that the limit row ran, and that staging moved the
  * 64-byte frames without a single grant copy or map.  No speed checks.
  * With the argument "light" (meson test bench_light): the light cells, the
- * light limit row and the testpmd peer row instead. */
+ * light limit row and the testpmd peer row instead; with "event" (meson test
+ * bench_event): the event-mode and ping-pong cells of `--event`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -261,6 +262,63 @@ static void test_bench_light(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* --event: busy-poll and event cells at saturation and at offered rates
+ * delivered intact with each side's CPU time measured, and both ping-pong
+ * cells report a round trip (median <= p99).  No speed checks. */
+static void test_bench_event(void **state)
+{
+	static const char *const args[] = { "--event", "--dirs", "tx", "--frames", "60" };
+	unsigned int rate_cells = 0, event_sat = 0, busy_sat = 0, pings[2] = { 0, 0 };
+	char line[4096], *doc;
+	int st;
+	FILE *f;
+
+	(void)state;
+	doc = bench_json(args, 5, &st);
+	assert_non_null(doc);
+	f = fmemopen(doc, strlen(doc), "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char status[16];
+		bool event = strstr(line, "\"event\": true") != NULL;
+
+		if (!strstr(line, "{"))
+			continue;
+		assert_true(json_str(line, "status", status, sizeof(status)));
+		if (strcmp(status, "ok"))
+			fprintf(stderr, "cell not ok: %s", line);
+		assert_string_equal(status, "ok");
+		assert_true(json_num(line, "lost") == 0);
+		assert_true(json_num(line, "drops") == 0);
+		assert_true(json_num(line, "packets") > 0);
+		if (strstr(line, "\"ping\": true")) {
+			double med = json_num(line, "rtt_median_us"), p99 = json_num(line, "rtt_p99_us");
+
+			assert_true(med > 0 && p99 >= med);
+			pings[event]++;
+			continue;
+		}
+		assert_true(json_num(line, "cpu_back_pct") >= 0);
+		assert_true(json_num(line, "cpu_front_pct") >= 0);
+		if (json_num(line, "offered_pps") > 0) {
+			assert_true(event);
+			rate_cells++;
+		} else if (event) {
+			event_sat++;
+		} else {
+			busy_sat++;
+		}
+	}
+	fclose(f);
+	free(doc);
+	assert_int_equal(rate_cells, 2);
+	assert_int_equal(event_sat, 1);
+	assert_int_equal(busy_sat, 1);
+	assert_int_equal(pings[0], 1);
+	assert_int_equal(pings[1], 1);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest quick[] = {
@@ -270,7 +328,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bench_light),
 	};
 
+	const struct CMUnitTest event[] = {
+		cmocka_unit_test(test_bench_event),
+	};
+
 	if (argc > 1 && !strcmp(argv[1], "light"))
 		return cmocka_run_group_tests(light, NULL, NULL);
+	if (argc > 1 && !strcmp(argv[1], "event"))
+		return cmocka_run_group_tests(event, NULL, NULL);
 	return cmocka_run_group_tests(quick, NULL, NULL);
 }
