@@ -148,6 +148,7 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		json_u64(f, "notifications", c->c.notifications);
 		json_u64(f, "staged_slots", c->c.staged_slots);
 		json_u64(f, "unstaged_slots", c->c.unstaged_slots);
+		json_u64(f, "sleeps", c->c.sleeps);
 		json_u64(f, "packets", c->c.pkts);
 		json_u64(f, "bytes", c->c.bytes);
 		json_u64(f, "drops", c->c.drops);

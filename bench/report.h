@@ -26,6 +26,7 @@ struct sn_bench_counters {
 	uint64_t memcpy_bytes;
 	uint64_t notifications;        /* notify_sent, both sides */
 	uint64_t staged_slots, unstaged_slots;
+	uint64_t sleeps;               /* event mode: queue loops that slept, both sides */
 	uint64_t drops;                /* every drop counter, warm-up included */
 };
 
