@@ -95,10 +95,10 @@ static unsigned int gen_budget(struct gen_port *g, unsigned int n)
 	g->tokens += dt * (double)g->rate;
 	if (g->tokens > burst)
 		g->tokens = burst;
-	if (g->tokens < 1.0)
-		return 0;
+	/* Whole bursts only: a trickle of one packet per token would keep
+	 * an event-mode peer polling forever; the offered rate is the same. */
 	if (g->tokens < n)
-		n = (unsigned int)g->tokens;
+		return 0;
 	g->tokens -= n;
 	return n;
 }
