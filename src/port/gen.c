@@ -33,6 +33,8 @@ struct gen_port {
 	uint32_t hlen;
 	uint8_t *frame;   /* light: the whole frame, written once */
 	uint16_t ip_sum0; /* folded header sum of the template (IP id 0) */
+	uint32_t sp_stream; /* sport of the last stream, cached (a division) */
+	uint16_t sp_port;
 	double tokens;
 	struct timespec last;
 	int tfd;          /* rate: a timer, so an event-mode loop sleeps between bursts */
@@ -146,7 +148,11 @@ static int gen_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 		memcpy(&idw, f + 18, 2);
 		c = (uint16_t)~sn_csum_fold((uint64_t)g->ip_sum0 + idw);
 		memcpy(f + 24, &c, 2);
-		put16be(f + 34, sn_genfmt_sport(stream));
+		if (stream != g->sp_stream) {
+			g->sp_stream = stream;
+			g->sp_port = sn_genfmt_sport(stream);
+		}
+		put16be(f + 34, g->sp_port);
 		if (g->tcp)
 			put32be(f + 38, (uint32_t)(1 + seq * (g->size - g->hlen)));
 		sn_genfmt_put_le(pl, SN_GENFMT_MAGIC, 4);
@@ -343,6 +349,8 @@ int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 	g->hlen = sn_genfmt_headers(g->tmpl, g->size, g->tcp, 0, 0);
 	memcpy(&c, g->tmpl + 24, 2);
 	g->ip_sum0 = (uint16_t)~c;
+	g->sp_stream = (uint32_t)g->queue << 16;
+	g->sp_port = sn_genfmt_sport(g->sp_stream);
 	g->light = light;
 	g->ping = ping && !light;
 	if (ping && (light || flows != 1)) {
