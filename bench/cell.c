@@ -62,10 +62,19 @@ static bool is_staging(const struct sn_bench_cell *c)
 /* The sending side runs the generator, the receiving side a sink. */
 static void add_port(struct sn_argv *a, const struct sn_bench_cell *c, bool sends)
 {
-	if (sends)
-		sn_argv_opt(a, "--port", "gen:size=%u", c->frame);
+	/* Ping-pong: the frontend keeps one frame in flight, the backend
+	 * sends each back. */
+	if (c->ping && sends)
+		sn_argv_opt(a, "--port", "gen:size=%u,ping", c->frame);
+	else if (c->ping)
+		sn_argv_opt(a, "--port", "%s", "sink:echo");
+	else if (sends && c->offered_pps)
+		sn_argv_opt(a, "--port", "gen:size=%u,rate=%llu%s", c->frame,
+			    (unsigned long long)c->offered_pps, c->light ? ",light" : "");
+	else if (sends)
+		sn_argv_opt(a, "--port", "gen:size=%u%s", c->frame, c->light ? ",light" : "");
 	else
-		sn_argv_opt(a, "--port", "%s", "sink");
+		sn_argv_opt(a, "--port", "%s", c->light ? "sink:light" : "sink");
 }
 
 static void describe_vif(const struct sn_bench_cell *c, uint16_t devid, struct cell_procs *p)
@@ -88,7 +97,8 @@ static void describe_back(const struct sn_bench_cell *c, struct cell_procs *p)
 
 	sn_argv_init(a, "back");
 	sn_argv_add(a, "--quiet");
-	sn_argv_add(a, "--busy-poll");
+	if (!c->event)
+		sn_argv_add(a, "--busy-poll");
 	add_port(a, c, p->recv != SN_SIDE_BACK);
 	sn_argv_opt(a, "--tx-path", "%s", !strcmp(c->mode, "copy") ? "copy" : "linux");
 	sn_argv_opt(a, "--max-queues", "%u", c->queues);
@@ -109,7 +119,8 @@ static void describe_front(const struct sn_bench_env *e, const struct sn_bench_c
 	sn_argv_opt(a, "--domid", "%u", FE_DOMID);
 	sn_argv_opt(a, "--devid", "%u", devid);
 	sn_argv_opt(a, "--queues", "%u", c->queues);
-	sn_argv_add(a, "--busy-poll");
+	if (!c->event)
+		sn_argv_add(a, "--busy-poll");
 	add_port(a, c, p->recv != SN_SIDE_FRONT);
 	sn_argv_opt(a, "--connect-timeout", "%u", FRONT_CONNECT_MS);
 	sn_argv_opt(a, "--linger-ms", "%u", FRONT_LINGER_MS);
@@ -270,11 +281,14 @@ static bool measure(const struct sn_bench_env *e, struct sn_bench_cell *c,
 		    struct cell_procs *p, struct cell_window *w)
 {
 	struct sn_bench_snap prev;
+	double cpu0[SN_SIDE__COUNT];
 
 	if (!nap(e, e->o->warmup)) {
 		sn_bench_cell_fail(c, "interrupted");
 		return false;
 	}
+	for (int s = 0; s < SN_SIDE__COUNT; s++)
+		cpu0[s] = sn_proc_cpu_s(p->side[s].pid);
 	sn_bench_snap_take(p->blk, &w->s0);
 	prev = w->s1 = w->s0;
 	for (unsigned int r = 0; r < e->o->reps; r++) {
@@ -283,6 +297,12 @@ static bool measure(const struct sn_bench_env *e, struct sn_bench_cell *c,
 		prev = w->s1;
 	}
 	c->secs = w->s1.t - w->s0.t;
+	for (int s = 0; s < SN_SIDE__COUNT; s++) {
+		double cpu1 = sn_proc_cpu_s(p->side[s].pid);
+
+		if (cpu0[s] >= 0 && cpu1 >= 0 && c->secs > 0)
+			c->cpu_pct[s] = (cpu1 - cpu0[s]) / c->secs * 100;
+	}
 	c->c.pkts = w->s1.v[p->recv][p->pkts] - w->s0.v[p->recv][p->pkts];
 	c->c.bytes = w->s1.v[p->recv][p->bytes] - w->s0.v[p->recv][p->bytes];
 	sn_bench_counters_fill(&c->c, &w->ready, &w->s0, &w->s1);
@@ -324,7 +344,7 @@ static void judge_delivery(struct sn_bench_cell *c, const struct cell_procs *p,
 	uint64_t fe, be;
 
 	if (sn_bench_port_verdict(p->side[p->recv].out, c)) {
-		c->payload_checked = true;
+		c->payload_checked = !c->light;
 		return;
 	}
 	if (p->recv != SN_SIDE_BACK || q->t <= 0) {
@@ -351,6 +371,18 @@ static void dump_logs(const struct cell_procs *p)
 			free(txt);
 		}
 	}
+}
+
+/* The ping generator's report, left on the frontend's stderr at close. */
+static void read_rtt(struct sn_bench_cell *c, const char *err)
+{
+	char *txt = sn_slurp(err);
+	const char *l = txt ? strstr(txt, "gen ping: ") : NULL;
+	const char *m = l ? strstr(l, "rtt_us median=") : NULL;
+
+	if (!m || sscanf(m, "rtt_us median=%lf p99=%lf", &c->rtt_med_us, &c->rtt_p99_us) != 2)
+		sn_bench_cell_fail(c, "no round trips reported by gen:ping");
+	free(txt);
 }
 
 /* The daemons' run, from start to the window's counters. */
@@ -399,6 +431,8 @@ void sn_bench_cell_run(const struct sn_bench_env *e, struct sn_bench_cell *c, ui
 	}
 	run_daemons(e, c, p, &w);
 	stop_all(e, c, p);
+	if (c->ping && c->status == SN_CELL_OK)
+		read_rtt(c, p->side[SN_SIDE_FRONT].err);
 	if (c->nreps && p->blk[SN_SIDE_BACK] && p->blk[SN_SIDE_FRONT])
 		judge_delivery(c, p, &w.quiesced);
 	for (int s = 0; s < SN_SIDE__COUNT; s++)

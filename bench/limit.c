@@ -72,7 +72,7 @@ static struct limit_slot_hdr *slot_at(struct limit_ring *r, uint64_t idx)
 	return (struct limit_slot_hdr *)(r->slots + (idx % SN_LIMIT_SLOTS) * r->stride);
 }
 
-static int producer(struct limit_ring *r, uint32_t frame)
+static int producer(struct limit_ring *r, uint32_t frame, bool light)
 {
 	struct sn_port_ctx pctx = { .domid = 1, .nqueues = 1, .mtu = 1500 };
 	struct sn_pkt pk[SN_LIMIT_BATCH], *pp[SN_LIMIT_BATCH];
@@ -82,7 +82,7 @@ static int producer(struct limit_ring *r, uint32_t frame)
 	uint64_t tail = 0;
 	int rc;
 
-	snprintf(spec, sizeof(spec), "gen:size=%u", frame);
+	snprintf(spec, sizeof(spec), "gen:size=%u%s", frame, light ? ",light" : "");
 	rc = pkts_alloc(pk, pp, &mem);
 	if (!rc)
 		rc = sn_port_open(spec, &pctx, &gen);
@@ -119,7 +119,7 @@ static int producer(struct limit_ring *r, uint32_t frame)
 	return rc;
 }
 
-static int consumer(struct limit_ring *r)
+static int consumer(struct limit_ring *r, bool light)
 {
 	struct sn_port_ctx pctx = { .domid = 1, .nqueues = 1, .mtu = 1500, .backend = true };
 	struct sn_pkt pk[SN_LIMIT_BATCH], *pp[SN_LIMIT_BATCH];
@@ -130,7 +130,7 @@ static int consumer(struct limit_ring *r)
 
 	rc = pkts_alloc(pk, pp, &mem);
 	if (!rc)
-		rc = sn_port_open("sink", &pctx, &sink);
+		rc = sn_port_open(light ? "sink:light" : "sink", &pctx, &sink);
 	while (!rc && !atomic_load_explicit(&r->ctl->stop, memory_order_relaxed)) {
 		uint64_t tail = atomic_load_explicit(&r->ctl->tail, memory_order_acquire);
 		unsigned int n = (unsigned int)(tail - head);
@@ -190,7 +190,7 @@ static void sleep_s(double s)
 		;
 }
 
-static pid_t start_child(struct limit_ring *r, int cpu, bool prod, uint32_t frame)
+static pid_t start_child(struct limit_ring *r, int cpu, bool prod, const struct sn_limit_cfg *cfg)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -202,11 +202,11 @@ static pid_t start_child(struct limit_ring *r, int cpu, bool prod, uint32_t fram
 	if (cpu >= 0)
 		sn_bench_pin(&cpu, 1);
 	if (prod) {
-		int rc = producer(r, frame);
+		int rc = producer(r, cfg->frame, cfg->light);
 
 		atomic_store(&r->ctl->prod_err, rc);
 	} else {
-		int rc = consumer(r);
+		int rc = consumer(r, cfg->light);
 
 		atomic_store(&r->ctl->cons_err, rc);
 		atomic_store(&r->ctl->cons_done, 1);
@@ -238,6 +238,7 @@ int sn_bench_limit(const struct sn_limit_cfg *cfg, struct sn_bench_cell *out)
 	int fd, rc = 0;
 
 	sn_bench_cell_init(out, "limit", "-", cfg->frame, 1);
+	out->light = cfg->light;
 	if (cfg->reps == 0 || cfg->reps > SN_BENCH_MAX_REPS || cfg->frame < 60 ||
 	    cfg->frame > SN_PKT_MAX_LEN)
 		return -EINVAL;
@@ -258,12 +259,12 @@ int sn_bench_limit(const struct sn_limit_cfg *cfg, struct sn_bench_cell *out)
 	r.ctl = map;
 	r.slots = (uint8_t *)map + sizeof(struct limit_ctl);
 	fflush(NULL); /* children _exit, but do not duplicate buffered output */
-	cons = start_child(&r, cfg->cpu_cons, false, cfg->frame);
+	cons = start_child(&r, cfg->cpu_cons, false, cfg);
 	if (cons < 0) {
 		rc = -errno;
 		goto out_map;
 	}
-	prod = start_child(&r, cfg->cpu_prod, true, cfg->frame);
+	prod = start_child(&r, cfg->cpu_prod, true, cfg);
 	if (prod < 0) {
 		rc = -errno;
 		goto out_stop;
@@ -308,7 +309,7 @@ out_stop:
 		out->lost = r.ctl->lost;
 		out->bad_seq = r.ctl->bad_seq;
 		out->bad_payload = r.ctl->bad_payload;
-		out->payload_checked = true;
+		out->payload_checked = !cfg->light;
 	} else if (out->nreps) {
 		sn_bench_cell_fail(out, "the consumer did not finish");
 	}

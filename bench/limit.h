@@ -18,6 +18,7 @@ struct sn_limit_cfg {
 	double duration_s;  /* per repetition */
 	unsigned int reps;  /* 1..SN_BENCH_MAX_REPS */
 	int cpu_prod, cpu_cons; /* pin to these CPUs; -1 = leave alone */
+	bool light;         /* gen:light and sink:light (out->light too) */
 };
 
 /* Run it; out becomes a "limit" cell (dir "-", 1 queue) with the rate and

@@ -194,6 +194,30 @@ bool sn_proc_exited(pid_t *pid, int *st)
 	return false;
 }
 
+double sn_proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut, st;
+	const char *p;
+	FILE *f;
+	size_t got;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	/* The command name may hold spaces and parentheses: fields count from
+	 * the last ')'.  utime and stime are fields 14 and 15 of proc(5). */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 char *sn_slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");

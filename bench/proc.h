@@ -55,6 +55,9 @@ int sn_proc_stop(pid_t pid, int timeout_ms);
 int sn_proc_run(const struct sn_proc_spec *s, int timeout_ms);
 /* Whether *pid has exited (reaped, *pid set to -1, status in *st). */
 bool sn_proc_exited(pid_t *pid, int *st);
+/* CPU time (user + system, all threads) pid has used, in seconds; < 0 if
+ * it cannot be read. */
+double sn_proc_cpu_s(pid_t pid);
 
 /* The whole file, NUL-terminated (free() it), or NULL. */
 char *sn_slurp(const char *path);

@@ -23,6 +23,7 @@ void sn_bench_cell_init(struct sn_bench_cell *c, const char *mode, const char *d
 	c->frame = frame;
 	c->queues = queues;
 	c->limit_fraction = -1.0;
+	c->cpu_pct[0] = c->cpu_pct[1] = -1.0;
 }
 
 void sn_bench_cell_fail(struct sn_bench_cell *c, const char *fmt, ...)
@@ -147,6 +148,7 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		json_u64(f, "notifications", c->c.notifications);
 		json_u64(f, "staged_slots", c->c.staged_slots);
 		json_u64(f, "unstaged_slots", c->c.unstaged_slots);
+		json_u64(f, "sleeps", c->c.sleeps);
 		json_u64(f, "packets", c->c.pkts);
 		json_u64(f, "bytes", c->c.bytes);
 		json_u64(f, "drops", c->c.drops);
@@ -154,6 +156,20 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		json_u64(f, "bad_seq", c->bad_seq);
 		json_u64(f, "bad_payload", c->bad_payload);
 		fprintf(f, ", \"payload_checked\": %s", c->payload_checked ? "true" : "false");
+		fprintf(f, ", \"light\": %s", c->light ? "true" : "false");
+		fprintf(f, ", \"event\": %s", c->event ? "true" : "false");
+		json_u64(f, "offered_pps", c->offered_pps);
+		json_num(f, "cpu_back_pct", c->cpu_pct[0], c->cpu_pct[0] >= 0);
+		json_num(f, "cpu_front_pct", c->cpu_pct[1], c->cpu_pct[1] >= 0);
+		if (c->ping) {
+			fputs(", \"ping\": true", f);
+			json_num(f, "rtt_median_us", c->rtt_med_us, ok);
+			json_num(f, "rtt_p99_us", c->rtt_p99_us, ok);
+		}
+		if (c->version[0]) {
+			fputs(", \"version\": ", f);
+			sn_json_string(f, c->version);
+		}
 		json_u64(f, "unconfirmed", c->unconfirmed);
 		fprintf(f, ", \"reps\": %u, \"rep_mpps\": [", c->nreps);
 		for (unsigned int r = 0; r < c->nreps; r++)
@@ -172,15 +188,24 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 	return ferror(f) ? -EIO : 0;
 }
 
+static const struct sn_bench_cell *find_x(const struct sn_bench_cell *cells, size_t n,
+					  const char *mode, const char *dir, uint32_t frame,
+					  uint16_t queues, bool light)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(cells[i].mode, mode) && !strcmp(cells[i].dir, dir) &&
+		    cells[i].frame == frame && (queues == 0 || cells[i].queues == queues) &&
+		    cells[i].light == light)
+			return &cells[i];
+	return NULL;
+}
+
+/* The fully checked cells: the proposal's tables. */
 static const struct sn_bench_cell *find(const struct sn_bench_cell *cells, size_t n,
 					const char *mode, const char *dir, uint32_t frame,
 					uint16_t queues)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(cells[i].mode, mode) && !strcmp(cells[i].dir, dir) &&
-		    cells[i].frame == frame && (queues == 0 || cells[i].queues == queues))
-			return &cells[i];
-	return NULL;
+	return find_x(cells, n, mode, dir, frame, queues, false);
 }
 
 static bool is_bulk(uint32_t frame)
@@ -285,7 +310,8 @@ static size_t frame_queues(const struct sn_bench_cell *cells, size_t n, uint32_t
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
 
-		if (cells[i].frame != fr || !strcmp(cells[i].mode, "limit"))
+		if (cells[i].frame != fr || !strcmp(cells[i].mode, "limit") ||
+		    !strcmp(cells[i].mode, "peer"))
 			continue;
 		for (j = 0; j < nq && qs[j] != cells[i].queues; j++)
 			;
@@ -381,13 +407,85 @@ static void print_frame(FILE *f, const struct layout *l, const struct sn_bench_c
 	}
 }
 
+static void put_rate(FILE *f, const struct sn_bench_cell *c)
+{
+	if (!c)
+		fputs("-", f);
+	else if (c->status != SN_CELL_OK)
+		fprintf(f, "%s (%s)", c->status == SN_CELL_FAILED ? "FAILED" : "skipped", c->reason);
+	else
+		fprintf(f, "%.2f Mpps [%.2f..%.2f]", c->mpps, c->mpps_min, c->mpps_max);
+}
+
+/* Like with like: the light staging cells beside the light limit row and
+ * DPDK's virtio-user/vhost-user pair (testpmd txonly -> rxonly). */
+static void print_light(FILE *f, const struct sn_bench_cell *cells, size_t n, uint32_t fr)
+{
+	const struct sn_bench_cell *lim = find_x(cells, n, "limit", "-", fr, 0, true);
+	const struct sn_bench_cell *peer[2];
+	uint16_t qs[64];
+	size_t nq = frame_queues(cells, n, fr, qs, 64);
+	bool any = lim != NULL;
+
+	for (int d = 0; d < 2; d++) {
+		peer[d] = find_x(cells, n, "peer", dir_order[d], fr, 1, true);
+		any |= peer[d] != NULL;
+	}
+	if (!any)
+		return;
+	fprintf(f, "like with like: light gen/sink (frame from a template, counted, payload "
+		   "not checked, as testpmd), Mpps\n");
+	fprintf(f, "%-7s | %-26s | %-26s\n", "", "guest TX", "guest RX");
+	fprintf(f, "%-7s | %8s %8s %8s | %8s %8s %8s\n", "queues", "staging", "of limit",
+		"of peer", "staging", "of limit", "of peer");
+	for (size_t qi = 0; qi < nq; qi++) {
+		bool row = false;
+
+		for (int d = 0; d < 2; d++)
+			row |= find_x(cells, n, "staging", dir_order[d], fr, qs[qi], true) != NULL;
+		if (!row)
+			continue;
+		fprintf(f, "%-7u", qs[qi]);
+		for (int d = 0; d < 2; d++) {
+			const struct sn_bench_cell *a =
+				find_x(cells, n, "staging", dir_order[d], fr, qs[qi], true);
+
+			fputs(" |", f);
+			put_value(f, a, 8);
+			if (cell_ok(a) && a->limit_fraction >= 0)
+				fprintf(f, " %7.0f%%", a->limit_fraction * 100);
+			else
+				fprintf(f, " %8s", "-");
+			if (cell_ok(a) && cell_ok(peer[d]) && peer[d]->mpps > 0)
+				fprintf(f, " %7.0f%%", a->mpps / peer[d]->mpps * 100);
+			else
+				fprintf(f, " %8s", "-");
+		}
+		fputc('\n', f);
+	}
+	if (lim) {
+		fputs("limit, light: ", f);
+		put_rate(f, lim);
+		fputc('\n', f);
+	}
+	for (int d = 0; d < 2; d++) {
+		if (!peer[d])
+			continue;
+		fprintf(f, "peer %s (%s testpmd, virtio-user %s vhost-user, one core each): ",
+			d ? "RX" : "TX", peer[d]->version[0] ? peer[d]->version : "DPDK",
+			d ? "<-" : "->");
+		put_rate(f, peer[d]);
+		fputc('\n', f);
+	}
+}
+
 /* Per cell: the rate with its spread and the counters that explain it. */
 static void print_counters(FILE *f, const struct sn_bench_cell *cells, size_t n)
 {
 	fprintf(f, "\nPer cell: median [min..max] Mpps, Gbit/s, ns/packet, and per delivered "
 		   "packet: grant copies, copy calls, maps, unmaps, memcpy bytes, "
 		   "notifications\n");
-	fprintf(f, "%-26s %8s %17s %8s %8s %7s %6s %6s %6s %8s %7s\n", "cell", "Mpps",
+	fprintf(f, "%-32s %8s %17s %8s %8s %7s %6s %6s %6s %8s %7s\n", "cell", "Mpps",
 		"[min..max]", "Gbit/s", "ns/pkt", "copies", "calls", "maps", "unmaps", "memcpy",
 		"notif");
 	for (size_t i = 0; i < n; i++) {
@@ -395,15 +493,19 @@ static void print_counters(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		char name[64], range[40];
 		double p = c->c.pkts ? (double)c->c.pkts : 1.0;
 
-		snprintf(name, sizeof(name), "%s%s%s %s %u q%u", c->mode, c->policy[0] ? "/" : "",
-			 c->policy, c->dir, c->frame, c->queues);
+		snprintf(name, sizeof(name), "%s%s%s %s %u q%u%s%s%s", c->mode,
+			 c->policy[0] ? "/" : "", c->policy, c->dir, c->frame, c->queues,
+			 c->light ? " light" : "", c->event ? " ev" : "", c->ping ? " ping" : "");
+		if (c->offered_pps)
+			snprintf(name + strlen(name), sizeof(name) - strlen(name), " @%.3gM",
+				 (double)c->offered_pps / 1e6);
 		if (c->status != SN_CELL_OK) {
-			fprintf(f, "%-26s %s: %s\n", name,
+			fprintf(f, "%-32s %s: %s\n", name,
 				c->status == SN_CELL_FAILED ? "FAILED" : "skipped", c->reason);
 			continue;
 		}
 		snprintf(range, sizeof(range), "[%.2f..%.2f]", c->mpps_min, c->mpps_max);
-		fprintf(f, "%-26s %8.3f %17s %8.2f %8.1f %7.3f %6.3f %6.3f %6.3f %8.1f %7.4f\n",
+		fprintf(f, "%-32s %8.3f %17s %8.2f %8.1f %7.3f %6.3f %6.3f %6.3f %8.1f %7.4f\n",
 			name, c->mpps, range, c->gbps, c->ns_per_pkt,
 			(double)c->c.grant_copies / p, (double)c->c.grant_copy_batches / p,
 			(double)c->c.grant_maps / p, (double)c->c.grant_unmaps / p,
@@ -418,8 +520,86 @@ void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n)
 	struct layout l;
 
 	layout_of(cells, n, &l);
-	for (size_t fi = 0; fi < nf; fi++)
+	for (size_t fi = 0; fi < nf; fi++) {
 		print_frame(f, &l, cells, n, frames[fi]);
+		print_light(f, cells, n, frames[fi]);
+	}
+	print_counters(f, cells, n);
+}
+
+static void put_cpu(FILE *f, double pct)
+{
+	if (pct < 0)
+		fprintf(f, " %8s", "-");
+	else
+		fprintf(f, " %7.0f%%", pct);
+}
+
+void sn_bench_print_event(FILE *f, const struct sn_bench_cell *cells, size_t n)
+{
+	uint32_t frames[64];
+	size_t nf = distinct_frames(cells, n, frames, 64);
+
+	for (size_t fi = 0; fi < nf; fi++) {
+		fputc('\n', f);
+		frame_title(f, frames[fi]);
+		fputs(", one queue, staging: Mpps and CPU time of each side's process\n", f);
+		fprintf(f, "%-24s | %-26s | %-26s\n", "", "guest TX", "guest RX");
+		fprintf(f, "%-24s | %8s %8s %8s | %8s %8s %8s\n", "", "Mpps", "back CPU",
+			"frontCPU", "Mpps", "back CPU", "frontCPU");
+		for (size_t i = 0; i < n; i++) {
+			const struct sn_bench_cell *c = &cells[i];
+			char label[40];
+
+			bool first = true;
+
+			if (c->frame != frames[fi] || c->ping)
+				continue;
+			/* One row per (mode, offered rate), at its first cell. */
+			for (size_t j = 0; j < i && first; j++)
+				first = !(cells[j].frame == c->frame && !cells[j].ping &&
+					  cells[j].event == c->event &&
+					  cells[j].offered_pps == c->offered_pps);
+			if (!first)
+				continue;
+			if (c->offered_pps)
+				snprintf(label, sizeof(label), "event, offered %.3g Mpps",
+					 (double)c->offered_pps / 1e6);
+			else
+				snprintf(label, sizeof(label), "%s, saturation",
+					 c->event ? "event" : "busy-poll");
+			fprintf(f, "%-24s", label);
+			for (int d = 0; d < 2; d++) {
+				const struct sn_bench_cell *x = NULL;
+
+				for (size_t j = 0; j < n; j++)
+					if (cells[j].frame == c->frame && !cells[j].ping &&
+					    cells[j].event == c->event &&
+					    cells[j].offered_pps == c->offered_pps &&
+					    !strcmp(cells[j].dir, dir_order[d]))
+						x = &cells[j];
+				fputs(" |", f);
+				put_value(f, x, 8);
+				put_cpu(f, cell_ok(x) ? x->cpu_pct[0] : -1);
+				put_cpu(f, cell_ok(x) ? x->cpu_pct[1] : -1);
+			}
+			fputc('\n', f);
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct sn_bench_cell *c = &cells[i];
+
+			if (c->frame != frames[fi] || !c->ping)
+				continue;
+			fprintf(f, "ping-pong round trip (one frame in flight), %s: ",
+				c->event ? "event mode" : "busy-poll ");
+			if (cell_ok(c))
+				fprintf(f, "median %.1f us, p99 %.1f us (%.0f round trips/s)\n",
+					c->rtt_med_us, c->rtt_p99_us, c->mpps * 1e6);
+			else
+				fprintf(f, "%s (%s)\n",
+					c->status == SN_CELL_FAILED ? "FAILED" : "skipped", c->reason);
+		}
+	}
 	print_counters(f, cells, n);
 }
 

@@ -26,15 +26,30 @@ struct sn_bench_counters {
 	uint64_t memcpy_bytes;
 	uint64_t notifications;        /* notify_sent, both sides */
 	uint64_t staged_slots, unstaged_slots;
+	uint64_t sleeps;               /* event mode: queue loops that slept, both sides */
 	uint64_t drops;                /* every drop counter, warm-up included */
 };
 
 struct sn_bench_cell {
-	char mode[16];   /* copy | linux | staging | limit */
+	char mode[16];   /* copy | linux | staging | limit | peer */
 	char dir[8];     /* tx | rx (guest's view) | "-" for limit */
 	char policy[8];  /* staging policy, "" otherwise */
 	uint32_t frame;  /* bytes without CRC; 65535 = 64 KiB GSO */
 	uint16_t queues;
+	/* Light gen/sink (frame from a template, counted, payload not
+	 * checked), as DPDK testpmd's txonly/rxonly: the like-with-like rows
+	 * beside the peer row. */
+	bool light;
+	char version[48]; /* peer: the testpmd (DPDK) version */
+	/* Event mode (`--event`): no busy polling; offered_pps > 0 is a
+	 * rate-limited generator; cpu_pct is each side's CPU time over the
+	 * window (back, front; < 0 = not measured). */
+	bool event;
+	uint64_t offered_pps;
+	double cpu_pct[2];
+	/* Ping-pong latency cell: one frame in flight, round trips in us. */
+	bool ping;
+	double rtt_med_us, rtt_p99_us;
 	enum sn_bench_status status;
 	char reason[192];
 	unsigned int nreps;
@@ -69,6 +84,9 @@ void sn_json_string(FILE *f, const char *s);
 int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n);
 /* The proposal-shaped tables, then the explaining counters. */
 void sn_bench_print_tables(FILE *f, const struct sn_bench_cell *cells, size_t n);
+/* --event: per frame size and direction, Mpps and each side's CPU for
+ * busy polling and event mode at each offered rate, then the round trips. */
+void sn_bench_print_event(FILE *f, const struct sn_bench_cell *cells, size_t n);
 /* Before/after bars with gnuplot; workdir holds its data and script.
  * Returns 0 or -errno (gnuplot missing or failing). */
 int sn_bench_plot(const char *png, const char *workdir, const struct sn_bench_cell *cells,

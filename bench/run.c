@@ -11,6 +11,7 @@
 #include "bench/cell.h"
 #include "bench/host.h"
 #include "bench/limit.h"
+#include "bench/peer_row.h"
 #include "bench/primitives.h"
 #include "bench/proc.h"
 #include "bench/report.h"
@@ -25,6 +26,11 @@ static void on_signal(int sig)
 	(void)sig;
 	bench_stop = 1;
 }
+
+/* --event, per direction: busy-poll at saturation, then event mode at
+ * saturation and at each offered rate; then the two ping-pong cells. */
+static const uint64_t event_rates[] = { 0, 1000000, 100000 };
+#define EVENT_CELLS_PER_DIR (1 + sizeof(event_rates) / sizeof(event_rates[0]))
 
 /* Everything the run holds, released by run_end. */
 struct run {
@@ -80,7 +86,11 @@ static int run_begin(struct run *r, const struct sn_bench_opts *o)
 		r->env.back_cpus = r->env.ncpus / 2;
 		r->env.front_cpus = r->env.ncpus - r->env.back_cpus;
 	}
-	r->cap = (size_t)o->nframes * (1 + (size_t)o->nmodes * o->ndirs * o->nqueues);
+	/* Per frame: the limit row, the cells, the light limit row, the light
+	 * staging cells and the peer rows. */
+	r->cap = (size_t)o->nframes * (2 + (size_t)o->nmodes * o->ndirs * o->nqueues +
+				       (size_t)o->ndirs * o->nqueues + o->ndirs +
+				       EVENT_CELLS_PER_DIR * o->ndirs + 2);
 	r->cells = calloc(r->cap, sizeof(*r->cells));
 	if (!r->cells)
 		return -ENOMEM;
@@ -106,8 +116,9 @@ static void print_header(const struct run *r)
 {
 	const struct sn_bench_env *e = &r->env;
 
-	printf("stagenet bench: %u CPU(s)%s; busy-polling; warm-up %.2f s, %u x %.2f s per cell\n",
+	printf("stagenet bench: %u CPU(s)%s; %s; warm-up %.2f s, %u x %.2f s per cell\n",
 	       e->ncpus, e->ncpus >= 2 ? ", backend and frontend pinned apart" : "",
+	       e->o->event ? "event mode beside busy polling" : "busy-polling",
 	       e->o->warmup, e->o->reps, e->o->duration);
 	if (e->ncpus >= 2) {
 		printf("  backend on CPU");
@@ -152,10 +163,10 @@ static void limit_merge(struct sn_bench_cell *c, const struct sn_bench_cell *t)
 /* The limit row of one frame size, or (again) a second set of repetitions
  * merged into it. */
 static void run_limit(const struct sn_bench_env *e, uint32_t frame, struct sn_bench_cell *c,
-		      bool again)
+		      bool again, bool light)
 {
 	struct sn_limit_cfg lc = {
-		.frame = frame, .warmup_s = e->o->warmup,
+		.frame = frame, .light = light, .warmup_s = e->o->warmup,
 		.duration_s = e->o->duration, .reps = e->o->reps,
 		.cpu_cons = e->ncpus >= 2 ? e->cpus[0] : -1,
 		.cpu_prod = e->ncpus >= 2 ? e->cpus[e->back_cpus] : -1,
@@ -172,10 +183,15 @@ static void run_limit(const struct sn_bench_env *e, uint32_t frame, struct sn_be
 
 static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
 {
-	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u: ", i, n, c->mode, c->dir,
-		c->frame, c->queues);
-	if (c->status == SN_CELL_OK)
-		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s\n", c->mpps, c->gbps);
+	fprintf(stderr, "[%zu/%zu] %-7s %-2s frame %5u queues %u%s%s%s: ", i, n, c->mode, c->dir,
+		c->frame, c->queues, c->light ? " light" : "", c->event ? " event" : "",
+		c->ping ? " ping" : "");
+	if (c->status == SN_CELL_OK && c->ping)
+		fprintf(stderr, "round trip median %.1f us, p99 %.1f us\n", c->rtt_med_us,
+			c->rtt_p99_us);
+	else if (c->status == SN_CELL_OK)
+		fprintf(stderr, "%.3f Mpps, %.2f Gbit/s, CPU back %.0f%% front %.0f%%\n", c->mpps,
+			c->gbps, c->cpu_pct[0], c->cpu_pct[1]);
 	else
 		fprintf(stderr, "%s (%s)\n", c->status == SN_CELL_FAILED ? "FAILED" : "skipped",
 			c->reason);
@@ -184,12 +200,90 @@ static void progress(size_t i, size_t n, const struct sn_bench_cell *c)
 /* Frame size f: the ceiling, that size's cells, the ceiling again (merged),
  * so a machine whose load drifts during the run does not compare the cells
  * with a ceiling from another moment. */
+static void run_cell(struct run *r, struct sn_bench_cell *c)
+{
+	sn_bench_cell_run(&r->env, c, (uint16_t)r->ncells);
+	r->ncells++;
+	progress(++r->done, r->cap, c);
+}
+
+/* Event mode (no busy polling) of the staged path, one queue: Mpps and each
+ * side's CPU at saturation and at fixed offered rates beside busy polling,
+ * and the round trip of one frame in flight in both modes. */
+static void run_event(struct run *r, unsigned int f)
+{
+	const struct sn_bench_opts *o = r->env.o;
+	uint32_t frame = o->frames[f];
+
+	if (frame > 1514) {
+		fprintf(stderr, "stagenet bench: --event: frame %u skipped (GSO bulk has no "
+				"offered-rate or ping-pong cells)\n", frame);
+		return;
+	}
+	for (unsigned int d = 0; d < o->ndirs && !bench_stop; d++)
+		for (unsigned int k = 0; k < EVENT_CELLS_PER_DIR && !bench_stop; k++) {
+			struct sn_bench_cell *c = &r->cells[r->ncells];
+
+			sn_bench_cell_init(c, "staging", o->dirs[d], frame, 1);
+			c->event = k > 0;
+			c->offered_pps = k > 0 ? event_rates[k - 1] : 0;
+			run_cell(r, c);
+		}
+	for (int ev = 0; ev < 2 && !bench_stop; ev++) {
+		struct sn_bench_cell *c = &r->cells[r->ncells];
+
+		sn_bench_cell_init(c, "staging", "tx", frame, 1);
+		c->ping = true;
+		c->event = ev;
+		run_cell(r, c);
+	}
+}
+
+static bool runs_staging(const struct sn_bench_opts *o)
+{
+	for (unsigned int m = 0; m < o->nmodes; m++)
+		if (!strcmp(o->modes[m], "staging"))
+			return true;
+	return false;
+}
+
+/* Like with like: the light limit row, the light staging cells and DPDK's
+ * testpmd pair, each frame written from a template and only counted, the
+ * limit row again around them as for the checked cells. */
+static void run_light(struct run *r, unsigned int f)
+{
+	const struct sn_bench_opts *o = r->env.o;
+	struct sn_bench_cell *lim = &r->cells[r->ncells++];
+
+	run_limit(&r->env, o->frames[f], lim, false, true);
+	for (unsigned int q = 0; q < o->nqueues && runs_staging(o); q++)
+		for (unsigned int d = 0; d < o->ndirs && !bench_stop; d++) {
+			struct sn_bench_cell *c = &r->cells[r->ncells];
+
+			sn_bench_cell_init(c, "staging", o->dirs[d], o->frames[f], o->queues[q]);
+			c->light = true;
+			sn_bench_cell_run(&r->env, c, (uint16_t)r->ncells);
+			r->ncells++;
+			progress(++r->done, r->cap, c);
+		}
+	for (unsigned int d = 0; d < o->ndirs && !o->no_peer && !bench_stop; d++) {
+		struct sn_bench_cell *c = &r->cells[r->ncells++];
+
+		sn_bench_cell_init(c, "peer", o->dirs[d], o->frames[f], 1);
+		sn_bench_peer_row(&r->env, c);
+		progress(++r->done, r->cap, c);
+	}
+	if (!bench_stop)
+		run_limit(&r->env, o->frames[f], lim, true, true);
+	progress(++r->done, r->cap, lim);
+}
+
 static void run_frame(struct run *r, unsigned int f)
 {
 	const struct sn_bench_opts *o = r->env.o;
 	struct sn_bench_cell *lim = &r->cells[f];
 
-	run_limit(&r->env, o->frames[f], lim, false);
+	run_limit(&r->env, o->frames[f], lim, false, false);
 	for (unsigned int q = 0; q < o->nqueues; q++)
 		for (unsigned int d = 0; d < o->ndirs; d++)
 			for (unsigned int m = 0; m < o->nmodes && !bench_stop; m++) {
@@ -202,8 +296,10 @@ static void run_frame(struct run *r, unsigned int f)
 				progress(++r->done, r->cap, c);
 			}
 	if (!bench_stop)
-		run_limit(&r->env, o->frames[f], lim, true);
+		run_limit(&r->env, o->frames[f], lim, true, false);
 	progress(++r->done, r->cap, lim);
+	if (!o->no_light && !bench_stop)
+		run_light(r, f);
 }
 
 static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
@@ -213,7 +309,8 @@ static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
 			continue;
 		for (size_t j = 0; j < n; j++)
 			if (!strcmp(cells[j].mode, "limit") && cells[j].frame == cells[i].frame &&
-			    cells[j].status == SN_CELL_OK && cells[j].mpps > 0)
+			    cells[j].light == cells[i].light && cells[j].status == SN_CELL_OK &&
+			    cells[j].mpps > 0)
 				cells[i].limit_fraction = cells[i].mpps / cells[j].mpps;
 	}
 }
@@ -227,7 +324,10 @@ static int report(const struct run *r)
 	for (size_t i = 0; i < r->ncells; i++)
 		if (r->cells[i].status == SN_CELL_FAILED)
 			ret = 1;
-	sn_bench_print_tables(stdout, r->cells, r->ncells);
+	if (o->event)
+		sn_bench_print_event(stdout, r->cells, r->ncells);
+	else
+		sn_bench_print_tables(stdout, r->cells, r->ncells);
 	fflush(stdout);
 	if (o->json) {
 		FILE *f = fopen(o->json, "w");
@@ -258,9 +358,14 @@ int sn_bench_run(const struct sn_bench_opts *o)
 	if (run_begin(r, o))
 		goto out;
 	print_header(r);
-	r->ncells = o->nframes;
-	for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
-		run_frame(r, f);
+	if (o->event) {
+		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
+			run_event(r, f);
+	} else {
+		r->ncells = o->nframes;
+		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
+			run_frame(r, f);
+	}
 	fill_limit_fractions(r->cells, r->ncells);
 	ret = report(r);
 out:

@@ -25,6 +25,8 @@ struct sn_bench_opts {
 	unsigned int reps;
 	const char *json, *plot;
 	bool primitives, quick, keep, verbose;
+	bool no_light, no_peer; /* skip the light cells / the testpmd peer row */
+	bool event; /* the event-mode cells and the latency cells instead */
 };
 
 struct sn_bench_env {

@@ -55,6 +55,7 @@ void sn_bench_counters_fill(struct sn_bench_counters *out, const struct sn_bench
 	out->notifications = both(s0, s1, SN_QS_notify_sent);
 	out->staged_slots = both(s0, s1, SN_QS_staged_slots);
 	out->unstaged_slots = both(s0, s1, SN_QS_unstaged_slots);
+	out->sleeps = both(s0, s1, SN_QS_sleeps);
 	out->drops = drops(ready, s1);
 }
 

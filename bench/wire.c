@@ -15,8 +15,9 @@ void sn_wire_print(FILE *out)
 {
 	unsigned int i, j;
 
-	fprintf(out, "Line rate in Mpps = link / ((frame + preamble %u + SFD %u + IFG %u) * 8),\n"
-		     "frame in bytes including its %u-byte CRC (a 60-byte frame is 64 on the wire)\n\n",
+	fprintf(out, "Line rate = link / ((frame + preamble %u + SFD %u + IFG %u) * 8),\n"
+		     "frame in bytes including its %u-byte CRC (a 60-byte frame is 64 on the wire);\n"
+		     "rates below 1 Mpps in Kpps, rounded to two decimals\n\n",
 		SN_WIRE_PREAMBLE, SN_WIRE_SFD, SN_WIRE_IFG, SN_WIRE_CRC);
 	fprintf(out, "%-10s", "frame (B)");
 	for (j = 0; j < sizeof(wire_links) / sizeof(wire_links[0]); j++)
@@ -24,8 +25,16 @@ void sn_wire_print(FILE *out)
 	fputc('\n', out);
 	for (i = 0; i < sizeof(wire_frames) / sizeof(wire_frames[0]); i++) {
 		fprintf(out, "%-10u", wire_frames[i]);
-		for (j = 0; j < sizeof(wire_links) / sizeof(wire_links[0]); j++)
-			fprintf(out, " %17.2f", sn_wire_mpps(wire_links[j], wire_frames[i]));
+		for (j = 0; j < sizeof(wire_links) / sizeof(wire_links[0]); j++) {
+			double mpps = sn_wire_mpps(wire_links[j], wire_frames[i]);
+
+			/* Below 1 Mpps two decimals of Mpps would hide the rate
+			 * (0.02 for 65535 B at 10 Gbit/s): print Kpps. */
+			if (mpps < 1.0)
+				fprintf(out, " %12.2f Kpps", mpps * 1e3);
+			else
+				fprintf(out, " %12.2f Mpps", mpps);
+		}
 		fputc('\n', out);
 	}
 }

@@ -20,7 +20,7 @@
 double sn_wire_mpps(double link_gbps, uint32_t frame_len);
 
 /* The table `stagenet wire` prints (frames 64, 128, 256, 1500, 65535 at
- * 10, 40, 100 Gbit/s, Mpps with two decimals). */
+ * 10, 40, 100 Gbit/s, two decimals, in Mpps or below 1 Mpps in Kpps). */
 void sn_wire_print(FILE *out);
 
 #endif

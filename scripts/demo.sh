@@ -69,7 +69,8 @@ echo "== 4. line rate of real links, for scale (stagenet wire)"
 "$STAGENET" wire || die "stagenet wire"
 
 echo
-echo "== 5. the benchmark: before (linux) vs after (staging) (stagenet bench)"
+echo "== 5. the benchmark: before (linux) vs after (staging), and like with like beside DPDK's"
+echo "      virtio-user -> vhost-user (the peer row, when dpdk-testpmd is installed) (stagenet bench)"
 out=${SN_DEMO_OUT:-$(dirname "$STAGENET")}
 plot=()
 command -v gnuplot >/dev/null && plot=(--plot "$out/bench.png")
@@ -82,5 +83,6 @@ echo "== summary"
 echo "emulated host:        up (xenstore at $XENSTORED_PATH)"
 echo "platform primitives:  grant copy, map/unmap and event round trip all worked"
 echo "xenstore-utils:       write + read back OK"
-echo "benchmark:            every cell delivered every packet intact; $out/bench.json${plot:+, $out/bench.png}"
+echo "benchmark:            every checked cell delivered every packet intact; light cells and"
+echo "                      the peer row beside them; $out/bench.json${plot:+, $out/bench.png}"
 echo "demo: OK"

@@ -190,10 +190,12 @@ static void *queue_main(void *arg)
 	struct sn_back_queue *q = arg;
 	struct sn_back_vif *v = q->vif;
 	bool busy = v->back->cfg.busy_poll;
-	uint64_t idle_since = 0;
-	bool woken = false, after_spurious = false;
+	uint64_t idle_since = 0, idle_start = 0;
+	bool woken = false, after_spurious = false, slept = false;
 	unsigned int turns = 0, idle_turns = 0;
+	struct sn_poll_adapt adapt;
 
+	sn_poll_adapt_init(&adapt);
 	sn_late_eoi_reset(&q->eoi);
 	while (!atomic_load(&q->stop)) {
 		int tx, rx, timeout = -1, port_fd = -1;
@@ -215,6 +217,10 @@ static void *queue_main(void *arg)
 			 * re-enables the channel and ends a throttle. */
 			if (!busy)
 				sn_late_eoi_done(&q->eoi, q->plat, q->evt, true);
+			if (idle_start)
+				sn_poll_adapt_work(&adapt, (now_ns() - idle_start) / 1000u, slept);
+			idle_start = 0;
+			slept = false;
 			idle_since = 0;
 			woken = after_spurious = false;
 			idle_turns = 0;
@@ -244,15 +250,17 @@ static void *queue_main(void *arg)
 		}
 		if (!idle_since) {
 			idle_since = now_ns();
+			if (!idle_start)
+				idle_start = idle_since;
 			/* A throttled channel gets no idle poll: a storm of
 			 * empty kicks would buy one each. */
 			if (sn_late_eoi_quiet(&q->eoi))
-				idle_since -= SN_IDLE_POLL_US * 1000u;
+				idle_since -= adapt.poll_us * 1000ull;
 			else if (after_spurious)
 				sn_back_count(q, SN_QS_spurious_polls, 1);
 			after_spurious = false;
 		}
-		if (now_ns() - idle_since < SN_IDLE_POLL_US * 1000u)
+		if (now_ns() - idle_since < adapt.poll_us * 1000ull)
 			continue;
 		/* Arm events, then look once more: a request published
 		 * between our last look and the arming would otherwise wait
@@ -267,6 +275,8 @@ static void *queue_main(void *arg)
 				continue;
 			}
 		}
+		sn_back_count(q, SN_QS_sleeps, 1);
+		slept = true;
 		wait_events(q, sn_late_eoi_timeout(&q->eoi, q->plat, q->evt, timeout),
 			    port_fd);
 		woken = take_events(q) > 0;

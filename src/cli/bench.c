@@ -20,6 +20,7 @@ struct bench_args {
 	long reps;               /* 0: not given */
 	const char *json, *plot;
 	bool primitives, quick, keep, verbose;
+	bool no_light, no_peer, event;
 };
 
 static const struct sn_opt_choice bench_modes[] = {
@@ -58,6 +59,13 @@ static const struct sn_opt bench_opts[] = {
 	  .help = "one JSON object per cell (and per limit row)" },
 	{ .name = "plot", .arg = "FILE.png", .kind = SN_OPT_STR, BENCH_OPT(plot),
 	  .help = "before/after bars (gnuplot)" },
+	{ .name = "no-light", .kind = SN_OPT_SET, BENCH_OPT(no_light),
+	  .help = "skip the light cells (gen/sink that only count, as testpmd) and the peer row" },
+	{ .name = "event", .kind = SN_OPT_SET, BENCH_OPT(event),
+	  .help = "event mode instead: staging without busy polling at saturation, 1 Mpps and "
+		  "100 kpps (Mpps, CPU%), and ping-pong round trips, beside busy polling" },
+	{ .name = "no-peer", .kind = SN_OPT_SET, BENCH_OPT(no_peer),
+	  .help = "skip the peer row (DPDK testpmd virtio-user -> vhost-user)" },
 	{ .name = "primitives", .kind = SN_OPT_SET, BENCH_OPT(primitives),
 	  .help = "also run the grant/event cost probe" },
 	{ .name = "quick", .kind = SN_OPT_SET, BENCH_OPT(quick),
@@ -96,7 +104,8 @@ static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 				  .warmup = a.warmup >= 0 ? a.warmup : a.quick ? 0.05 : 0.5,
 				  .reps = a.reps ? (unsigned int)a.reps : a.quick ? 2 : 3,
 				  .json = a.json, .plot = a.plot, .primitives = a.primitives,
-				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose };
+				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose,
+				  .no_light = a.no_light, .no_peer = a.no_peer, .event = a.event };
 	for (unsigned int k = 0; k < a.modes.n; k++)
 		o->modes[k] = bench_modes[a.modes.v[k]].name;
 	for (unsigned int k = 0; k < a.dirs.n; k++)

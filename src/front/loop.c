@@ -85,10 +85,11 @@ static bool fd_readable(int fd)
 }
 
 /* Spin poll_us on the rings (and other_fd), then arm and re-check, then
- * sleep on the queue's fd and other_fd (-1: none) for up to timeout_ms.
- * Returns 1 when there is work, 0 when there may be none, -errno. */
+ * sleep on the queue's fd and other_fd (-1: none) for up to timeout_ms
+ * (*slept, if given, says whether it did).  Returns 1 when there is work,
+ * 0 when there may be none, -errno. */
 static int queue_wait(struct sn_front *nic, uint16_t qi, int other_fd, int timeout_ms,
-		      unsigned int poll_us)
+		      unsigned int poll_us, bool *slept)
 {
 	struct sn_front_queue *q;
 	struct pollfd pfd[2];
@@ -128,7 +129,10 @@ static int queue_wait(struct sn_front *nic, uint16_t qi, int other_fd, int timeo
 		return rc;
 	pthread_mutex_lock(&q->lock);
 	timeout_ms = sn_late_eoi_timeout(&q->eoi, nic->plat, q->evt, timeout_ms);
+	sn_front_count(q, SN_QS_sleeps, 1);
 	pthread_mutex_unlock(&q->lock);
+	if (slept)
+		*slept = true;
 	pfd[0] = (struct pollfd){ .fd = sn_front_queue_fd(nic, qi), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = other_fd, .events = POLLIN };
 	rc = poll(pfd, other_fd >= 0 ? 2 : 1, timeout_ms);
@@ -140,7 +144,7 @@ static int queue_wait(struct sn_front *nic, uint16_t qi, int other_fd, int timeo
 int sn_front_queue_wait(struct sn_front *nic, uint16_t qi, int timeout_ms,
 			unsigned int poll_us)
 {
-	return queue_wait(nic, qi, -1, timeout_ms, poll_us);
+	return queue_wait(nic, qi, -1, timeout_ms, poll_us, NULL);
 }
 
 /* One queue's packets in flight between the NIC and the port: a burst
@@ -244,7 +248,11 @@ int sn_front_queue_run(struct sn_front *nic, uint16_t qi, struct sn_port *port,
 	struct pump pm = { .nic = nic, .q = qi, .port = port, .run = run, .caps = ~0u };
 	uint64_t last_work = now_us(), idle;
 	unsigned int idle_turns = 0;
+	struct sn_poll_adapt adapt;
+	bool slept = false;
 	int rc = -EINVAL;
+
+	sn_poll_adapt_init(&adapt);
 
 	if (qi >= nic->cfg.queues)
 		goto out;
@@ -265,8 +273,13 @@ int sn_front_queue_run(struct sn_front *nic, uint16_t qi, struct sn_port *port,
 		}
 		if (rc > 0) {
 			idle_turns = 0;
-			if (!run->busy_poll)
-				last_work = now_us();
+			if (!run->busy_poll) {
+				uint64_t now = now_us();
+
+				sn_poll_adapt_work(&adapt, now - last_work, slept);
+				slept = false;
+				last_work = now;
+			}
 			continue;
 		}
 		if (run->busy_poll) {
@@ -274,13 +287,13 @@ int sn_front_queue_run(struct sn_front *nic, uint16_t qi, struct sn_port *port,
 				sched_yield();
 			continue;
 		}
-		/* Spin until SN_IDLE_POLL_US after the last work, then sleep;
-		 * the port wakes us only for input we have room to send. */
+		/* Spin until the learnt window after the last work, then
+		 * sleep; the port wakes us only for input we have room to send. */
 		idle = now_us() - last_work;
 		if (pm.tx_n == pm.tx_off && !atomic_load(&run->eof))
 			port_fd = port->ops->fd(port);
 		queue_wait(nic, qi, port_fd, 100,
-			   idle < SN_IDLE_POLL_US ? (unsigned int)(SN_IDLE_POLL_US - idle) : 0);
+			   idle < adapt.poll_us ? (unsigned int)(adapt.poll_us - idle) : 0, &slept);
 	}
 	rc = 0;
 	port->qs = NULL; /* the caller's port may outlive this queue */

@@ -2,6 +2,7 @@
  * arrive byte-exact, and the sink must notice corruption, loss,
  * duplication and a software-finished checksum going wrong. */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,7 +263,8 @@ static void port_spec_errors(void **state)
 	static const char *bad[] = {
 		"gen:size=59", "gen:size=65536", "gen:flows=0", "gen:bogus=1", "gen:proto=sctp",
 		"gen:size=60,proto=tcp", "sink:x=1", "pcap", "pcap:foo=bar", "nosuch", "tap",
-		"gen:count=-1",
+		"gen:count=-1", "gen:light=1", "sink:heavy", "sink:light,x", "gen:ping,light",
+		"gen:ping,flows=2", "gen:ping=1",
 	};
 	struct sn_port *p = (struct sn_port *)1;
 	struct sn_port_ctx bad_q = { .queue = 2, .nqueues = 2 };
@@ -314,6 +316,95 @@ static void gen_rate_limits_bursts(void **state)
 	pair_close(&pr);
 }
 
+/* gen:light writes every frame from one template (sequence 0) and
+ * sink:light only counts, as testpmd's txonly/rxonly do: the frames are the
+ * same bytes each time (so a checking sink sees repeats), and sink:light
+ * counts a corrupted frame without a verdict. */
+static void gen_sink_light(void **state)
+{
+	struct sn_port *g, *s, *chk;
+	struct test_burst b;
+	uint8_t first[60];
+	int n;
+
+	(void)state;
+	assert_int_equal(sn_port_open("gen:size=60,light,count=64", &ctx1, &g), 0);
+	assert_int_equal(sn_port_open("sink:light", &ctx1, &s), 0);
+	assert_int_equal(sn_port_open("sink", &ctx1, &chk), 0);
+	assert_int_equal(test_burst_init(&b, 32), 0);
+	n = g->ops->recv(g, b.ptr, b.n);
+	assert_int_equal(n, 32);
+	memcpy(first, b.pkt[0].data, sizeof(first));
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(b.pkt[i].len, 60);
+		assert_memory_equal(b.pkt[i].data, first, sizeof(first));
+	}
+	/* A valid gen frame (seq 0) to the checking sink, repeated. */
+	assert_int_equal(chk->ops->send(chk, b.ptr, 2), 2);
+	assert_int_equal(chk->stats.bad_payload, 0);
+	assert_int_equal(chk->stats.bad_seq, 1);
+	b.pkt[5].data[59] ^= 0xff;
+	assert_int_equal(s->ops->send(s, b.ptr, (unsigned int)n), n);
+	assert_int_equal(g->ops->recv(g, b.ptr, b.n), 32);
+	assert_int_equal(s->ops->send(s, b.ptr, 32), 32);
+	assert_int_equal(g->ops->recv(g, b.ptr, b.n), -ENODATA);
+	assert_int_equal(s->stats.sent_pkts, 64);
+	assert_int_equal(s->stats.sent_bytes, 64 * 60);
+	assert_clean(s);
+	assert_int_equal(g->stats.recv_pkts, 64);
+	sn_port_close(g);
+	sn_port_close(s);
+	sn_port_close(chk);
+	test_burst_free(&b);
+}
+
+/* gen:ping keeps one frame in flight: nothing more until sink:echo has sent
+ * it back and the generator has seen it; the echo's fd is readable exactly
+ * while a frame waits.  A rate-limited generator has a wake-up fd on the
+ * frontend and none on the backend (netback would not back-pressure it). */
+static void gen_ping_sink_echo(void **state)
+{
+	struct sn_port *g, *e, *r;
+	struct sn_port_ctx back = ctx1;
+	struct test_burst b;
+	struct pollfd pfd;
+
+	(void)state;
+	back.backend = true;
+	assert_int_equal(sn_port_open("gen:size=60,ping", &ctx1, &g), 0);
+	assert_int_equal(sn_port_open("sink:echo", &back, &e), 0);
+	assert_int_equal(test_burst_init(&b, 32), 0);
+	pfd = (struct pollfd){ .fd = e->ops->fd(e), .events = POLLIN };
+	assert_true(pfd.fd >= 0);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(g->ops->recv(g, b.ptr, b.n), 1);
+		assert_int_equal(g->ops->recv(g, b.ptr + 1, b.n - 1), 0); /* in flight */
+		assert_int_equal(poll(&pfd, 1, 0), 0);
+		assert_int_equal(e->ops->send(e, b.ptr, 1), 1);
+		assert_int_equal(poll(&pfd, 1, 0), 1);
+		b.pkt[0].len = 0;
+		assert_int_equal(e->ops->recv(e, b.ptr, b.n), 1);
+		assert_int_equal(b.pkt[0].len, 60);
+		assert_int_equal(poll(&pfd, 1, 0), 0);
+		assert_int_equal(e->ops->recv(e, b.ptr, b.n), 0);
+		assert_int_equal(g->ops->send(g, b.ptr, 1), 1);
+	}
+	assert_clean(e);
+	assert_int_equal(e->stats.sent_pkts, 3);
+	sn_port_close(g);
+	sn_port_close(e);
+	assert_int_equal(sn_port_open("gen:size=60,rate=1000", &ctx1, &r), 0);
+	assert_true(r->ops->fd(r) >= 0);
+	sn_port_close(r);
+	assert_int_equal(sn_port_open("gen:size=60,rate=1000", &back, &r), 0);
+	assert_int_equal(r->ops->fd(r), -1);
+	sn_port_close(r);
+	assert_int_equal(sn_port_open("sink", &ctx1, &r), 0);
+	assert_int_equal(r->ops->recv(r, b.ptr, 1), -ENODATA);
+	sn_port_close(r);
+	test_burst_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +419,8 @@ int main(void)
 		cmocka_unit_test(gen_rejects_small_buffers),
 		cmocka_unit_test(port_spec_errors),
 		cmocka_unit_test(gen_count_zero_is_unlimited),
+		cmocka_unit_test(gen_sink_light),
+		cmocka_unit_test(gen_ping_sink_echo),
 		cmocka_unit_test(gen_rate_limits_bursts),
 	};
 
