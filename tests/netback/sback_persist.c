@@ -410,6 +410,157 @@ static void same_gref_two_queues_independent(void **state)
 	h_back_stop(t);
 }
 
+/* ---- hostile frontends (README "Security model" rows persist_*) -------- */
+
+/* A new gref flagged on every packet: the table fills, then every slot
+ * takes the grant path; nothing fails, the mappings stay bounded by the
+ * table and are all gone after disconnect (h_fe_free revokes each). */
+static void persist_new_gref_every_packet_bounded(void **state)
+{
+	struct h_ctx *t = *state;
+	struct sn_back_cfg cfg = { .staging_max = 16 };
+	unsigned int page[30];
+	bool on[30];
+	struct h_fe fe;
+	struct snap a, b;
+	uint32_t maps0;
+
+	h_back_start(t, &cfg);
+	connect(t, &fe, true);
+	maps0 = h_back_maps(t);
+	a = snap(t);
+	for (unsigned int r = 0; r < 10; r++) {
+		for (unsigned int i = 0; i < 30; i++) {
+			page[i] = r * 30 + i;
+			on[i] = true;
+		}
+		tx_round(t, &fe, 30, page, on, r * 30);
+		assert_true(h_back_maps(t) <= maps0 + 16);
+	}
+	b = snap(t);
+	assert_int_equal(b.pmaps - a.pmaps, 16);
+	assert_int_equal(b.pfull - a.pfull, 300 - 16);
+	assert_int_equal(b.copies - a.copies, 300 - 16);
+	assert_int_equal(h_back_maps(t), maps0 + 16);
+	assert_int_equal(h_stat(t, 0, SN_QS_tx_drop_grant), 0);
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
+/* The flag flipped on and off for one gref, batch after batch: a map and
+ * an unmap per pair, counted, every packet delivered, nothing left. */
+static void persist_flag_flip_same_gref(void **state)
+{
+	struct h_ctx *t = *state;
+	static const unsigned int p[] = { 60 };
+	struct h_fe fe;
+	struct snap a, b;
+	uint32_t maps0;
+
+	h_back_start(t, NULL);
+	connect(t, &fe, true);
+	maps0 = h_back_maps(t);
+	a = snap(t);
+	for (unsigned int r = 0; r < 100; r++) {
+		const bool on[] = { r % 2 == 0 };
+
+		tx_round(t, &fe, 1, p, on, r);
+	}
+	b = snap(t);
+	assert_int_equal(b.pmaps - a.pmaps, 50);
+	assert_int_equal(b.punmaps - a.punmaps, 50);
+	assert_int_equal(b.copies - a.copies, 0);
+	assert_int_equal(h_back_maps(t), maps0);
+	assert_false(fe_pinned(t, fe.data_ref[60]));
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
+/* Persist a ref, then try to revoke it: the grant is pinned while the
+ * backend holds it (the frontend cannot pull the page away), the flag
+ * dropped releases it, and a flagged slot naming the now revoked ref is
+ * refused, answered ERROR, and the vif keeps working. */
+static void persist_then_revoke(void **state)
+{
+	struct h_ctx *t = *state;
+	const struct sn_plat_ops *ops = t->fplat->ops;
+	struct h_fe fe;
+	struct snap a, b;
+	int16_t st[1024];
+	uint32_t ref;
+	uint8_t *page;
+
+	h_back_start(t, NULL);
+	connect(t, &fe, true);
+	page = fe.data + 70 * SN_PAGE_SIZE;
+	assert_int_equal(ops->shr_grant(t->fplat, 0, page, false, &ref), 0);
+	fill(page, 64, 1);
+	h_tx_req(&fe, ref, 0, SN_NETTXF_persist, 1, 64);
+	h_tx_push(&fe);
+	h_tx_collect(&fe, 1, st);
+	assert_int_equal(st[1], NETIF_RSP_OKAY);
+	assert_int_equal(ops->shr_revoke(t->fplat, ref), -EBUSY);
+	/* Still served through the mapping. */
+	h_tx_req(&fe, ref, 0, SN_NETTXF_persist, 2, 64);
+	h_tx_req(&fe, ref, 0, 0, 3, 64);
+	h_tx_push(&fe);
+	h_tx_collect(&fe, 2, st);
+	assert_int_equal(st[2], NETIF_RSP_OKAY);
+	assert_int_equal(st[3], NETIF_RSP_OKAY);
+	assert_int_equal(ops->shr_revoke(t->fplat, ref), 0);
+	a = snap(t);
+	h_tx_req(&fe, ref, 0, SN_NETTXF_persist, 4, 64);
+	h_tx_push(&fe);
+	h_tx_collect(&fe, 1, st);
+	assert_int_equal(st[4], NETIF_RSP_ERROR);
+	b = snap(t);
+	assert_int_equal(b.prefused - a.prefused, 1);
+	assert_int_equal(b.pmaps - a.pmaps, 0);
+	assert_int_equal(h_be_state(t, 0), XenbusStateConnected);
+	tx_round(t, &fe, 4, pages4, on4, 9);
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
+/* The vif's own ring pages flagged as buffers: never persisted (the
+ * backend would take packet bytes over ring slots), counted; RX refuses
+ * the slot as it does without the flag. */
+static void persist_ring_pages_refused(void **state)
+{
+	struct h_ctx *t = *state;
+	struct netif_rx_response rsp;
+	struct h_fe fe;
+	struct snap a, b;
+	int16_t st[1024];
+	uint8_t pkt[64];
+	uint32_t maps0;
+
+	h_back_start(t, NULL);
+	connect(t, &fe, true);
+	maps0 = h_back_maps(t);
+	a = snap(t);
+	h_tx_req(&fe, fe.tx_ref, 0, SN_NETTXF_persist, 1, 64);
+	h_tx_req(&fe, fe.rx_ref, 0, SN_NETTXF_persist, 2, 64);
+	h_tx_push(&fe);
+	h_tx_collect(&fe, 2, st);
+	post_rx(&fe, fe.rx_ref, 3, SN_NETRXF_persist);
+	fill(pkt, sizeof(pkt), 3);
+	h_inject(t, pkt, sizeof(pkt), 0, 0, 0);
+	assert_int_equal(h_rx_wait(&fe, 1), 1);
+	h_rx_rsp(&fe, 0, &rsp);
+	assert_int_equal(rsp.id, 3);
+	assert_int_equal(rsp.status, NETIF_RSP_ERROR);
+	fe.rx.rsp_cons++;
+	b = snap(t);
+	assert_int_equal(b.prefused - a.prefused, 3);
+	assert_int_equal(b.pmaps - a.pmaps, 0);
+	assert_int_equal(h_back_maps(t), maps0);
+	assert_int_equal(h_be_state(t, 0), XenbusStateConnected);
+	tx_round(t, &fe, 4, pages4, on4, 9);
+	h_fe_close(&fe);
+	h_back_stop(t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +571,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(backend_without_feature_ignores_flags),
 		cmocka_unit_test(frontend_without_request_flags_ignored),
 		cmocka_unit_test(same_gref_two_queues_independent),
+		cmocka_unit_test(persist_new_gref_every_packet_bounded),
+		cmocka_unit_test(persist_flag_flip_same_gref),
+		cmocka_unit_test(persist_then_revoke),
+		cmocka_unit_test(persist_ring_pages_refused),
 	};
 
 	sn_test_filter(argc, argv);
