@@ -42,8 +42,8 @@ static const struct sn_opt_choice front_features[] = {
 };
 
 static const struct sn_opt_choice staging_policies[] = {
-	{ "page", SN_STAGING_PAGE }, { "header", SN_STAGING_HEADER }, { "off", SN_STAGING_OFF },
-	{ "persist", SN_STAGING_PERSIST },
+	{ "page", SN_STAGING_PAGE }, { "header", SN_STAGING_HEADER },
+	{ "persist", SN_STAGING_PERSIST }, { "off", SN_STAGING_OFF },
 	{ NULL, 0 },
 };
 
