@@ -1,6 +1,8 @@
-/* The per-queue staging table: grefs the frontend asked us (ADD_GREF_MAPPING)
- * to keep mapped, keyed by gref, so the datapath can memcpy through a
- * standing mapping instead of a grant copy or map/unmap (README "Staging grants"). */
+/* The per-queue staging table: grefs the frontend asked us to keep mapped,
+ * over the control ring (ADD_GREF_MAPPING) or by persist flags on the data
+ * rings (persist.c), keyed by gref, so the datapath can memcpy through a
+ * standing mapping instead of a grant copy or map/unmap (README "Staging
+ * grants", "Persist flags"). */
 #ifndef SN_BACK_STAGING_H
 #define SN_BACK_STAGING_H
 
