@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bench/cell.h"
+#include "bench/persist.h"
 #include "bench/proc.h"
 #include "bench/sample.h"
 #include "bench/verdict.h"
@@ -46,6 +47,7 @@ struct cell_procs {
 	struct sn_stats_block *blk[SN_SIDE__COUNT];
 	enum sn_bench_side recv;   /* the receiving side: back for guest TX */
 	enum sn_qstat pkts, bytes; /* the counters it receives in */
+	double t_start;            /* the daemons were started */
 };
 
 /* Snapshots of a cell: packets arriving, start and end of the measured
@@ -106,7 +108,7 @@ static void describe_back(const struct sn_bench_cell *c, struct cell_procs *p)
 	/* Staging is an optimisation on top of the Linux path (unknown grefs
 	 * still take it).  The baselines get a backend without it, as the
 	 * proposal's "before" had. */
-	if (!is_staging(c))
+	if (!is_staging(c) && sn_bench_persist_churn(c->mode) < 0)
 		sn_argv_opt(a, "--staging-max", "%u", 0);
 }
 
@@ -124,7 +126,10 @@ static void describe_front(const struct sn_bench_env *e, const struct sn_bench_c
 	add_port(a, c, p->recv != SN_SIDE_FRONT);
 	sn_argv_opt(a, "--connect-timeout", "%u", FRONT_CONNECT_MS);
 	sn_argv_opt(a, "--linger-ms", "%u", FRONT_LINGER_MS);
-	sn_argv_opt(a, "--staging", "%s", is_staging(c) ? e->o->policy : "off");
+	if (sn_bench_persist_churn(c->mode) >= 0)
+		sn_bench_persist_front_args(a, c);
+	else
+		sn_argv_opt(a, "--staging", "%s", is_staging(c) ? e->o->policy : "off");
 }
 
 /* Every process of the cell: its arguments, output files, CPUs, and the
@@ -230,6 +235,8 @@ static bool wait_ready(const struct sn_bench_env *e, struct sn_bench_cell *c,
 		published = p->blk[SN_SIDE_BACK] && p->blk[SN_SIDE_FRONT];
 		if (published) {
 			sn_bench_snap_take(p->blk, ready);
+			if (c->first_staged_s < 0 && ready->v[SN_SIDE_BACK][SN_QS_staged_slots])
+				c->first_staged_s = ready->t - p->t_start;
 			if (ready->v[p->recv][p->pkts])
 				return true;
 		}
@@ -256,6 +263,8 @@ static bool measure_rep(const struct sn_bench_env *e, struct sn_bench_cell *c,
 	 * window, and "no packets" would be noise, not a rate. */
 	while (ok) {
 		sn_bench_snap_take(p->blk, s1);
+		if (c->first_staged_s < 0 && s1->v[SN_SIDE_BACK][SN_QS_staged_slots])
+			c->first_staged_s = s1->t - p->t_start;
 		if (s1->v[p->recv][p->pkts] - prev->v[p->recv][p->pkts] >= MIN_REP_PKTS ||
 		    sn_bench_now() > rep_end)
 			break;
@@ -391,6 +400,7 @@ static void run_daemons(const struct sn_bench_env *e, struct sn_bench_cell *c,
 {
 	char said[200];
 
+	p->t_start = sn_bench_now();
 	for (int s = 0; s < SN_SIDE__COUNT; s++) {
 		struct sn_proc_spec spec = spec_of(e, &p->side[s]);
 

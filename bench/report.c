@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/persist.h"
 #include "bench/report.h"
 
-static const char *const mode_order[] = { "copy", "linux", "staging" };
+static const char *const mode_order[] = { "copy", "linux", "staging", "persist",
+					   "persist-c1", "persist-c10" };
 #define NMODES (sizeof(mode_order) / sizeof(mode_order[0]))
 static const char *const dir_order[] = { "tx", "rx" };
 
@@ -24,6 +26,7 @@ void sn_bench_cell_init(struct sn_bench_cell *c, const char *mode, const char *d
 	c->queues = queues;
 	c->limit_fraction = -1.0;
 	c->cpu_pct[0] = c->cpu_pct[1] = -1.0;
+	c->first_staged_s = -1.0;
 }
 
 void sn_bench_cell_fail(struct sn_bench_cell *c, const char *fmt, ...)
@@ -238,6 +241,8 @@ static bool cell_ok(const struct sn_bench_cell *c)
 
 static const char *mode_title(const char *m)
 {
+	if (!strcmp(m, "persist-c1") || !strcmp(m, "persist-c10"))
+		return !strcmp(m, "persist-c1") ? "pers1%" : "pers10%";
 	return !strcmp(m, "linux") ? "before" : !strcmp(m, "staging") ? "after" : m;
 }
 
@@ -601,6 +606,7 @@ void sn_bench_print_event(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		}
 	}
 	print_counters(f, cells, n);
+	sn_bench_persist_table(f, cells, n);
 }
 
 static int run_gnuplot(const char *script, const char *errlog)

@@ -28,6 +28,8 @@ struct sn_bench_counters {
 	uint64_t staged_slots, unstaged_slots;
 	uint64_t sleeps;               /* event mode: queue loops that slept, both sides */
 	uint64_t drops;                /* every drop counter, warm-up included */
+	/* persist.c's table; ctrl_requests: the frontend's, since start */
+	uint64_t persist_maps, persist_unmaps, ctrl_requests;
 };
 
 struct sn_bench_cell {
@@ -63,6 +65,9 @@ struct sn_bench_cell {
 	bool payload_checked; /* the sink's own verdict was read (else counts only) */
 	uint64_t unconfirmed; /* guest TX without that verdict: sent, not seen (<= a burst) */
 	double limit_fraction; /* staging cells: mpps / limit mpps; < 0 = n/a */
+	/* Daemons started to the backend's first staged slot, seconds; < 0 =
+	 * not seen (bench/persist.c's table). */
+	double first_staged_s;
 };
 
 void sn_bench_cell_init(struct sn_bench_cell *c, const char *mode, const char *dir,

@@ -57,6 +57,10 @@ void sn_bench_counters_fill(struct sn_bench_counters *out, const struct sn_bench
 	out->unstaged_slots = both(s0, s1, SN_QS_unstaged_slots);
 	out->sleeps = both(s0, s1, SN_QS_sleeps);
 	out->drops = drops(ready, s1);
+	out->persist_maps = both(s0, s1, SN_QS_persist_maps);
+	out->persist_unmaps = both(s0, s1, SN_QS_persist_unmaps);
+	/* Since start: staging's messages are all at connect. */
+	out->ctrl_requests = s1->v[SN_SIDE_FRONT][SN_QS_ctrl_requests];
 }
 
 void sn_bench_quiesce_tx(pid_t front, uint16_t queues,

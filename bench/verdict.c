@@ -1,6 +1,7 @@
 /* A cell's mode, proven by its counters (verdict.h). */
 #include <string.h>
 
+#include "bench/persist.h"
 #include "bench/verdict.h"
 
 static void prove_staged(struct sn_bench_cell *c, const char *front_said)
@@ -23,6 +24,10 @@ void sn_bench_cell_prove_mode(struct sn_bench_cell *c, const char *front_said)
 {
 	if (!strcmp(c->mode, "limit"))
 		return;
+	if (sn_bench_persist_churn(c->mode) >= 0) {
+		sn_bench_persist_prove(c, front_said);
+		return;
+	}
 	if (!strcmp(c->mode, "staging")) {
 		prove_staged(c, front_said);
 		return;

@@ -168,6 +168,15 @@ void bw_start(struct back_world *w, RING_IDX start, bool linux_path, bool staged
 	w->started = true;
 }
 
+void bw_persist(struct back_world *w)
+{
+	if (!w->q.grefs)
+		DIE_UNLESS(sn_gref_table_create(w->bp, w->vif.domid, 16, &w->q.grefs) == 0);
+	w->vif.feat.persist = true;
+	w->vif.rings = (struct sn_back_ring_grefs){
+		.ref = { w->ring_ref, w->rx_ring_ref }, .n = 2 };
+}
+
 int bw_run(struct back_world *w)
 {
 	int total = 0;
@@ -193,6 +202,8 @@ unsigned int bw_stop(struct back_world *w)
 		return 0;
 	sn_fault_configure(w->bp, NULL);
 	sn_back_tx_fini(&w->q);
+	w->vif.feat.persist = false;
+	w->vif.rings.n = 0;
 	if (w->q.grefs) {
 		DIE_UNLESS(sn_gref_table_unmap_all(w->q.grefs) == 0);
 		sn_gref_table_destroy(w->q.grefs);
@@ -213,7 +224,7 @@ void bw_rx_start(struct back_world *w, unsigned int n)
 	w->ninj = w->inj_pos = 0;
 	DIE_UNLESS(sn_back_rx_init(&w->q) == 0);
 	for (unsigned int k = 0; k < n && k < BW_RXBUF; k++) {
-		struct netif_rx_request r = { .id = (uint16_t)k,
+		struct netif_rx_request r = { .id = (uint16_t)k, .pad = w->rx_pad[k],
 					      .gref = w->rxbuf_ref[k] };
 
 		sn_rx_front_put_req(&w->rxf, &r);

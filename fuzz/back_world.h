@@ -52,6 +52,9 @@ struct back_world {
 	uint8_t *inj_data;
 	unsigned int ninj, inj_pos;
 	bool rx_started;
+	/* The padding of each RX request bw_rx_start posts (persist flags
+	 * when the vif has them, README "Persist flags"); zero by default. */
+	uint16_t rx_pad[BW_RXBUF];
 };
 
 /* Open both domains (and the in-process host) once; aborts on failure. */
@@ -60,6 +63,10 @@ void bw_init(struct back_world *w, uint16_t fe_domid, uint16_t be_domid);
  * linux = the map path, staged = a table holding data pages 0, 3, ... */
 void bw_start(struct back_world *w, RING_IDX start, bool linux_path,
 	      bool staged);
+/* After bw_start: the frontend negotiated persist flags (a table of 16
+ * entries if bw_start made none) and the vif's ring pages are known, so
+ * flagged slots reach sn_back_persist_slot; bw_stop undoes it. */
+void bw_persist(struct back_world *w);
 /* Run the queue until idle twice, or the frontend is judged rogue
  * (returns -EPROTO); else the packets handled. */
 int bw_run(struct back_world *w);

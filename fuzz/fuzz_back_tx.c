@@ -5,20 +5,24 @@
  * or has declared the frontend rogue.
  *
  * Input: u8 flags (bit 0 linux path, bit 1 staging table, bit 2 lie about
- * req_prod), u8 fault rate, u32 start index, then 12-byte requests.  A gref
- * 0xda7aXXXX names data page XXXX % 24; other grefs go through raw.
+ * req_prod, bit 7 persist flags negotiated), u8 fault rate, u32 start
+ * index, then 12-byte requests.  A gref 0xda7aXXXX names data page XXXX %
+ * 24; other grefs go through raw.  With persist, two guest-RX rounds follow
+ * over the same table, each RX request's padding flag taken from a bit of
+ * the start index (README "Persist flags").
  *
  * Checked: packets handed to the port lie in private memory of their
  * stated length (the port reads every byte); rogue <=> vif disabled and the
  * control thread woken; otherwise each consumed slot has exactly one
- * zero-padded response; after teardown no data page is pinned (no leaked
- * mapping, XSA-361..367). */
+ * zero-padded response; after teardown no data page or RX buffer is pinned
+ * (no leaked mapping, XSA-361..367, nor a persist entry). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "back_world.h"
+#include "emu_world.h"
 #include "plat/fault.h"
 #include "proto/slots.h"
 
@@ -58,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nreq = SN_TX_RING_SIZE;
 
 	bw_start(&W, start, flags & 1, flags & 2);
+	if (flags & 0x80)
+		bw_persist(&W);
 	for (unsigned int i = 0; i < nreq; i++) {
 		struct netif_tx_request r;
 
@@ -88,6 +94,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(slot[b] == 0);
 		}
 	}
+	if (!fatal && (flags & 0x80)) {
+		for (unsigned int round = 0; round < 2; round++) {
+			for (unsigned int k = 0; k < BW_RXBUF; k++)
+				W.rx_pad[k] = (start >> (round * 16 + k)) & 1 ?
+						      SN_NETRXF_persist : 0;
+			bw_rx_start(&W, BW_RXBUF);
+			for (unsigned int k = 0; k < 4; k++)
+				bw_inject(&W, 60 + k * 700, 0);
+			CHECK(bw_rx_run(&W) >= 0);
+			bw_rx_stop(&W);
+		}
+		memset(W.rx_pad, 0, sizeof(W.rx_pad));
+	}
 	CHECK(bw_stop(&W) == 0);
+	for (unsigned int k = 0; k < BW_RXBUF; k++)
+		CHECK(!emu_world_pinned(W.fp, W.rxbuf_ref[k]));
 	return 0;
 }

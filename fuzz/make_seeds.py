@@ -128,6 +128,16 @@ put('back_tx', 'faults', btx(1, 30, 100, simple * 3))
 put('back_tx', 'bad', btx(0, 0, 0, [txreq(12345, 0, 0, 0, 60),
     txreq(D + 1, 4000, 0, 1, 200), txreq(D + 1, 0, 0, 2, 5)]))
 put('back_tx', 'lie', btx(4, 0, 0, [txreq(D, 0, 0, 0, 60)]))
+# Persist flags negotiated (flags bit 7; README "Persist flags"): TX bit 4 on
+# some slots, on and off for one gref, a ring-sized run of new grefs; the
+# start index's bits flag the two RX rounds' padding.
+P = 16
+put('back_tx', 'persist', btx(0x80 | 1, 0, 0x0000a5a5, [
+    txreq(D + 0, 0, P, 0, 60), txreq(D + 0, 64, 0, 1, 60),
+    txreq(D + 0, 128, P, 2, 60), txreq(D + 1, 0, P | MORE, 3, 3000),
+    txreq(D + 2, 0, P, 4, 1500), txreq(D + 19, 0, P, 5, 200)]))
+put('back_tx', 'persist_fill', btx(0x80, 10, 0xffff0000,
+    [txreq(D + k, 0, P, k, 60) for k in range(24)]))
 
 # --- hdr: one raw Ethernet frame (tags, IPv4/IPv6 + extension headers) ---
 MACS = bytes.fromhex('020000000002020000000001')

@@ -48,6 +48,9 @@ struct sn_back_cfg {
 	 * 0`: the control ring answers GREF messages NOT_SUPPORTED. */
 	uint32_t staging_max;
 	bool staging_off;
+	/* Do not offer feature-persistent-grefs (persist flags on the data
+	 * rings, README "Persist flags"); also off with staging_off. */
+	bool persist_off;
 	bool no_ctrl_ring;             /* do not offer feature-ctrl-ring */
 	/* SN_OFFLOAD_SG/TSO4/TSO6/CSUM6 (stagenet/port.h) written "0" instead
 	 * of "1": testing, to act as a backend that offers less. */

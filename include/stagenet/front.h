@@ -48,6 +48,12 @@ enum sn_front_staging_policy {
 	/* Whole pages: TX copies a packet into staged pages slot by slot,
 	 * RX posts staged pages (`stagenet front` default). */
 	SN_STAGING_PAGE,
+	/* Whole pages as PAGE, but no control ring: each request names a
+	 * pool page with the persist flag, and the backend maps it on first
+	 * sight (README "Persist flags").  Used when the backend offers
+	 * feature-persistent-grefs; without it the pool is still reused (its
+	 * grants kept), the flags are not sent, the backend grant-copies. */
+	SN_STAGING_PERSIST,
 };
 #endif
 
@@ -68,6 +74,9 @@ struct sn_front_cfg {
 	 * said once through log and counted (sn_front_staging_fallbacks). */
 	enum sn_front_staging_policy staging;
 	uint32_t staging_pages; /* pages per queue; 0 = the policy's default */
+	/* SN_STAGING_PERSIST: percent of each pool retired and replaced per
+	 * second (its next use goes without the flag, then a new grant). */
+	uint32_t persist_churn_pct;
 	struct sn_front_log log;
 };
 

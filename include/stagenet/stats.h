@@ -45,7 +45,12 @@
 	X(port_drop_offload)  /* port: offload header the other side cannot express */ \
 	X(port_drop_send)     /* port: write refused for this frame (EIO, EINVAL) */ \
 	X(rx_drop_mcast)      /* RX multicast not in the frontend's filter list */ \
-	X(sleeps)             /* event mode: the queue loop slept on its events */
+	X(sleeps)             /* event mode: the queue loop slept on its events */ \
+	X(persist_maps)       /* persist flag: gref mapped on first sight (also in grant_maps) */ \
+	X(persist_unmaps)     /* persist entry unmapped: a slot dropped the flag (also in grant_unmaps) */ \
+	X(persist_table_full) /* flagged slot on the normal path: table full */ \
+	X(persist_refused)    /* flagged slot on the normal path: map failed, ring gref, permission */ \
+	X(persist_retired)    /* frontend: pool buffers retired and replaced (churn) */
 
 enum sn_qstat {
 #define SN_QSTAT_ENUM(n) SN_QS_##n,

@@ -40,6 +40,9 @@
 struct sn_back_features {
 	bool sg, gso_tcpv4, gso_tcpv6, ipv6_csum, no_csum;
 	bool rx_notify;
+	/* feature-persistent-grefs offered and request-persistent-grefs set:
+	 * the datapath reads the persist flags (README "Persist flags"). */
+	bool persist;
 	uint64_t credit_bytes; /* 0 = unlimited */
 	uint64_t credit_usec;
 };
@@ -244,6 +247,17 @@ void sn_back_notify(struct sn_back_queue *q, int port);
  * Call stop only after the queue threads have stopped. */
 int sn_back_vif_ctrl_start(struct sn_back_vif *v, char *err, size_t errlen);
 void sn_back_vif_ctrl_stop(struct sn_back_vif *v);
+
+/* persist.c: a data slot's gref after the persist flag had its say (only
+ * called when the frontend negotiated persist flags): hit is what
+ * sn_back_staged_get found.  Returns the entry to memcpy through (held)
+ * or NULL for the normal grant path.  flush unmaps the batch's retired
+ * entries; call it after the batch dropped its references and before its
+ * responses are pushed. */
+struct sn_gref_ent *sn_back_persist_slot(struct sn_back_queue *q,
+					 struct sn_gref_ent *hit, uint32_t gref,
+					 bool flagged, bool writable);
+void sn_back_persist_flush(struct sn_back_queue *q);
 
 /* tx.c: returns packets handled (>= 0) or -EPROTO when the frontend was
  * declared rogue. */

@@ -406,18 +406,14 @@ int sn_back_vif_ctrl_start(struct sn_back_vif *v, char *err, size_t errlen)
 	int rc;
 
 	v->ctrl_kick_fd = -1;
-	if (!v->ctrl_present)
+	/* Persist flags use the same tables, with or without a control
+	 * ring (README "Persist flags"). */
+	if (!v->ctrl_present && !v->feat.persist)
 		return 0;
 	if (v->nq > SN_BACK_MAX_QUEUES) {
 		snprintf(err, errlen, "control ring: %u queues", v->nq);
 		return -EINVAL;
 	}
-	rc = sn_back_hash_init(&v->hash);
-	if (rc) {
-		snprintf(err, errlen, "control ring: %s", strerror(-rc));
-		return rc;
-	}
-	v->hash_init = true;
 	if (!bc->staging_off) {
 		for (unsigned int i = 0; i < v->nq; i++) {
 			rc = sn_gref_table_create(v->back->plat, v->domid, max,
@@ -431,6 +427,14 @@ int sn_back_vif_ctrl_start(struct sn_back_vif *v, char *err, size_t errlen)
 			tables[i] = v->q[i].grefs;
 		}
 	}
+	if (!v->ctrl_present)
+		return 0;
+	rc = sn_back_hash_init(&v->hash);
+	if (rc) {
+		snprintf(err, errlen, "control ring: %s", strerror(-rc));
+		return rc;
+	}
+	v->hash_init = true;
 	cfg = (struct sn_back_ctrl_cfg){
 		.rings = &v->rings,
 		.plat = v->back->plat,

@@ -474,6 +474,11 @@ static void rx_place(struct sn_back_queue *q, struct sn_pkt *pkt)
 		/* Only a writable staged entry fits RX; a read-only one
 		 * takes the grant-copy path below. */
 		staged = sn_back_staged_get(q->grefs, req.gref, true);
+		/* The padding is read only after agreement (proto/ring.h). */
+		if (q->vif->feat.persist)
+			staged = sn_back_persist_slot(q, staged, req.gref,
+						      req.pad & SN_NETRXF_persist,
+						      true);
 		pl->ent[k] = staged;
 		if (staged) {
 			/* Copied in rx_flush, with the rest of the batch. */
@@ -610,6 +615,7 @@ static void rx_flush(struct sn_back_queue *q)
 	 * that gref, which must not find it still in flight. */
 	for (i = 0; i < s->nplaced; i++)
 		rx_staged_release(&s->placed[i]);
+	sn_back_persist_flush(q);
 	s->nplaced = 0;
 	s->nseg = 0;
 	if (sn_rx_back_push(&q->rx))

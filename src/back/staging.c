@@ -292,26 +292,28 @@ out:
 	return rc;
 }
 
-uint32_t sn_gref_table_del(struct sn_back_gref_table *t, uint32_t n,
-			   const uint32_t *grefs, uint16_t *status)
+/* Remove each gref that is present, not in flight and (persist_only) a
+ * persist entry; unmap the removed ones in one gnt_unmap call.  status may
+ * be NULL.  Lock held. */
+static uint32_t del_locked(struct sn_back_gref_table *t, uint32_t n,
+			   const uint32_t *grefs, uint16_t *status,
+			   bool persist_only, void **addrs, int16_t *st)
 {
-	void **addrs;
-	int16_t *st;
 	uint32_t removed = 0;
 
-	addrs = malloc((n ? n : 1) * sizeof(*addrs));
-	st = malloc((n ? n : 1) * sizeof(*st));
-	pthread_mutex_lock(&t->lock);
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t p = find_pos(t, grefs[i]);
 		struct sn_gref_ent *ent;
 		uint32_t e, live = ENT_LIVE;
 
-		status[i] = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+		if (status)
+			status[i] = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 		if (p < 0 || !addrs || !st)
 			continue;
 		e = atomic_load_explicit(&t->idx[p], memory_order_relaxed) - 1;
 		ent = &t->ent[e];
+		if (persist_only && !ent->persist)
+			continue;
 		/* Only a live entry with no datapath reference may die; once
 		 * dead, no lookup can take a new reference (they CAS on a
 		 * live state), so unmapping below is safe. */
@@ -322,16 +324,133 @@ uint32_t sn_gref_table_del(struct sn_back_gref_table *t, uint32_t n,
 		index_remove(t, (uint32_t)p);
 		addrs[removed++] = ent->addr;
 		ent->addr = NULL;
+		ent->persist = false;
 		t->free_stack[t->nfree++] = e;
-		status[i] = XEN_NETIF_CTRL_STATUS_SUCCESS;
+		if (status)
+			status[i] = XEN_NETIF_CTRL_STATUS_SUCCESS;
 	}
 	if (removed) {
 		atomic_fetch_sub_explicit(&t->count, removed, memory_order_relaxed);
 		t->plat->ops->gnt_unmap(t->plat, removed, addrs, st);
 	}
+	return removed;
+}
+
+uint32_t sn_gref_table_del(struct sn_back_gref_table *t, uint32_t n,
+			   const uint32_t *grefs, uint16_t *status)
+{
+	void **addrs;
+	int16_t *st;
+	uint32_t removed;
+
+	addrs = malloc((n ? n : 1) * sizeof(*addrs));
+	st = malloc((n ? n : 1) * sizeof(*st));
+	pthread_mutex_lock(&t->lock);
+	removed = del_locked(t, n, grefs, status, false, addrs, st);
 	pthread_mutex_unlock(&t->lock);
 	free(st);
 	free(addrs);
+	return removed;
+}
+
+int sn_gref_table_persist(struct sn_back_gref_table *t, uint32_t gref,
+			  bool writable, struct sn_gref_ent **out)
+{
+	uint16_t dom = t->domid;
+	int16_t st = GNTST_general_error;
+	void *addr = NULL;
+	struct sn_gref_ent *ent;
+	uint32_t e;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&t->lock);
+	if (find_pos(t, gref) >= 0) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (!t->nfree) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	rc = t->plat->ops->gnt_map(t->plat, 1, &dom, &gref, writable, &addr, &st);
+	if (rc || st != GNTST_okay || !addr) {
+		if (!rc && st == GNTST_okay && addr)
+			t->plat->ops->gnt_unmap(t->plat, 1, &addr, &st);
+		rc = -EIO;
+		goto out;
+	}
+	e = t->free_stack[--t->nfree];
+	ent = &t->ent[e];
+	ent->addr = addr;
+	ent->readonly = !writable;
+	ent->persist = true;
+	atomic_store_explicit(&ent->gref, gref, memory_order_relaxed);
+	/* Live with our one in-flight reference: no DEL can unmap it under
+	 * the slot that is about to use it. */
+	atomic_store_explicit(&ent->state, ENT_LIVE | 1u, memory_order_release);
+	index_insert(t, gref, e);
+	atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
+	*out = ent;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+bool sn_gref_table_retire_mark(struct sn_back_gref_table *t,
+			       const struct sn_gref_ent *e)
+{
+	if (!e->persist)
+		return true;
+	if (t->nretire >= SN_GREF_RETIRE_MAX)
+		return false;
+	t->retire[t->nretire++] = atomic_load_explicit(&e->gref, memory_order_relaxed);
+	return true;
+}
+
+void sn_gref_table_retire_cancel(struct sn_back_gref_table *t, uint32_t gref)
+{
+	uint32_t i = 0;
+
+	/* Linear, but only while the batch has retirements pending (churn,
+	 * not the steady state). */
+	while (i < t->nretire) {
+		if (t->retire[i] == gref)
+			t->retire[i] = t->retire[--t->nretire];
+		else
+			i++;
+	}
+}
+
+uint32_t sn_gref_table_retire_flush(struct sn_back_gref_table *t)
+{
+	void *addrs[SN_GREF_RETIRE_MAX];
+	int16_t st[SN_GREF_RETIRE_MAX];
+	uint16_t status[SN_GREF_RETIRE_MAX];
+	uint32_t removed, n = t->nretire, keep = 0;
+
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	removed = del_locked(t, n, t->retire, status, true, addrs, st);
+	pthread_mutex_unlock(&t->lock);
+	/* Still in flight (a reference this thread does not hold: none
+	 * today, but a later batch must not lose the retirement), or gone
+	 * already (a duplicate mark, a DEL): only the first kind stays. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct sn_gref_ent *e;
+
+		if (status[i] == XEN_NETIF_CTRL_STATUS_SUCCESS)
+			continue;
+		e = sn_gref_table_get(t, t->retire[i], false);
+		if (!e)
+			continue;
+		if (e->persist)
+			t->retire[keep++] = t->retire[i];
+		sn_gref_table_put(e);
+	}
+	t->nretire = keep;
 	return removed;
 }
 
@@ -399,9 +518,11 @@ uint32_t sn_gref_table_unmap_all(struct sn_back_gref_table *t)
 			t->plat->ops->gnt_unmap(t->plat, 1, &ent->addr, &one);
 		}
 		ent->addr = NULL;
+		ent->persist = false;
 	}
 	if (k)
 		t->plat->ops->gnt_unmap(t->plat, k, addrs, st);
+	t->nretire = 0;
 	memset((void *)t->idx, 0, ((size_t)t->mask + 1) * sizeof(*t->idx));
 	for (uint32_t i = 0; i < t->max; i++)
 		t->free_stack[i] = t->max - 1 - i;

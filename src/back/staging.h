@@ -1,6 +1,8 @@
-/* The per-queue staging table: grefs the frontend asked us (ADD_GREF_MAPPING)
- * to keep mapped, keyed by gref, so the datapath can memcpy through a
- * standing mapping instead of a grant copy or map/unmap (README "Staging grants"). */
+/* The per-queue staging table: grefs the frontend asked us to keep mapped,
+ * over the control ring (ADD_GREF_MAPPING) or by persist flags on the data
+ * rings (persist.c), keyed by gref, so the datapath can memcpy through a
+ * standing mapping instead of a grant copy or map/unmap (README "Staging
+ * grants", "Persist flags"). */
 #ifndef SN_BACK_STAGING_H
 #define SN_BACK_STAGING_H
 
@@ -28,8 +30,16 @@ struct sn_gref_ent {
 	_Atomic uint32_t state;
 	_Atomic uint32_t gref;
 	bool readonly;
+	/* Mapped by a persist-flagged slot (not by ADD): a slot naming it
+	 * without the flag unmaps it (sn_gref_table_retire_mark). */
+	bool persist;
 	void *addr;
 };
+
+/* Persist entries a slot dropped the flag on, unmapped after the batch:
+ * at most one per data slot of a TX batch (32 x 19) or an RX batch
+ * (32 x 17), flushed after every batch. */
+#define SN_GREF_RETIRE_MAX 1024u
 
 struct sn_back_gref_table {
 	struct sn_plat *plat;
@@ -53,6 +63,10 @@ struct sn_back_gref_table {
 	 * and turning lookups linear. */
 	uint32_t mult;
 	unsigned int shift;
+	/* Datapath only (the queue's one thread): grefs whose persist entry
+	 * a slot of the current batch named without the flag. */
+	uint32_t retire[SN_GREF_RETIRE_MAX];
+	uint32_t nretire;
 };
 
 /* ADD entry: what the frontend's xen_netif_gref list says, privately
@@ -111,6 +125,29 @@ static inline void sn_gref_table_put(struct sn_gref_ent *e)
 	 * see the count drop and unmap it. */
 	atomic_fetch_sub_explicit(&e->state, 1, memory_order_release);
 }
+
+/* Persist flag, first sight of gref (README "Persist flags"): map it
+ * (writable for RX, read-only for TX), insert it as a persist entry and
+ * return it in *out with its in-flight reference taken, as get does.  With
+ * nothing changed: -EEXIST the gref is present (with a permission that
+ * does not fit, or being removed), -ENOSPC the table is full, -EIO the map
+ * failed.  Takes the writers' lock: first sight is not the steady state. */
+int sn_gref_table_persist(struct sn_back_gref_table *t, uint32_t gref,
+			  bool writable, struct sn_gref_ent **out);
+
+/* A slot named held entry e without the flag: if e is a persist entry,
+ * remember to unmap it after the batch (only a slot's own batch can
+ * decide: a later slot with the flag cancels it).  ADDed entries are left
+ * alone, only DEL removes them.  false when the list is full (the entry
+ * then stays mapped). */
+bool sn_gref_table_retire_mark(struct sn_back_gref_table *t,
+			       const struct sn_gref_ent *e);
+/* A flagged slot hit gref: it stays persisted after all. */
+void sn_gref_table_retire_cancel(struct sn_back_gref_table *t, uint32_t gref);
+/* After the batch's references are dropped, before its responses are
+ * published: unmap the marked persist entries in one gnt_unmap call.
+ * Returns the number unmapped.  An entry still in flight stays marked. */
+uint32_t sn_gref_table_retire_flush(struct sn_back_gref_table *t);
 
 /* Teardown: unmap every entry (one gnt_unmap call).  The datapath must be
  * stopped: an entry still in flight is unmapped anyway and counted in the

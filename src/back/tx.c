@@ -221,6 +221,10 @@ static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 		 * the slot is done (its response goes out with the batch,
 		 * never deferred). */
 		staged = sn_back_staged_get(q->grefs, sl->gref, false);
+		if (q->vif->feat.persist)
+			staged = sn_back_persist_slot(q, staged, sl->gref,
+						      sl->flags & SN_NETTXF_persist,
+						      false);
 		if (staged) {
 			s->stg[s->nstg++] = (struct tx_staged){
 				.ent = staged, .dst = dst + off,
@@ -432,6 +436,10 @@ int sn_back_tx_action(struct sn_back_queue *q, unsigned int budget)
 		if (!n)
 			break;
 		tx_staged_flush(q);
+		/* Unmapped before any response of the batch is pushed: once
+		 * the frontend sees the answer to a slot that dropped the
+		 * flag, it may end that grant. */
+		sn_back_persist_flush(q);
 		tx_copy_flush(q);
 		tx_map_batch(q);
 		/* Copied slots are answered now; mapped ones after unmap. */

@@ -116,6 +116,11 @@ static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 	if (!rc)
 		rc = sn_xs_printf(p, t, dir, "feature-ctrl-ring", "%d",
 				  !cfg->no_ctrl_ring);
+	/* Persist flags on the data rings: the staging tables without the
+	 * control ring (README "Persist flags"). */
+	if (!rc)
+		rc = sn_xs_printf(p, t, dir, "feature-persistent-grefs", "%d",
+				  !cfg->staging_off && !cfg->persist_off);
 	return rc;
 }
 
@@ -208,6 +213,12 @@ static int read_flags(struct sn_back *b, struct sn_back_vif *v,
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-ipv6-csum-offload", &f->ipv6_csum);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-no-csum-offload", &f->no_csum);
 	sn_xs_read_bool(p, XBT_NULL, fe, "feature-rx-notify", &f->rx_notify);
+	/* Only what we offered: a frontend asking for more must not make us
+	 * read flag bits (or RX padding) it never agreed on with us. */
+	f->persist = false;
+	if (!b->cfg.staging_off && !b->cfg.persist_off)
+		sn_xs_read_bool(p, XBT_NULL, fe, "request-persistent-grefs",
+				&f->persist);
 	read_mcast_ctrl(b, v);
 	return 0;
 }

@@ -25,7 +25,7 @@ struct back_opts {
 	const char *port;
 	int tx_path;
 	long max_queues, rx_queue_pkts, rx_queue_bytes, staging_max;
-	bool busy_poll, no_split_evtchn, no_ctrl_ring, quiet;
+	bool busy_poll, no_split_evtchn, no_ctrl_ring, no_persist, quiet;
 	struct sn_opt_list features_off;
 };
 
@@ -68,6 +68,8 @@ static const struct sn_opt back_opts[] = {
 		  "the control ring answers GREF messages NOT_SUPPORTED" },
 	{ .name = "no-ctrl-ring", .kind = SN_OPT_SET, BACK_OPT(no_ctrl_ring),
 	  .help = "do not offer feature-ctrl-ring (no hash configuration, no staging)" },
+	{ .name = "no-persist", .kind = SN_OPT_SET, BACK_OPT(no_persist),
+	  .help = "do not offer feature-persistent-grefs (persist flags on the data rings)" },
 	{ .name = "quiet", .kind = SN_OPT_SET, BACK_OPT(quiet), .help = "no lifecycle log on stderr" },
 	{ .name = "features-off", .arg = "LIST", .kind = SN_OPT_LIST, BACK_OPT(features_off),
 	  .choices = back_features,
@@ -116,6 +118,7 @@ int sn_cmd_back(int argc, char **argv)
 	cfg.busy_poll = o.busy_poll;
 	cfg.no_split_evtchn = o.no_split_evtchn;
 	cfg.no_ctrl_ring = o.no_ctrl_ring;
+	cfg.persist_off = o.no_persist;
 	for (unsigned int i = 0; i < o.features_off.n; i++)
 		cfg.features_off |= (unsigned int)o.features_off.v[i];
 	cfg.max_queues = (uint16_t)o.max_queues;

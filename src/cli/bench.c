@@ -24,7 +24,8 @@ struct bench_args {
 };
 
 static const struct sn_opt_choice bench_modes[] = {
-	{ "copy", 0 }, { "linux", 1 }, { "staging", 2 }, { NULL, 0 },
+	{ "copy", 0 }, { "linux", 1 }, { "staging", 2 }, { "persist", 3 },
+	{ "persist-c1", 4 }, { "persist-c10", 5 }, { NULL, 0 },
 };
 static const struct sn_opt_choice bench_dirs[] = { { "tx", 0 }, { "rx", 1 }, { NULL, 0 } };
 static const struct sn_opt_choice bench_policies[] = {
@@ -34,7 +35,9 @@ static const struct sn_opt_choice bench_policies[] = {
 #define BENCH_OPT(field) .off = offsetof(struct bench_args, field)
 static const struct sn_opt bench_opts[] = {
 	{ .name = "modes", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(modes),
-	  .choices = bench_modes, .help = "copy,linux,staging (default linux,staging)" },
+	  .choices = bench_modes,
+	  .help = "copy,linux,staging,persist,persist-c1,persist-c10 (default linux,staging; "
+		  "persist-cN: N% of each pool churned per second)" },
 	{ .name = "dirs", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(dirs),
 	  .choices = bench_dirs, .max_items = 2,
 	  .help = "tx,rx from the guest's view (default tx,rx)" },

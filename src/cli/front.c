@@ -25,7 +25,7 @@ static void on_signal(int sig)
 struct front_opts {
 	struct sn_common_opts co;
 	const char *port;
-	long devid, queues, connect_timeout, linger_ms, staging_pages;
+	long devid, queues, connect_timeout, linger_ms, staging_pages, persist_churn;
 	int staging;
 	bool busy_poll, no_split_evtchn;
 	struct sn_opt_list features_off;
@@ -42,7 +42,8 @@ static const struct sn_opt_choice front_features[] = {
 };
 
 static const struct sn_opt_choice staging_policies[] = {
-	{ "page", SN_STAGING_PAGE }, { "header", SN_STAGING_HEADER }, { "off", SN_STAGING_OFF },
+	{ "page", SN_STAGING_PAGE }, { "header", SN_STAGING_HEADER },
+	{ "persist", SN_STAGING_PERSIST }, { "off", SN_STAGING_OFF },
 	{ NULL, 0 },
 };
 
@@ -80,12 +81,19 @@ static const struct sn_opt front_opts[] = {
 		  "mapping (default page).  page: whole staged pages, TX copies packets "
 		  "into them, RX posts them.  header: 256-byte slots, 16 pages per queue, "
 		  "TX stages the first 256 bytes and grants the rest, RX uses normal "
-		  "grants.  off: per-use grants only.  Fallback to normal grants is "
-		  "printed once; staged_slots/unstaged_slots count the slots." },
+		  "grants.  persist: whole pages as page, no control ring, each request "
+		  "flags its page for the backend to keep mapped (feature-persistent-grefs; "
+		  "without it the pages are reused unflagged).  off: per-use grants only.  "
+		  "Fallback to normal grants is printed once; staged_slots/unstaged_slots "
+		  "count the slots." },
 	{ .name = "staging-pages", .arg = "N", .kind = SN_OPT_LONG, FRONT_OPT(staging_pages),
 	  .min = 0, .max = 65536,
 	  .help = "staged pages per queue (default: page 512, header 16; capped by the "
 		  "backend's table)" },
+	{ .name = "persist-churn", .arg = "PCT", .kind = SN_OPT_LONG, FRONT_OPT(persist_churn),
+	  .min = 0, .max = 100,
+	  .help = "with --staging persist: retire and replace PCT% of each queue's pool per "
+		  "second (its next use goes unflagged, then a new grant; default 0)" },
 	{ .name = NULL },
 };
 #undef FRONT_OPT
@@ -227,6 +235,7 @@ int sn_cmd_front(int argc, char **argv)
 		return sn_opts_exit(rc);
 	ro.cfg.staging = fo.staging;
 	ro.cfg.staging_pages = (uint32_t)fo.staging_pages;
+	ro.cfg.persist_churn_pct = (uint32_t)fo.persist_churn;
 	ro.cfg.no_split_evtchn = fo.no_split_evtchn;
 	for (unsigned int i = 0; i < fo.features_off.n; i++)
 		ro.cfg.features_off |= (unsigned int)fo.features_off.v[i];

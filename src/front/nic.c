@@ -112,7 +112,8 @@ static int queue_setup(struct sn_front_queue *q)
 	 * registered once the backend is Connected (it maps the control
 	 * ring then).  A ring filled now would hold normal buffers for its
 	 * first 256 packets, so posting waits for the pool. */
-	q->rx_deferred = nic->staging_planned && nic->cfg.staging == SN_STAGING_PAGE;
+	q->rx_deferred = nic->staging_planned && (nic->cfg.staging == SN_STAGING_PAGE ||
+						  nic->cfg.staging == SN_STAGING_PERSIST);
 	if (!q->rx_deferred) {
 		rc = sn_front_rx_refill(q);
 		if (rc < 0)

@@ -99,6 +99,10 @@ struct sn_front {
 	/* Backend features read at connect. */
 	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split, be_rx_copy;
 	bool be_ctrl_ring; /* feature-ctrl-ring: the staging client's hook */
+	bool be_persist;   /* feature-persistent-grefs */
+	/* This connect: staging persist and the backend offers it, so
+	 * request-persistent-grefs = 1 and the datapath sets the flags. */
+	bool persist_on;
 	uint16_t be_max_queues;
 	/* SN_OFFLOAD_* of the backend's features (sn_front_tx_caps), published
 	 * at each connect for the queue threads to set on their ports. */

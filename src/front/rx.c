@@ -29,6 +29,10 @@ int sn_front_rx_refill(struct sn_front_queue *q)
 		if (si >= 0) {
 			q->rx_stage[slot] = si;
 			req.gref = sn_front_staging_slot(q->staging, si)->gref;
+			/* The request's padding: read by a backend only
+			 * after request-persistent-grefs (proto/ring.h). */
+			if (sn_front_staging_flag(q->staging, si))
+				req.pad = SN_NETRXF_persist;
 		} else {
 			/* A page the backend may still write never goes out
 			 * again. */
@@ -178,6 +182,8 @@ int sn_front_rx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *p
 		goto out;
 	}
 	cons0 = q->rx.rsp_cons;
+	if (q->staging)
+		sn_front_staging_churn(q->staging);
 	prod = sn_rx_front_rsp_prod(&q->rx);
 	/* Private bound first: the shared req_prod proto compares with is on
 	 * a page the backend can overwrite. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "front/log.h"
 #include "front/nic.h"
@@ -34,6 +35,8 @@ const char *sn_front_staging_policy_name(enum sn_front_staging_policy p)
 		return "header";
 	case SN_STAGING_PAGE:
 		return "page";
+	case SN_STAGING_PERSIST:
+		return "persist";
 	default:
 		return "off";
 	}
@@ -45,6 +48,8 @@ int sn_front_staging_policy_parse(const char *s, enum sn_front_staging_policy *o
 		*out = SN_STAGING_HEADER;
 	else if (!strcasecmp(s, "page"))
 		*out = SN_STAGING_PAGE;
+	else if (!strcasecmp(s, "persist"))
+		*out = SN_STAGING_PERSIST;
 	else if (!strcasecmp(s, "off"))
 		*out = SN_STAGING_OFF;
 	else
@@ -244,6 +249,17 @@ uint32_t sn_front_staging_destroy(struct sn_front_staging *s, bool peer_gone)
 
 	if (!s)
 		return 0;
+	/* Replacement grants first: the platform never frees a page that
+	 * still carries one (it would hand the peer's access on). */
+	for (i = 0; i < s->nslots; i++) {
+		struct sn_front_stslot *sl = &s->slots[i];
+
+		if (!sl->extra_ref)
+			continue;
+		if (s->p->ops->shr_revoke(s->p, sl->extra_ref) && i < s->npages)
+			s->pages[i].state = SN_STPAGE_UNKNOWN;
+		sl->extra_ref = 0;
+	}
 	if (peer_gone) {
 		/* The backend disconnected, which ends every mapping it had
 		 * (README "Staging grants"), and its control ring with it:
@@ -311,7 +327,8 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 	int rc;
 
 	*out = NULL;
-	if (!cfg || cfg->policy == SN_STAGING_OFF || !ctrl)
+	if (!cfg || cfg->policy == SN_STAGING_OFF ||
+	    (!ctrl && cfg->policy != SN_STAGING_PERSIST))
 		return -EINVAL;
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
@@ -323,6 +340,16 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 	s->queue = queue;
 	s->policy = cfg->policy;
 	s->slot_size = cfg->policy == SN_STAGING_HEADER ? SN_STAGING_HDR_SLOT : SN_PAGE_SIZE;
+	s->be_domid = be_domid;
+	if (cfg->policy == SN_STAGING_PERSIST) {
+		/* No control ring: the backend learns the pool one flagged
+		 * slot at a time, and a full table costs only its grant
+		 * path (README "Persist flags"). */
+		s->persist = cfg->persist;
+		s->churn_pct = cfg->churn_pct;
+		avail = UINT32_MAX;
+		goto sized;
+	}
 
 	rc = sn_front_ctrl_gref_size(ctrl, queue, &avail, &status);
 	count_ctrl(s, rc, status);
@@ -330,6 +357,7 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 		rc = status_err(status);
 	if (rc)
 		goto err;
+sized:
 	want = cfg->max_pages;
 	if (!want)
 		want = cfg->policy == SN_STAGING_HEADER ? SN_STAGING_HDR_PAGES
@@ -371,9 +399,11 @@ int sn_front_staging_create(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 	rc = slots_build(s, tx_pages, rx_pages);
 	if (rc)
 		goto err_pool;
-	rc = pages_add(s, 0, s->npages);
-	if (rc)
-		goto err_pool;
+	if (cfg->policy != SN_STAGING_PERSIST) {
+		rc = pages_add(s, 0, s->npages);
+		if (rc)
+			goto err_pool;
+	}
 	*out = s;
 	return 0;
 
@@ -413,7 +443,7 @@ void sn_front_staging_setup(struct sn_plat *p, struct sn_front_ctrl *ctrl,
 		if (!give_up)
 			rc = sn_front_staging_create(p, ctrl, be_domid, q, cfg, qs, &pools[q]);
 		if (rc == -EOPNOTSUPP || rc == -ETIMEDOUT || rc == -EPROTO || rc == -EIO ||
-		    sn_front_ctrl_broken(ctrl))
+		    (ctrl && sn_front_ctrl_broken(ctrl)))
 			give_up = true;
 		if (!rc) {
 			rep->staged++;
@@ -466,7 +496,9 @@ void sn_front_staging_release_all(struct sn_front *nic)
 		struct sn_front_queue *q = &nic->q[i];
 
 		pthread_mutex_lock(&q->lock);
-		if (q->staging) {
+		/* A persist pool has nothing to DEL: the backend unmaps it
+		 * when it disconnects, and go_down frees it after that. */
+		if (q->staging && q->staging->policy != SN_STAGING_PERSIST) {
 			q->up = false;
 			/* Collect what the backend has answered so those
 			 * buffers are no longer in flight when DEL comes. */
@@ -495,12 +527,14 @@ void sn_front_staging_connect(struct sn_front *nic)
 {
 	struct sn_front_staging *pools[SN_FRONT_MAX_QUEUES] = { 0 };
 	struct sn_front_staging_cfg scfg = { .policy = nic->cfg.staging,
-					     .max_pages = nic->cfg.staging_pages };
+					     .max_pages = nic->cfg.staging_pages,
+					     .persist = nic->persist_on,
+					     .churn_pct = nic->cfg.persist_churn_pct };
 	struct sn_qstats *st[SN_FRONT_MAX_QUEUES];
 	struct sn_front_staging_report rep = { 0 };
 	uint16_t i;
 
-	if (nic->ctrl) {
+	if (nic->ctrl || nic->cfg.staging == SN_STAGING_PERSIST) {
 		for (i = 0; i < nic->nq; i++)
 			st[i] = nic->q[i].st;
 		sn_front_staging_setup(nic->plat, nic->ctrl, nic->be_domid, nic->nq, &scfg, st,
@@ -521,4 +555,74 @@ void sn_front_staging_connect(struct sn_front *nic)
 		}
 		pthread_mutex_unlock(&q->lock);
 	}
+}
+
+/* ---- persist churn (README "Persist flags") ---------------------------- */
+
+/* Retire n slots of [first, first + count), round robin from *cursor. */
+static void churn_mark(struct sn_front_staging *s, uint32_t first, uint32_t count,
+		       uint32_t *cursor, uint64_t n)
+{
+	for (uint32_t tries = 0; n && tries < count; tries++) {
+		struct sn_front_stslot *sl = &s->slots[first + *cursor];
+
+		*cursor = (*cursor + 1) % count;
+		if (sl->pstate != SN_STSLOT_KEEP)
+			continue;
+		sl->pstate = SN_STSLOT_RETIRE;
+		n--;
+	}
+}
+
+void sn_front_staging_churn(struct sn_front_staging *s)
+{
+	const uint32_t first[2] = { 0, s->tx_total }, count[2] = { s->tx_total, s->rx_total };
+	struct timespec ts;
+	uint64_t now, dt;
+
+	if (!s->persist || !s->churn_pct || !s->nslots)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (!s->churn_last_ms) {
+		s->churn_last_ms = now;
+		return;
+	}
+	if (now - s->churn_last_ms < 10)
+		return;
+	/* A gap longer than a second (idle queue) is not made up. */
+	dt = now - s->churn_last_ms > 1000 ? 1000 : now - s->churn_last_ms;
+	s->churn_last_ms = now;
+	/* TX and RX slots each churn at the rate, so a one-way load sees
+	 * its own half retired at churn_pct.  Slots per ms = count * pct /
+	 * 100000; the remainder carries over so low rates come out right
+	 * over a second. */
+	for (int h = 0; h < 2; h++) {
+		if (!count[h])
+			continue;
+		s->churn_acc[h] += (uint64_t)count[h] * s->churn_pct * dt;
+		churn_mark(s, first[h], count[h], &s->churn_cursor[h],
+			   s->churn_acc[h] / 100000u);
+		s->churn_acc[h] %= 100000u;
+	}
+}
+
+void sn_front_staging_replace(struct sn_front_staging *s, int idx)
+{
+	struct sn_front_stslot *sl = &s->slots[idx];
+	uint32_t ref = 0;
+
+	sl->pstate = SN_STSLOT_KEEP;
+	if (s->st)
+		sn_qstat_add(s->st, SN_QS_persist_retired, 1);
+	if (s->p->ops->shr_grant(s->p, s->be_domid, sl->ptr, (uint32_t)idx >= s->tx_total,
+				 &ref))
+		return;
+	/* The old replacement grant ends here: the backend unmapped it
+	 * before answering the flag-less use.  If it did not, the revoke
+	 * fails and the platform keeps the page from being freed later. */
+	if (sl->extra_ref)
+		(void)s->p->ops->shr_revoke(s->p, sl->extra_ref);
+	sl->extra_ref = ref;
+	sl->gref = ref;
 }

@@ -24,8 +24,21 @@
 struct sn_front_staging_cfg {
 	enum sn_front_staging_policy policy;
 	/* Pages per queue wanted; 0 = the policy's default above.  The pool
-	 * is min(this, the backend's GET answer). */
+	 * is min(this, the backend's GET answer); persist asks no GET. */
 	uint32_t max_pages;
+	/* Persist: flags agreed with the backend (else the pool is reused
+	 * without them), and the churn in percent of the pool per second. */
+	bool persist;
+	uint32_t churn_pct;
+};
+
+/* A persist slot's retirement (churn): its next request goes without the
+ * flag (the backend unmaps it), and when that use comes back the slot gets
+ * a new grant (sn_front_staging_replace). */
+enum {
+	SN_STSLOT_KEEP = 0,
+	SN_STSLOT_RETIRE,      /* next use: no flag */
+	SN_STSLOT_RETIRE_SENT, /* posted without the flag: replace on give */
 };
 
 /* One staged buffer: a slot of slot_size bytes at (gref, off). */
@@ -34,6 +47,8 @@ struct sn_front_stslot {
 	uint32_t gref;
 	uint16_t off;
 	bool busy; /* handed out by take, not yet given back */
+	uint8_t pstate;     /* SN_STSLOT_* (persist churn) */
+	uint32_t extra_ref; /* gref from a replacement (shr_grant), 0 none */
 };
 
 /* Where a pool page stands with the backend.  Only NONE pages may ever be
@@ -56,8 +71,15 @@ struct sn_front_staging {
 	struct sn_front_ctrl *ctrl;
 	struct sn_qstats *st;
 	uint16_t queue;
+	uint16_t be_domid;
 	enum sn_front_staging_policy policy;
 	uint32_t slot_size;
+	/* Persist (README "Persist flags"): whether requests carry the flag,
+	 * and the churn state (sn_front_staging_churn). */
+	bool persist;
+	uint32_t churn_pct;
+	uint64_t churn_acc[2], churn_last_ms; /* [0] TX slots, [1] RX */
+	uint32_t churn_cursor[2];
 
 	uint32_t npages;
 	struct sn_front_stpage *pages;
@@ -114,6 +136,15 @@ const char *sn_front_staging_policy_name(enum sn_front_staging_policy p);
 int sn_front_staging_policy_parse(const char *s,
 				  enum sn_front_staging_policy *out);
 
+/* Persist: retire the slots churn_pct asks for since the last call
+ * (rate-limited to one look at the clock per call, a few marks per tick). */
+void sn_front_staging_churn(struct sn_front_staging *s);
+/* A slot whose flag-less use came back: grant its page anew (the old
+ * replacement grant ended), or keep the gref where the platform cannot
+ * grant per use (gntalloc): the backend then maps it again on the next
+ * flagged use, which costs it the same map and unmap. */
+void sn_front_staging_replace(struct sn_front_staging *s, int idx);
+
 /* --- datapath (the queue's owner thread; no locking, no allocation) --- */
 
 /* A free TX / RX slot index, or -1 when the pool has none left. */
@@ -152,10 +183,27 @@ static inline void sn_front_staging_give(struct sn_front_staging *s, int idx)
 	if (!sl->busy)
 		return;
 	sl->busy = false;
+	if (sl->pstate == SN_STSLOT_RETIRE_SENT)
+		sn_front_staging_replace(s, idx);
 	if ((uint32_t)idx < s->tx_total)
 		s->tx_free[s->tx_nfree++] = (uint32_t)idx;
 	else
 		s->rx_free[s->rx_nfree++] = (uint32_t)idx;
+}
+
+/* Whether the request naming slot idx carries the persist flag; a slot
+ * marked for retirement goes out once without it. */
+static inline bool sn_front_staging_flag(struct sn_front_staging *s, int idx)
+{
+	struct sn_front_stslot *sl = &s->slots[idx];
+
+	if (!s->persist)
+		return false;
+	if (sl->pstate == SN_STSLOT_RETIRE) {
+		sl->pstate = SN_STSLOT_RETIRE_SENT;
+		return false;
+	}
+	return true;
 }
 
 static inline const struct sn_front_stslot *

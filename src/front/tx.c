@@ -135,6 +135,7 @@ struct tx_frag {
 	uint16_t id;
 	uint32_t gref;
 	uint16_t off, len;
+	uint16_t flags; /* SN_NETTXF_persist or 0 */
 };
 
 /* Post a packet's fragments: the first request carries the whole length
@@ -156,6 +157,7 @@ static void tx_post(struct sn_front_queue *q, const struct tx_frag *fr, unsigned
 		} else {
 			req.size = fr[i].len;
 		}
+		req.flags |= fr[i].flags;
 		if (i + 1 < nfrag)
 			req.flags |= NETTXF_more_data;
 		sn_idmap_set(&q->tx_pending, fr[i].id);
@@ -178,6 +180,9 @@ static void tx_stage_frag(struct sn_front_queue *q, struct tx_frag *fr, int slot
 
 	memcpy(sl->ptr, src, len);
 	q->tx_stage[fr->id] = slot;
+	/* Only after request-persistent-grefs: the bit is ours, not
+	 * netif.h's (proto/ring.h). */
+	fr->flags = sn_front_staging_flag(q->staging, slot) ? SN_NETTXF_persist : 0;
 	fr->gref = sl->gref;
 	fr->off = sl->off;
 	fr->len = len;
@@ -199,7 +204,7 @@ static int tx_one_staged(struct sn_front_queue *q, struct sn_pkt *pkt, uint16_t 
 	unsigned int nfrag, nstaged, i;
 	uint32_t hdr, off;
 
-	if (s->policy == SN_STAGING_PAGE) {
+	if (s->policy != SN_STAGING_HEADER) {
 		nfrag = sn_slots_span(pkt->len, 0);
 		nstaged = nfrag;
 		hdr = 0;
@@ -215,7 +220,7 @@ static int tx_one_staged(struct sn_front_queue *q, struct sn_pkt *pkt, uint16_t 
 		return 0;
 
 	for (i = 0, off = 0; i < nfrag; i++) {
-		uint32_t room = s->policy == SN_STAGING_PAGE ? SN_PAGE_SIZE
+		uint32_t room = s->policy != SN_STAGING_HEADER ? SN_PAGE_SIZE
 				: i == 0 ? hdr : SN_PAGE_SIZE;
 		uint16_t n = (uint16_t)(pkt->len - off < room ? pkt->len - off : room);
 
@@ -245,6 +250,7 @@ static int tx_one_staged(struct sn_front_queue *q, struct sn_pkt *pkt, uint16_t 
 			fr[i].gref = b->gref;
 			fr[i].off = 0;
 			fr[i].len = n;
+			fr[i].flags = 0;
 		}
 		off += n;
 	}
@@ -252,7 +258,7 @@ static int tx_one_staged(struct sn_front_queue *q, struct sn_pkt *pkt, uint16_t 
 	sn_front_count(q, SN_QS_tx_pkts, 1);
 	sn_front_count(q, SN_QS_tx_bytes, pkt->len);
 	sn_front_count(q, SN_QS_staged_slots, nstaged);
-	sn_front_count(q, SN_QS_memcpy_bytes, s->policy == SN_STAGING_PAGE ? pkt->len : hdr);
+	sn_front_count(q, SN_QS_memcpy_bytes, s->policy != SN_STAGING_HEADER ? pkt->len : hdr);
 	if (nfrag > nstaged)
 		sn_front_count(q, SN_QS_unstaged_slots, nfrag - nstaged);
 	return 1;
@@ -432,6 +438,8 @@ int sn_front_tx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *p
 		rc = -EIO;
 		goto out;
 	}
+	if (q->staging)
+		sn_front_staging_churn(q->staging);
 	while (done < n) {
 		int r = tx_one(q, pkts[done]);
 

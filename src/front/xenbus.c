@@ -110,7 +110,8 @@ int sn_front_xb_read_features(struct sn_front *nic)
 	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-split-event-channels",
 				  &nic->be_split)) ||
 	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-rx-copy", &nic->be_rx_copy)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ctrl-ring", &nic->be_ctrl_ring)))
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ctrl-ring", &nic->be_ctrl_ring)) ||
+	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-persistent-grefs", &nic->be_persist)))
 		return rc;
 	atomic_store(&nic->tx_caps, sn_front_tx_caps(nic));
 	/* Absent or unparsable: no multi-queue.  An offer above what we
@@ -204,6 +205,11 @@ static int xb_write_all(struct sn_plat *p, xs_transaction_t t, void *arg)
 		    (rc = xb_rm(nic, t, "event-channel-ctrl")))
 			return rc;
 	}
+	/* Removed when not wanted: a key left by an earlier connect must not
+	 * make the backend read flags we no longer set. */
+	if ((rc = nic->persist_on ? sn_xs_printf(p, t, fe, "request-persistent-grefs", "1")
+				  : xb_rm(nic, t, "request-persistent-grefs")))
+		return rc;
 	if ((rc = sn_xs_printf(p, t, fe, "request-rx-copy", "1")) ||
 	    (rc = sn_xs_printf(p, t, fe, "feature-rx-notify", "1")) ||
 	    (rc = sn_xs_printf(p, t, fe, "feature-sg", "%d", !(off & SN_OFFLOAD_SG))) ||
@@ -317,7 +323,16 @@ static int do_connect(struct sn_front *nic)
 		nic->shr_probed = true;
 	}
 	nic->staging_planned = false;
-	if (nic->cfg.staging != SN_STAGING_OFF) {
+	/* Persist needs no control ring: the pool is used either way, the
+	 * flags only when the backend offers them. */
+	nic->persist_on = nic->cfg.staging == SN_STAGING_PERSIST && nic->be_persist;
+	if (nic->cfg.staging == SN_STAGING_PERSIST) {
+		nic->staging_planned = true;
+		if (!nic->be_persist)
+			sn_front_logf(&nic->cfg.log, "vif %u: backend offers no "
+				      "feature-persistent-grefs: pool reused without flags",
+				      nic->devid);
+	} else if (nic->cfg.staging != SN_STAGING_OFF) {
 		if (nic->be_ctrl_ring)
 			nic->staging_planned = true;
 		else
@@ -326,7 +341,7 @@ static int do_connect(struct sn_front *nic)
 	rc = sn_front_queues_setup(nic);
 	if (rc)
 		return rc;
-	if (nic->staging_planned) {
+	if (nic->staging_planned && nic->cfg.staging != SN_STAGING_PERSIST) {
 		rc = sn_front_ctrl_open(nic->plat, nic->be_domid, 0, &nic->cfg.log, &nic->ctrl);
 		if (rc) {
 			nic->ctrl = NULL;

@@ -59,6 +59,24 @@
 # define XEN_NETIF_MAX_XDP_HEADROOM 0x7FFF
 #endif
 
+/* Persist flags (README "Persist flags"): used only when the backend offers
+ * feature-persistent-grefs and the frontend wrote request-persistent-grefs.
+ * Neither netif.h defines them, so they live here.  TX: bit 4 of
+ * netif_tx_request.flags, the lowest bit netif.h leaves free (0-3 are
+ * csum_blank, data_validated, more_data, extra_info); a backend that does
+ * not know it ignores it, as Linux netback and our txreq parser do with
+ * any flag they do not test.  RX: bit 0 of netif_rx_request's u16 at
+ * offset 2, which netif.h calls padding and does not require to be zero:
+ * Linux netfront writes only id and gref over a slot that last held a
+ * response (whose `offset` sits there), so the backend must read it only
+ * after agreement, never otherwise. */
+#define SN_NETTXF_persist (1U << 4)
+#define SN_NETRXF_persist (1U << 0)
+_Static_assert(!(SN_NETTXF_persist & (NETTXF_csum_blank | NETTXF_data_validated |
+				      NETTXF_more_data | NETTXF_extra_info)),
+	       "persist flag must be a bit netif.h leaves free");
+_Static_assert(offsetof(struct netif_rx_request, pad) == 2, "rx request padding");
+
 /* Rings are one 4 KiB page each (Xen's page size, not the host's). */
 #define SN_PAGE_SIZE 4096u
 

@@ -228,7 +228,7 @@ struct usage_row {
 
 static const struct usage_row usage_rows[] = {
 	{ { "front", "--devid", "0", "--port", "sink", "--staging", "full" },
-	  "bad value for --staging: 'full' (must be page, header or off)" },
+	  "bad value for --staging: 'full' (must be page, header, persist or off)" },
 	{ { "front", "--port", "sink" }, "--devid is required" },
 	{ { "front", "--devid", "0" }, "--port is required" },
 	{ { "front", "--platform", "emu", "--devid", "0", "--port", "sink" },
@@ -251,7 +251,7 @@ static const struct usage_row usage_rows[] = {
 	  "unrecognized option '--mac'" },
 	{ { "stats", "--rate", "0.5" }, "--rate needs ROLE-DOMID-DEVID" },
 	{ { "stats", "back-1-0", "back-1-1" }, "unexpected argument 'back-1-1'" },
-	{ { "bench", "--modes", "copy,fast" }, "bad value for --modes: 'fast' (each must be copy, linux or staging)" },
+	{ { "bench", "--modes", "copy,fast" }, "bad value for --modes: 'fast' (each must be copy, linux, staging, persist, persist-c1 or persist-c10)" },
 	{ { "bench", "--dirs", "tx,rx,tx" }, "bad value for --dirs: 'tx,rx,tx' (at most 2 entries)" },
 	{ { "bench", "--staging-policy", "all" }, "bad value for --staging-policy: 'all' (must be page or header)" },
 	{ { "wire", "x" }, "unexpected argument 'x'" },

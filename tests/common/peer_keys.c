@@ -18,6 +18,8 @@ static const char *const names[SN_PEER_FEAT_NR] = {
 	[SN_PEER_CTRL_RING] = "feature-ctrl-ring",
 	[SN_PEER_MCAST_CTRL] = "feature-multicast-control",
 	[SN_PEER_DYN_MCAST_CTRL] = "feature-dynamic-multicast-control",
+	[SN_PEER_PERSIST] = "feature-persistent-grefs",
+	[SN_PEER_REQUEST_PERSIST] = "request-persistent-grefs",
 };
 
 #define ALL_OMIT                                                                    \
@@ -27,7 +29,8 @@ static const char *const names[SN_PEER_FEAT_NR] = {
 	[SN_PEER_RX_FLIP] = SN_PEER_OMIT, [SN_PEER_REQUEST_RX_COPY] = SN_PEER_OMIT,   \
 	[SN_PEER_RX_NOTIFY] = SN_PEER_OMIT, [SN_PEER_SPLIT_EVTCHN] = SN_PEER_OMIT,    \
 	[SN_PEER_CTRL_RING] = SN_PEER_OMIT, [SN_PEER_MCAST_CTRL] = SN_PEER_OMIT,      \
-	[SN_PEER_DYN_MCAST_CTRL] = SN_PEER_OMIT
+	[SN_PEER_DYN_MCAST_CTRL] = SN_PEER_OMIT, [SN_PEER_PERSIST] = SN_PEER_OMIT,      \
+	[SN_PEER_REQUEST_PERSIST] = SN_PEER_OMIT
 
 /* Designated initializers: a later entry overrides ALL_OMIT's. */
 #pragma GCC diagnostic push

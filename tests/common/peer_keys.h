@@ -28,6 +28,8 @@ enum sn_peer_feat {
 	SN_PEER_CTRL_RING,       /* feature-ctrl-ring (backend) */
 	SN_PEER_MCAST_CTRL,      /* feature-multicast-control */
 	SN_PEER_DYN_MCAST_CTRL,  /* feature-dynamic-multicast-control */
+	SN_PEER_PERSIST,         /* feature-persistent-grefs (backend) */
+	SN_PEER_REQUEST_PERSIST, /* request-persistent-grefs (frontend) */
 	SN_PEER_FEAT_NR
 };
 

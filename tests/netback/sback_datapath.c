@@ -43,6 +43,16 @@ static const struct sn_peer_keys no_gso = { .k = {
 	[SN_PEER_GSO_TCPV6] = SN_PEER_OMIT,
 } };
 
+/* ... and ask for persist flags too (README "Persist flags"). */
+static const struct sn_peer_keys no_gso_persist = { .k = {
+	[SN_PEER_GSO_TCPV4] = SN_PEER_OMIT,
+	[SN_PEER_GSO_TCPV6] = SN_PEER_OMIT,
+	[SN_PEER_REQUEST_PERSIST] = SN_PEER_ON,
+} };
+
+/* The keys the next sfe_connect announces. */
+static const struct sn_peer_keys *sfe_keys = &no_gso;
+
 /* h_fe_connect plus the control ring keys.  with_evt = false leaves
  * event-channel-ctrl out (the connect must fail). */
 static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
@@ -50,7 +60,7 @@ static bool sfe_connect(struct h_ctx *t, struct sfe *s, uint16_t devid,
 {
 	const struct sn_plat_ops *ops = t->fplat->ops;
 	struct h_fe *fe = &s->fe;
-	struct h_fe_keys k = { .nq = 1, .ctrl = true, .keys = &no_gso };
+	struct h_fe_keys k = { .nq = 1, .ctrl = true, .keys = sfe_keys };
 
 	memset(s, 0, sizeof(*s));
 	s->next_id = 0x700;
@@ -646,6 +656,55 @@ static void ring_page_vif_rings_refused(void **state)
 	h_back_stop(t);
 }
 
+/* Both designs in one table (README "Persist flags"): an ADDed gref named
+ * without the flag is a plain hit, never unmapped; a flagged gref is a
+ * persist entry that ADD cannot register again and DEL can remove. */
+static void persist_and_add_share_one_table(void **state)
+{
+	struct h_ctx *t = *state;
+	struct netif_tx_response rsp;
+	uint32_t pref, removed = 0;
+	struct sfe s;
+	struct snap a, b;
+
+	h_back_start(t, NULL);
+	sfe_keys = &no_gso_persist;
+	assert_true(sfe_connect(t, &s, 0, true));
+	sfe_keys = &no_gso;
+	assert_int_equal(stage_add(&s, 4, s.stage_ref, 0), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	pref = s.fe.data_ref[30];
+
+	a = snap(t);
+	fill(s.stage, 64, 1);
+	h_tx_req(&s.fe, s.stage_ref[0], 0, 0, 1, 64);
+	fill(s.fe.data + 30 * SN_PAGE_SIZE, 64, 2);
+	h_tx_req(&s.fe, pref, 0, SN_NETTXF_persist, 2, 64);
+	h_tx_push(&s.fe);
+	assert_int_equal(h_tx_wait(&s.fe, 2), 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		h_tx_rsp(&s.fe, i, &rsp);
+		assert_int_equal(rsp.status, NETIF_RSP_OKAY);
+	}
+	h_tx_consume(&s.fe, 2);
+	b = snap(t);
+	assert_int_equal(b.staged - a.staged, 2);
+	assert_int_equal(b.copies - a.copies, 0);
+	assert_int_equal(b.maps - a.maps, 1); /* the persist first sight */
+	assert_int_equal(h_stat(t, 0, SN_QS_persist_unmaps), 0);
+	assert_true(fe_pinned(t, s.stage_ref[0]));
+	assert_true(fe_pinned(t, pref));
+
+	/* A persisted gref is in the table: ADD refuses it (a duplicate),
+	 * DEL removes it like any entry. */
+	assert_int_equal(stage_add(&s, 1, &pref, XEN_NETIF_CTRLF_GREF_readonly),
+			 XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
+	assert_int_equal(stage_del(&s, 1, &pref, &removed), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	assert_int_equal(removed, 1);
+	assert_false(fe_pinned(t, pref));
+	sfe_close(&s);
+	h_back_stop(t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +722,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rogue_ctrl_ring_disables_vif),
 		cmocka_unit_test(ctrl_kick_storm_throttled),
 		cmocka_unit_test(ring_page_vif_rings_refused),
+		cmocka_unit_test(persist_and_add_share_one_table),
 	};
 
 	sn_test_filter(argc, argv);
