@@ -279,7 +279,7 @@ static void extra_backend_sigkill_loop(void **state)
 	assert_int_equal(setenv("SN_RUNDIR", dir, 1), 0);
 	snprintf(bstats, sizeof(bstats), "%s/back-11-0.stats", dir);
 	assert_int_equal(h_run_cli(add), 0);
-	bpid = sn_test_spawnv(NULL, back);
+	bpid = sn_test_spawnv("back-crash.out", back);
 	assert_true(bpid > 0);
 	fpid = sn_test_spawnv("front-crash.out", front);
 	assert_true(fpid > 0);
@@ -295,8 +295,14 @@ static void extra_backend_sigkill_loop(void **state)
 		while (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300 &&
 		       sn_test_now_ms() < end)
 			poll(NULL, 0, 5);
-		if (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300)
-			fail_msg("round %d: no traffic through the backend", it);
+		if (sn_test_live("back", 11, 0, SN_QS_tx_pkts) < 300) {
+			char *bo = sn_test_slurp("back-crash.out");
+
+			fo = sn_test_slurp("front-crash.out");
+			fail_msg("round %d: no traffic through the backend; frontend said:\n%s"
+				 "this round's backend said:\n%s",
+				 it, fo ? fo : "(nothing)\n", bo ? bo : "(nothing)\n");
+		}
 		/* The new backend runs on fresh pages only. */
 		view = fe_view(obs, 11);
 		held_not_reused(&held, view, it);
@@ -320,7 +326,7 @@ static void extra_backend_sigkill_loop(void **state)
 		/* A supervisor would clean the dead daemon's stats file; do it
 		 * so the next block read is the new backend's. */
 		unlink(bstats);
-		bpid = sn_test_spawnv(NULL, back);
+		bpid = sn_test_spawnv("back-crash.out", back);
 		assert_true(bpid > 0);
 		if (sn_test_now_ms() - i0 > worst)
 			worst = sn_test_now_ms() - i0;
