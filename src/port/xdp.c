@@ -619,7 +619,15 @@ int sn_port_xdp_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 		fprintf(stderr, "stagenet: xdp: UMEM: %s\n", strerror(-rc));
 		goto err;
 	}
-	rc = create_socket(x, &a, a.bind_flags);
+	/* A socket closed just before (a reconnecting vif, a restarted
+	 * process) releases its queue from a kernel work item: EBUSY for a
+	 * moment, so a bounded wait before calling the queue taken. */
+	for (int tries = 0; tries < 40; tries++) {
+		rc = create_socket(x, &a, a.bind_flags);
+		if (rc != -EBUSY)
+			break;
+		usleep(25000);
+	}
 	if (rc && a.zc_asked && rc != -EBUSY && rc != -EPERM) {
 		/* Said once per port, at its first queue. */
 		if (ctx->queue == 0)
