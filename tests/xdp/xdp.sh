@@ -105,5 +105,77 @@ for NQ in 1 2; do
 	! xdp_attached "$NSX" xb || fail "$NQ: XDP program left on xb after a clean stop"
 done
 
+# ---- SIGTERM and SIGKILL of the backend
+ip -n "$NSW" link del xw 2>/dev/null
+veth_pair "$NSW" xw "$NSX" xb 1
+ip -n "$NSW" addr add 10.98.0.1/24 dev xw
+ip -n "$NSW" addr add 10.97.0.1/24 dev xw
+# up: start a backend and frontend for domain $dom and check W -> B.
+up() {
+	"$SN" vif-add --domid $dom --devid 0 || fail "vif-add $dom"
+	start_xback "back-$1" --port xdp:xb --max-queues 1
+	bpid=$LAST_PID
+	wait_for 10 state_is $dom 2 || fail "$1: backend never reached InitWait"
+	start "front-$1" "$NSB" "$SN" front --domid $dom --devid 0 --port tap:eth-sn \
+		--connect-timeout 10000
+	fpid=$LAST_PID
+	wait_for 15 state_is $dom 4 || fail "$1: backend never Connected"
+	wait_for 10 ip -n "$NSB" link show eth-sn || fail "$1: no eth-sn in $NSB"
+	ip -n "$NSB" addr add 10.98.0.2/24 dev eth-sn
+	ip -n "$NSB" link set eth-sn up
+	# Each frontend TAP has a new MAC: W must not wait out a stale entry.
+	ip -n "$NSW" neigh flush dev xw
+	wait_for 10 ip netns exec "$NSW" ping -c 1 -W 1 10.98.0.2 || fail "$1: no W -> B"
+	ping_ok "$1 W->B" "$NSW" ping -c 10 -i 0.05 -W 2 10.98.0.2
+}
+down() {
+	stop "front-$1" "$fpid"
+	"$SN" vif-del --domid $dom --devid 0 || fail "vif-del $dom"
+}
+# The interface carries the namespace's own traffic afterwards.
+x_passes() {
+	ip -n "$NSX" addr add 10.97.0.2/24 dev xb
+	ping_ok "$1: W->X on xb" "$NSW" ping -c 10 -i 0.05 -W 2 10.97.0.2
+	ip -n "$NSX" addr del 10.97.0.2/24 dev xb
+}
+
+dom=$((dom + 1))
+log "SIGTERM (domain $dom)"
+up term
+kill -TERM "$bpid"
+wait_for 10 sh -c "! kill -0 $bpid" || fail "backend ignored SIGTERM"
+wait "$bpid"; rc=$?
+PIDS=$(echo " $PIDS " | sed "s/ $bpid / /")
+[ $rc -eq 0 ] || fail "backend exited $rc on SIGTERM"
+! xdp_attached "$NSX" xb || fail "XDP program left on xb after SIGTERM"
+down term
+x_passes SIGTERM
+
+dom=$((dom + 1))
+log "SIGKILL (domain $dom)"
+up kill
+kill -KILL "$bpid"
+wait "$bpid" 2>/dev/null
+PIDS=$(echo " $PIDS " | sed "s/ $bpid / /")
+# Nothing can detach after SIGKILL: the program stays, passing frames
+# to the stack (no socket in its map), until the next start replaces it.
+xdp_attached "$NSX" xb || fail "no program on xb after SIGKILL (test premise)"
+old=$(ip -n "$NSX" link show xb | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+x_passes SIGKILL
+# The frontend waits for a backend that is gone; it is not under test.
+kill -KILL "$fpid"
+down kill
+dom=$((dom + 1))
+log "restart after SIGKILL (domain $dom)"
+up restart
+grep -q 'detached the AF_XDP program a killed stagenet left' "$T/back-restart.err" ||
+	fail "restart did not replace the leftover program"
+new=$(ip -n "$NSX" link show xb | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+[ -n "$new" ] && [ "$new" != "$old" ] || fail "program id $old still attached after restart"
+down restart
+stop_clean back-restart "$bpid"
+! xdp_attached "$NSX" xb || fail "XDP program left on xb after the restarted backend stopped"
+x_passes restart
+
 log "all passed"
 exit 0
