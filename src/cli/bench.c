@@ -19,12 +19,14 @@ struct bench_args {
 	double duration, warmup; /* < 0: not given */
 	long reps;               /* 0: not given */
 	const char *json, *plot;
+	int port;
 	bool primitives, quick, keep, verbose;
 };
 
 static const struct sn_opt_choice bench_modes[] = {
 	{ "copy", 0 }, { "linux", 1 }, { "staging", 2 }, { NULL, 0 },
 };
+static const struct sn_opt_choice bench_ports[] = { { "gen", 0 }, { "xdp", 1 }, { NULL, 0 } };
 static const struct sn_opt_choice bench_dirs[] = { { "tx", 0 }, { "rx", 1 }, { NULL, 0 } };
 static const struct sn_opt_choice bench_policies[] = {
 	{ "page", 0 }, { "header", 1 }, { NULL, 0 },
@@ -58,6 +60,10 @@ static const struct sn_opt bench_opts[] = {
 	  .help = "one JSON object per cell (and per limit row)" },
 	{ .name = "plot", .arg = "FILE.png", .kind = SN_OPT_STR, BENCH_OPT(plot),
 	  .help = "before/after bars (gnuplot)" },
+	{ .name = "port", .arg = "KIND", .kind = SN_OPT_CHOICE, BENCH_OPT(port),
+	  .choices = bench_ports,
+	  .help = "gen (default: generator and sink) | xdp (the backend on an AF_XDP port "
+		  "and, to compare, a TAP, on a veth in a namespace; root)" },
 	{ .name = "primitives", .kind = SN_OPT_SET, BENCH_OPT(primitives),
 	  .help = "also run the grant/event cost probe" },
 	{ .name = "quick", .kind = SN_OPT_SET, BENCH_OPT(quick),
@@ -95,7 +101,9 @@ static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 				  .duration = a.duration >= 0 ? a.duration : a.quick ? 0.1 : 0.5,
 				  .warmup = a.warmup >= 0 ? a.warmup : a.quick ? 0.05 : 0.5,
 				  .reps = a.reps ? (unsigned int)a.reps : a.quick ? 2 : 3,
-				  .json = a.json, .plot = a.plot, .primitives = a.primitives,
+				  .json = a.json, .plot = a.plot,
+				  .port = a.port ? bench_ports[a.port].name : NULL,
+				  .primitives = a.primitives,
 				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose };
 	for (unsigned int k = 0; k < a.modes.n; k++)
 		o->modes[k] = bench_modes[a.modes.v[k]].name;

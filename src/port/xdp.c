@@ -346,13 +346,26 @@ static void reclaim_tx(struct xdp_port *x)
 	xsk_ring_cons__release(&x->cq, n);
 }
 
+/* Copy mode sends at most 32 frames per sendto and says EAGAIN when more
+ * are queued (or the completion ring is full): then the kick goes on,
+ * after taking completions, while that makes progress.  Zero-copy
+ * drivers take the whole ring on the first kick. */
 static void kick_tx(struct xdp_port *x)
 {
-	if (!xsk_ring_prod__needs_wakeup(&x->tx))
-		return;
-	if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
-	    errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
-		sn_port_drop(&x->port, SN_QS_port_drop_send);
+	for (unsigned int i = 0; i < XP_RING / 32; i++) {
+		if (!xsk_ring_prod__needs_wakeup(&x->tx))
+			return;
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return;
+		if (errno != EAGAIN) {
+			if (errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
+				sn_port_drop(&x->port, SN_QS_port_drop_send);
+			return;
+		}
+		if (xsk_prod_nb_free(&x->tx, XP_RING) >= XP_RING)
+			return;
+		reclaim_tx(x);
+	}
 }
 
 /* Make room for n frames (frames and TX slots): what is pending goes to
