@@ -403,9 +403,9 @@ static int ns_enter(const char *name, int *self)
 		return -errno;
 	}
 	close(fd);
-	/* The far end puts finished frames on the wire; no offloads to
-	 * undo.  lo up: nothing needs it, but a namespace without it
-	 * surprises people reading the logs. */
+	/* No IPv6 autoconfiguration: the kernel's own router solicitations
+	 * on the TAP would reach the frontend's sink as foreign frames. */
+	(void)sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
 	if (sh("ip link add " XDP_DEV " type veth peer name " WIRE_DEV " && "
 	       "ip link set " XDP_DEV " up && ip link set " WIRE_DEV " up && ip link set lo up")) {
 		fprintf(stderr, "stagenet bench: cannot create the veth pair\n");
