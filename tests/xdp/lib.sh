@@ -49,7 +49,7 @@ xdp_attached() {
 # TX: netif, then the port's AF_XDP TX) and from W to B (AF_XDP RX, then
 # netif), captured at the other end and compared byte for byte.
 replay_exact() {
-	local tag=$1 dir src sns sif dns dif n
+	local tag=$1 dir sns sif dns dif n
 	n=$(python3 "$XDP_DIR/mkpcap.py" "$T/varied.pcap") || fail "mkpcap"
 	for dir in tx rx; do
 		if [ $dir = tx ]; then
