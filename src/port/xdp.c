@@ -279,7 +279,7 @@ static int xdp_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 {
 	struct xdp_port *x = (struct xdp_port *)p;
 	uint64_t back[XP_BATCH];
-	uint32_t idx, got, i;
+	uint32_t idx, got, i, nback = 0;
 	unsigned int out = 0;
 
 	if (n > XP_BATCH)
@@ -299,13 +299,15 @@ static int xdp_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 		uint32_t len = d->len;
 		struct sn_pkt *pk = pkts[out];
 
-		back[i] = addr - addr % XP_FRAME;
 		/* The descriptor comes from the kernel, yet it indexes our
-		 * memory: checked before any byte is read. */
-		if (off >= (uint64_t)XP_NFRAMES * XP_FRAME || len > XP_FRAME - off % XP_FRAME) {
+		 * memory: checked before any byte is read, and a frame that
+		 * is not one of ours never goes back to the fill ring. */
+		if (addr >= (uint64_t)XP_NFRAMES * XP_FRAME || off >= (uint64_t)XP_NFRAMES * XP_FRAME ||
+		    len > XP_FRAME - off % XP_FRAME) {
 			sn_port_drop(p, SN_QS_port_drop_giant);
 			continue;
 		}
+		back[nback++] = addr - addr % XP_FRAME;
 		if (len < 14) {
 			sn_port_drop(p, SN_QS_port_drop_runt);
 			continue;
@@ -328,7 +330,7 @@ static int xdp_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int 
 		out++;
 	}
 	xsk_ring_cons__release(&x->rx, got);
-	refill_fq(x, back, got);
+	refill_fq(x, back, nback);
 	return (int)out;
 }
 
