@@ -53,6 +53,7 @@ struct xdp_port {
 	uint32_t nfree;             /* TX frames not in flight */
 	uint64_t free[XP_RING];     /* their UMEM addresses */
 	char ifname[IF_NAMESIZE];
+	char lock_path[64];
 };
 
 struct xdp_args {
@@ -200,9 +201,10 @@ static uint32_t xsk_prog_id(int ifindex)
  * uses the interface, and a program whose id the file recorded is then a
  * leftover of ours: detached before libxdp attaches a fresh one.  A
  * program of another application (another id) is never touched. */
-static int lock_open(int ifindex, const struct xdp_args *a, bool *cleaned)
+static int lock_open(int ifindex, const struct xdp_args *a, bool *cleaned, char *path,
+		     size_t pathlen)
 {
-	char path[128], buf[32];
+	char buf[32];
 	struct stat ns;
 	uint32_t old, cur;
 	ssize_t r;
@@ -212,7 +214,7 @@ static int lock_open(int ifindex, const struct xdp_args *a, bool *cleaned)
 	if (stat("/proc/self/ns/net", &ns))
 		ns.st_ino = 0;
 	(void)mkdir("/run/stagenet", 0700);
-	snprintf(path, sizeof(path), "/run/stagenet/xdp-%lu-%d.lock", (unsigned long)ns.st_ino,
+	snprintf(path, pathlen, "/run/stagenet/xdp-%lu-%d.lock", (unsigned long)ns.st_ino,
 		 ifindex);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -490,8 +492,15 @@ static void xdp_close(struct sn_port *p)
 		(void)xsk_umem__delete(x->umem);
 	if (x->area)
 		munmap(x->area, (size_t)XP_NFRAMES * XP_FRAME);
-	if (x->lock_fd >= 0)
+	/* The last user on a clean close removes the file: only a killed
+	 * process's record has to outlive it.  A process that opened the
+	 * file just before the unlink locks an orphan, which can only cost
+	 * a later cleanup (its record is not found), never a wrong one. */
+	if (x->lock_fd >= 0) {
+		if (!flock(x->lock_fd, LOCK_EX | LOCK_NB))
+			(void)unlink(x->lock_path);
 		close(x->lock_fd);
+	}
 	free(x);
 }
 
@@ -621,7 +630,7 @@ int sn_port_xdp_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 		rc = -ENOMEM;
 		goto err;
 	}
-	rc = lock_open(ifindex, &a, &cleaned);
+	rc = lock_open(ifindex, &a, &cleaned, x->lock_path, sizeof(x->lock_path));
 	if (rc < 0)
 		goto err;
 	x->lock_fd = rc;
