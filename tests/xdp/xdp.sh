@@ -6,7 +6,8 @@
 # port segments and checksums it), a varied pcap replayed from B and
 # captured byte-exact in W (and back), with 1 and 2 queues; then SIGTERM
 # and SIGKILL of the backend: no program left attached, or the leftover
-# replaced at the next start, and traffic passes afterwards.
+# replaced at the next start, and traffic passes afterwards; last, the
+# frontend on the xdp port (backend on a TAP in B): ping and TCP both ways.
 # Needs root and libxdp; exits 77 with a message otherwise.
 set -u
 
@@ -176,6 +177,32 @@ down restart
 stop_clean back-restart "$bpid"
 ! xdp_attached "$NSX" xb || fail "XDP program left on xb after the restarted backend stopped"
 x_passes restart
+
+# ---- the frontend on an xdp port: a guest's NIC queue on a netif vif
+# (backend TAP vif<D>.0 in B, frontend AF_XDP on xb in X, wire W).
+dom=$((dom + 1))
+log "frontend on xdp:xb (domain $dom)"
+"$SN" vif-add --domid $dom --devid 0 || fail "vif-add $dom"
+start back-fx "$NSB" "$SN" back --port tap --max-queues 1
+bpid=$LAST_PID
+wait_for 10 state_is $dom 2 || fail "front xdp: backend never reached InitWait"
+start front-fx - nsenter --net="/run/netns/$NSX" "$SN" front --domid $dom --devid 0 \
+	--port xdp:xb --connect-timeout 10000
+fpid=$LAST_PID
+wait_for 15 state_is $dom 4 || fail "front xdp: backend never Connected"
+wait_for 10 ip -n "$NSB" link show vif$dom.0 || fail "front xdp: no vif$dom.0 in $NSB"
+ip -n "$NSB" addr add 10.98.0.2/24 dev vif$dom.0
+ip -n "$NSB" link set vif$dom.0 up
+ip -n "$NSW" neigh flush dev xw
+wait_for 10 ip netns exec "$NSW" ping -c 1 -W 1 10.98.0.2 || fail "front xdp: no W -> B"
+ping_ok "front xdp W->B" "$NSW" ping -c 10 -i 0.05 -W 2 10.98.0.2
+NSA=$NSW NSB=$NSB iperf "front-xdp-tcp" 10.98.0.1 -t 1
+NSA=$NSW NSB=$NSB iperf "front-xdp-tcp-R" 10.98.0.1 -t 1 -R
+xdp_attached "$NSX" xb || fail "front xdp: no program on xb"
+stop_clean front-fx "$fpid"
+! xdp_attached "$NSX" xb || fail "front xdp: program left on xb after a clean stop"
+"$SN" vif-del --domid $dom --devid 0 || fail "vif-del $dom"
+stop_clean back-fx "$bpid"
 
 log "all passed"
 exit 0
