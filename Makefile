@@ -6,7 +6,8 @@ ASAN_BUILD ?= build-asan
 MESON_TEST_ARGS ?= --print-errorlogs
 DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        xenstore-utils libpcap-dev tcpdump iperf3 iproute2 iputils-ping \
-       clang libclang-rt-14-dev gnuplot-nox procps dpdk
+       clang libclang-rt-14-dev gnuplot-nox procps dpdk \
+       libxdp-dev libbpf-dev xdp-tools tcpreplay ethtool
 # Packaging (README "Install"): man pages, the Debian package and its checks.
 DEPS += help2man debhelper lintian dpkg-dev fakeroot man-db bash-completion
 

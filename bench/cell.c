@@ -93,7 +93,8 @@ static void describe_vif(const struct sn_bench_cell *c, uint16_t devid, struct c
 	sn_argv_opt(del, "--timeout-ms", "%u", VIF_DEL_TIMEOUT_MS);
 }
 
-static void describe_back(const struct sn_bench_cell *c, struct cell_procs *p)
+static void describe_back(const struct sn_bench_env *e, const struct sn_bench_cell *c,
+			  struct cell_procs *p)
 {
 	struct sn_argv *a = &p->side[SN_SIDE_BACK].argv;
 
@@ -101,7 +102,10 @@ static void describe_back(const struct sn_bench_cell *c, struct cell_procs *p)
 	sn_argv_add(a, "--quiet");
 	if (!c->event)
 		sn_argv_add(a, "--busy-poll");
-	add_port(a, c, p->recv != SN_SIDE_BACK);
+	if (e->back_port)
+		sn_argv_opt(a, "--port", "%s", e->back_port);
+	else
+		add_port(a, c, p->recv != SN_SIDE_BACK);
 	sn_argv_opt(a, "--tx-path", "%s", !strcmp(c->mode, "copy") ? "copy" : "linux");
 	sn_argv_opt(a, "--max-queues", "%u", c->queues);
 	sn_argv_opt(a, "--rx-queue-bytes", "%u", BACK_RX_QUEUE_BYTES);
@@ -164,7 +168,7 @@ static void describe(const struct sn_bench_env *e, const struct sn_bench_cell *c
 	snprintf(p->vif_del.out, sizeof(p->vif_del.out), "%s", p->vif_add.out);
 	snprintf(p->vif_del.err, sizeof(p->vif_del.err), "%s", p->vif_add.out);
 	describe_vif(c, devid, p);
-	describe_back(c, p);
+	describe_back(e, c, p);
 	describe_front(e, c, devid, p);
 }
 

@@ -12,6 +12,7 @@
 #include "bench/host.h"
 #include "bench/limit.h"
 #include "bench/peer_row.h"
+#include "bench/port_xdp.h"
 #include "bench/primitives.h"
 #include "bench/proc.h"
 #include "bench/report.h"
@@ -358,6 +359,10 @@ int sn_bench_run(const struct sn_bench_opts *o)
 	if (run_begin(r, o))
 		goto out;
 	print_header(r);
+	if (o->port) {
+		ret = sn_bench_xdp_run(&r->env);
+		goto out;
+	}
 	if (o->event) {
 		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
 			run_event(r, f);

@@ -80,6 +80,7 @@ struct sn_port_ctx {
  *   pcap:in=FILE[,out=FILE] | pcap:out=FILE   libpcap files
  *   gen[:size=N,count=N,rate=PPS,flows=N]   generator (sequence + payload pattern)
  *   sink                  counts, checks sequence numbers and payloads
+ *   xdp:IF[,queue=N][,mode=native|generic][,zerocopy|copy]   AF_XDP on a NIC
  * Returns 0 or -errno (with a message on stderr for a bad spec).
  *
  * Details (src/port/):
@@ -107,7 +108,15 @@ struct sn_port_ctx {
  *   sink: stats.sent_* count everything; bad_payload = not a gen frame or
  *     any byte wrong; per stream (queue, flow) a sequence gap adds to lost,
  *     an old sequence (duplicate or late) to bad_seq.  recv: -ENODATA.
- *   gen/pcap/sink fd() is -1. */
+ *   gen/pcap/sink fd() is -1.
+ *   xdp: queue i of the vif binds NIC queue N+i (N default 0); a queue
+ *     another socket holds (another vif of the same backend, another
+ *     process) is an error naming it.  Frames leave complete: GSO is
+ *     segmented and csum_blank finished in software, frames over the 4 KiB
+ *     UMEM frame are dropped as port_drop_giant; received frames carry no
+ *     offload flags, so no set_offloads.  fd() is the AF_XDP socket.
+ *     Needs root (CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF) and bpffs at
+ *     /sys/fs/bpf; without libxdp in the build it refuses with a message. */
 int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port **out);
 
 /* Create, before any queue opens, the object a port kind keeps for the life

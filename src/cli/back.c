@@ -44,8 +44,9 @@ static const struct sn_opt_choice tx_paths[] = {
 #define BACK_OPT(field) .off = offsetof(struct back_opts, field)
 static const struct sn_opt back_opts[] = {
 	{ .name = "port", .arg = "SPEC", .kind = SN_OPT_STR, BACK_OPT(port),
-	  .help = "tap[:NAME] | pcap:... | gen[:...] | sink (default sink); tap names each "
-		  "device vif<domid>.<devid>" },
+	  .help = "tap[:NAME] | pcap:... | gen[:...] | sink | xdp:IF[,queue=N,...] (default "
+		  "sink); tap names each device vif<domid>.<devid>; xdp puts queue i on NIC "
+		  "queue N+i" },
 	{ .name = "tx-path", .arg = "copy|linux", .kind = SN_OPT_CHOICE, BACK_OPT(tx_path),
 	  .choices = tx_paths,
 	  .help = "guest-TX fetch: all by grant copy (default), or copy 128 B + grant-map "

@@ -19,6 +19,7 @@ struct bench_args {
 	double duration, warmup; /* < 0: not given */
 	long reps;               /* 0: not given */
 	const char *json, *plot;
+	int port;
 	bool primitives, quick, keep, verbose;
 	bool no_light, no_peer, event;
 };
@@ -27,6 +28,7 @@ static const struct sn_opt_choice bench_modes[] = {
 	{ "copy", 0 }, { "linux", 1 }, { "staging", 2 }, { "persist", 3 },
 	{ "persist-c1", 4 }, { "persist-c10", 5 }, { NULL, 0 },
 };
+static const struct sn_opt_choice bench_ports[] = { { "gen", 0 }, { "xdp", 1 }, { NULL, 0 } };
 static const struct sn_opt_choice bench_dirs[] = { { "tx", 0 }, { "rx", 1 }, { NULL, 0 } };
 static const struct sn_opt_choice bench_policies[] = {
 	{ "page", 0 }, { "header", 1 }, { NULL, 0 },
@@ -69,6 +71,10 @@ static const struct sn_opt bench_opts[] = {
 		  "100 kpps (Mpps, CPU%), and ping-pong round trips, beside busy polling" },
 	{ .name = "no-peer", .kind = SN_OPT_SET, BENCH_OPT(no_peer),
 	  .help = "skip the peer row (DPDK testpmd virtio-user -> vhost-user)" },
+	{ .name = "port", .arg = "KIND", .kind = SN_OPT_CHOICE, BENCH_OPT(port),
+	  .choices = bench_ports,
+	  .help = "gen (default: generator and sink) | xdp (the backend on an AF_XDP port "
+		  "and, to compare, a TAP, on a veth in a namespace; root)" },
 	{ .name = "primitives", .kind = SN_OPT_SET, BENCH_OPT(primitives),
 	  .help = "also run the grant/event cost probe" },
 	{ .name = "quick", .kind = SN_OPT_SET, BENCH_OPT(quick),
@@ -106,7 +112,9 @@ static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 				  .duration = a.duration >= 0 ? a.duration : a.quick ? 0.1 : 0.5,
 				  .warmup = a.warmup >= 0 ? a.warmup : a.quick ? 0.05 : 0.5,
 				  .reps = a.reps ? (unsigned int)a.reps : a.quick ? 2 : 3,
-				  .json = a.json, .plot = a.plot, .primitives = a.primitives,
+				  .json = a.json, .plot = a.plot,
+				  .port = a.port ? bench_ports[a.port].name : NULL,
+				  .primitives = a.primitives,
 				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose,
 				  .no_light = a.no_light, .no_peer = a.no_peer, .event = a.event };
 	for (unsigned int k = 0; k < a.modes.n; k++)

@@ -52,7 +52,7 @@ static const struct sn_opt front_opts[] = {
 	{ .name = "devid", .arg = "N", .kind = SN_OPT_LONG, FRONT_OPT(devid), .min = 0,
 	  .max = 65535, .required = true, .help = "the vif (device/vif/N)" },
 	{ .name = "port", .arg = "SPEC", .kind = SN_OPT_STR, FRONT_OPT(port), .required = true,
-	  .help = "tap[:NAME] | pcap:in=F[,out=F] | gen[:...] | sink" },
+	  .help = "tap[:NAME] | pcap:in=F[,out=F] | gen[:...] | sink | xdp:IF[,...]" },
 	{ .name = "queues", .arg = "Q", .kind = SN_OPT_LONG, FRONT_OPT(queues), .min = 1,
 	  .max = SN_FRONT_MAX_QUEUES,
 	  .help = "queues to ask for (default 1, clamped by the backend)" },
