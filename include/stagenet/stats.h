@@ -44,7 +44,8 @@
 	X(port_drop_truncated) /* port: record cut short at capture (pcap) */ \
 	X(port_drop_offload)  /* port: offload header the other side cannot express */ \
 	X(port_drop_send)     /* port: write refused for this frame (EIO, EINVAL) */ \
-	X(rx_drop_mcast)      /* RX multicast not in the frontend's filter list */
+	X(rx_drop_mcast)      /* RX multicast not in the frontend's filter list */ \
+	X(port_drop_peer)     /* port: the vhost-user peer broke the ring protocol */
 
 enum sn_qstat {
 #define SN_QSTAT_ENUM(n) SN_QS_##n,

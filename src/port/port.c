@@ -56,6 +56,7 @@ static const struct {
 	{ "pcap", sn_port_pcap_open },
 	{ "gen", sn_port_gen_open },
 	{ "sink", sn_port_sink_open },
+	{ "vhost-user", sn_port_vhost_user_open },
 };
 
 int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port **out)
@@ -75,7 +76,7 @@ int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strlen(kinds[i].kind) == klen && !strncmp(spec, kinds[i].kind, klen))
 			return kinds[i].open(args, ctx, out);
-	fprintf(stderr, "stagenet: unknown port kind in '%s' (tap, pcap, gen, sink)\n", spec);
+	fprintf(stderr, "stagenet: unknown port kind in '%s' (tap, pcap, gen, sink, vhost-user)\n", spec);
 	return -EINVAL;
 }
 

@@ -14,6 +14,8 @@ int sn_port_tap_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 int sn_port_pcap_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
 int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
 int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
+int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx,
+			    struct sn_port **out);
 /* sn_port_hold for a tap: the fd, or -errno. */
 int sn_port_tap_hold(const char *args, const struct sn_port_ctx *ctx);
 
