@@ -31,10 +31,12 @@
 #include "port/vhost_user.h"
 #include "port/virtq.h"
 
-#define VU_RING 256u
+#define VU_RING 1024u                  /* a few ms of 64-byte frames at line rate */
 #define VU_HDR 12u                     /* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
 #define VU_RXBUF 2048u                 /* one RX buffer; MRG_RXBUF chains them */
-#define VU_TXBUF (65536u + 4096u)      /* header + the largest netif frame */
+#define VU_TXBUF 2048u                 /* one TX descriptor; larger frames chain */
+#define VU_TX_MAX_CHAIN ((VU_HDR + 65535u + VU_TXBUF - 1) / VU_TXBUF)
+_Static_assert(VU_TX_MAX_CHAIN <= 255 && VU_TX_MAX_CHAIN <= VU_RING, "tx_cnt holds a chain");
 #define VU_BURST 64u
 #define VU_IO_TIMEOUT_MS 2000
 #define VU_RETRY_MIN_MS 50
@@ -50,6 +52,10 @@ struct vu_pair {
 	uint8_t rx_posted[VU_RING], tx_posted[VU_RING];
 	uint16_t tx_free[VU_RING];
 	unsigned int n_free;
+	/* Our own record of each posted TX chain (the device could rewrite
+	 * the descriptor table; we never read it back). */
+	uint16_t tx_next[VU_RING];
+	uint8_t tx_cnt[VU_RING];
 	/* RX used entries taken but not yet a whole frame (MRG_RXBUF). */
 	struct sn_vq_elem hold[VU_RING];
 	unsigned int n_hold;
@@ -88,6 +94,7 @@ struct vu_port {
 	struct sn_port port;
 	struct vu_dev *dev;
 	uint16_t queue;
+	uint8_t *seg; /* one segment, when the device lacks TSO */
 };
 
 /* The devices of this process, by socket path: the queue ports of one vif
@@ -641,58 +648,94 @@ static void vu_tx_reclaim(struct vu_port *vp, struct vu_pair *p)
 
 	do {
 		n = sn_vq_take_used(&p->tx, e, VU_BURST);
-		for (int i = 0; i < n; i++)
-			p->tx_free[p->n_free++] = e[i].id;
+		for (int i = 0; i < n; i++) {
+			uint16_t id = e[i].id;
+
+			for (unsigned int k = p->tx_cnt[id]; k; k--) {
+				p->tx_free[p->n_free++] = id;
+				id = p->tx_next[id];
+			}
+		}
 	} while (n == (int)VU_BURST);
 	if (vu_check_peer(vp, p))
 		vu_reset_request(vp, p);
 }
 
-/* Copy one frame into a free TX slot.  1 posted, 0 dropped (counted). */
+/* Copy header + frame into a chain of free TX descriptors and post it.
+ * The caller checked there are enough. */
+static void vu_tx_chain(struct vu_pair *p, const struct virtio_net_hdr_mrg_rxbuf *h,
+			const uint8_t *data, uint32_t len)
+{
+	uint32_t total = VU_HDR + len, off = 0;
+	unsigned int k = (total + VU_TXBUF - 1) / VU_TXBUF;
+	uint16_t head = p->tx_free[p->n_free - 1], id = head;
+
+	for (unsigned int j = 0; j < k; j++) {
+		uint8_t *buf = p->tx_bufs + (size_t)id * VU_TXBUF;
+		uint32_t room = VU_TXBUF, piece;
+		int next = j + 1 < k ? p->tx_free[p->n_free - 2] : -1;
+
+		p->n_free--;
+		if (j == 0) {
+			memcpy(buf, h, VU_HDR);
+			buf += VU_HDR;
+			room -= VU_HDR;
+		}
+		piece = len - off < room ? len - off : room;
+		memcpy(buf, data + off, piece);
+		off += piece;
+		sn_vq_desc_set(&p->tx, id, piece + (j == 0 ? VU_HDR : 0), next);
+		if (next >= 0)
+			p->tx_next[id] = (uint16_t)next;
+		id = (uint16_t)next;
+	}
+	p->tx_cnt[head] = (uint8_t)k;
+	sn_vq_post_head(&p->tx, head);
+}
+
+static unsigned int vu_tx_descs(uint32_t len)
+{
+	return (VU_HDR + len + VU_TXBUF - 1) / VU_TXBUF;
+}
+
+/* One frame: 1 posted or dropped (counted), 0 no room (back-pressure). */
 static int vu_tx_one(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk)
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
-	uint16_t id;
-	uint8_t *buf;
 
-	if (pk->len > VU_TXBUF - VU_HDR) {
+	if (pk->len > SN_PKT_MAX_LEN) {
 		sn_port_drop(&vp->port, SN_QS_port_drop_giant);
-		return 0;
+		return 1;
 	}
+	if (vu_tx_descs(pk->len) > p->n_free)
+		return 0;
 	if (sn_pkt_to_vnet_hdr(pk, &h.hdr)) {
 		sn_port_drop(&vp->port, SN_QS_port_drop_offload);
-		return 0;
+		return 1;
 	}
 	h.num_buffers = 0;
-	id = p->tx_free[--p->n_free];
-	buf = p->tx_bufs + (size_t)id * VU_TXBUF;
-	memcpy(buf, &h, VU_HDR);
-	memcpy(buf + VU_HDR, pk->data, pk->len);
-	sn_vq_post(&p->tx, id, VU_HDR + pk->len);
+	vu_tx_chain(p, &h, pk->data, pk->len);
 	vp->port.stats.sent_pkts++;
 	vp->port.stats.sent_bytes += pk->len;
 	return 1;
 }
 
-/* A GSO frame the device did not negotiate: segment straight into TX
- * slots.  false when there are not enough free slots (back-pressure). */
+/* A GSO frame the device did not negotiate: segment it, each segment
+ * copied once more into TX descriptors.  false when there is no room for
+ * all of them (back-pressure). */
 static bool vu_tx_segment(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk,
-			  unsigned int caps)
+			  unsigned int caps, uint8_t *scratch)
 {
 	struct sn_gso_iter it;
-	unsigned int nseg;
 
 	if (sn_gso_begin(&it, pk, SN_PKT_MAX_LEN, sn_offload_csum_ok(pk, caps))) {
 		sn_port_drop(&vp->port, SN_QS_port_drop_offload);
 		return true;
 	}
-	nseg = sn_gso_count(&it);
-	if (nseg > p->n_free)
+	if (sn_gso_count(&it) * vu_tx_descs(sn_gso_max_len(&it)) > p->n_free)
 		return false;
 	for (;;) {
-		uint16_t id = p->tx_free[p->n_free - 1];
-		uint8_t *buf = p->tx_bufs + (size_t)id * VU_TXBUF;
-		struct sn_pkt seg = { .data = buf + VU_HDR, .cap = VU_TXBUF - VU_HDR };
+		struct sn_pkt seg = { .data = scratch, .cap = SN_PKT_MAX_LEN };
 		struct virtio_net_hdr_mrg_rxbuf h;
 
 		if (sn_gso_next(&it, &seg) != 1)
@@ -702,9 +745,7 @@ static bool vu_tx_segment(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *
 			continue;
 		}
 		h.num_buffers = 0;
-		memcpy(buf, &h, VU_HDR);
-		p->n_free--;
-		sn_vq_post(&p->tx, id, VU_HDR + seg.len);
+		vu_tx_chain(p, &h, seg.data, seg.len);
 	}
 	vp->port.stats.sent_pkts++;
 	vp->port.stats.sent_bytes += pk->len;
@@ -730,9 +771,7 @@ static int vu_send_burst(struct sn_port *port, struct sn_pkt *const *pkts, unsig
 	for (i = 0; i < n; i++) {
 		struct sn_pkt *pk = pkts[i];
 
-		if (!p->n_free)
-			break;
-		switch (sn_offload_fit(pk, caps, VU_TXBUF - VU_HDR)) {
+		switch (sn_offload_fit(pk, caps, SN_PKT_MAX_LEN)) {
 		case SN_FIT_OK:
 			break;
 		case SN_FIT_CSUM:
@@ -742,14 +781,19 @@ static int vu_send_burst(struct sn_port *port, struct sn_pkt *const *pkts, unsig
 			}
 			break;
 		case SN_FIT_SEGMENT:
-			if (!vu_tx_segment(vp, p, pk, caps))
+			if (!vp->seg && !(vp->seg = malloc(SN_PKT_MAX_LEN))) {
+				sn_port_drop(port, SN_QS_port_drop_offload);
+				continue;
+			}
+			if (!vu_tx_segment(vp, p, pk, caps, vp->seg))
 				goto done;
 			continue;
 		case SN_FIT_TOO_BIG:
 			sn_port_drop(port, SN_QS_port_drop_giant);
 			continue;
 		}
-		vu_tx_one(vp, p, pk);
+		if (!vu_tx_one(vp, p, pk))
+			break;
 	}
 done:
 	posted = (uint16_t)(p->tx.avail_idx - before);
@@ -1052,6 +1096,7 @@ static void vu_port_close(struct sn_port *port)
 	pthread_mutex_unlock(&vu_devs_lock);
 	if (last)
 		vu_dev_free(d);
+	free(vp->seg);
 	free(vp);
 }
 

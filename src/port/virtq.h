@@ -54,6 +54,25 @@ static inline void sn_vq_post(struct sn_virtq *vq, uint16_t id, uint32_t len)
 	vq->inflight++;
 }
 
+/* Hand a chain whose descriptors the caller has filled (sn_vq_desc_set)
+ * to the device, by its head id. */
+static inline void sn_vq_post_head(struct sn_virtq *vq, uint16_t head)
+{
+	vq->avail->ring[vq->avail_idx & (vq->num - 1)] = head;
+	vq->avail_idx++;
+	vq->posted[head] = 1;
+	vq->inflight++;
+}
+
+/* Descriptor id's length, and its successor in a chain (next < 0: the
+ * last one).  The address stays the one sn_vq_init gave it. */
+static inline void sn_vq_desc_set(struct sn_virtq *vq, uint16_t id, uint32_t len, int next)
+{
+	vq->desc[id].len = len;
+	vq->desc[id].flags = next >= 0 ? VRING_DESC_F_NEXT : 0;
+	vq->desc[id].next = next >= 0 ? (uint16_t)next : 0;
+}
+
 /* Make posted entries visible; true when the device asked to be kicked
  * (VRING_USED_F_NO_NOTIFY clear). */
 bool sn_vq_publish(struct sn_virtq *vq);
