@@ -94,5 +94,7 @@ int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx)
 		return -EINVAL;
 	if (!strcmp(spec, "tap") || !strncmp(spec, "tap:", 4))
 		return sn_port_tap_hold(spec[3] ? spec + 4 : NULL, ctx);
+	if (!strncmp(spec, "vhost-user:", 11))
+		return sn_port_vhost_user_hold(spec + 11, ctx);
 	return -EOPNOTSUPP;
 }

@@ -42,6 +42,7 @@ _Static_assert(VU_TX_MAX_CHAIN <= 255 && VU_TX_MAX_CHAIN <= VU_RING, "tx_cnt hol
 #define VU_RETRY_MIN_MS 50
 #define VU_RETRY_MAX_MS 1000
 #define VU_DRAIN_EVERY 32u
+#define VU_HOLD_PAIRS 8u                /* pairs a held device can grow to */
 
 struct vu_pair {
 	pthread_mutex_t lock;
@@ -79,6 +80,13 @@ struct vu_dev {
 	_Atomic unsigned int nlive;   /* pairs in the current session, 0 = down */
 	_Atomic unsigned int want;    /* SN_OFFLOAD_* from set_offloads */
 	unsigned int negotiated_want; /* want when the session negotiated */
+	/* Queue pairs the open queue ports need (1 while only held), and
+	 * what the session enabled. */
+	_Atomic unsigned int want_pairs;
+	unsigned int negotiated_pairs;
+	/* sn_port_hold's reference: our end of a socketpair whose other end
+	 * the vif keeps; its hangup is the vif going away. */
+	int hold_fd;
 	_Atomic unsigned int host_caps; /* SN_OFFLOAD_* the device takes from us */
 	bool mrg;
 	atomic_bool stop, broken;
@@ -88,6 +96,7 @@ struct vu_dev {
 	size_t mem_len;
 	pthread_t thread;
 	bool thread_started;
+	bool self_free; /* the hold was the last reference: the thread frees */
 };
 
 struct vu_port {
@@ -370,7 +379,9 @@ static int vu_session_up(struct vu_dev *d, bool fresh)
 				return rc;
 		}
 	}
-	np = d->npairs;
+	np = atomic_load(&d->want_pairs);
+	if (np > d->npairs)
+		np = d->npairs;
 	if (qn < np)
 		np = qn ? (unsigned int)qn : 1;
 	rc = vu_set_u64(d, VU_SET_FEATURES, f);
@@ -420,6 +431,7 @@ static int vu_session_up(struct vu_dev *d, bool fresh)
 			return rc;
 	}
 	d->negotiated_want = want;
+	d->negotiated_pairs = atomic_load(&d->want_pairs);
 	for (unsigned int i = 0; i < np; i++) {
 		struct vu_pair *p = &d->pairs[i];
 
@@ -457,10 +469,13 @@ static int vu_session_stop(struct vu_dev *d)
 /* Sleep up to ms on the wake fd; true when woken. */
 static bool vu_wait_wake(struct vu_dev *d, int ms)
 {
-	struct pollfd pf = { .fd = d->wake_fd, .events = POLLIN };
+	struct pollfd pf[2] = {
+		{ .fd = d->wake_fd, .events = POLLIN },
+		{ .fd = d->hold_fd, .events = POLLIN },
+	};
 	uint64_t v;
 
-	if (poll(&pf, 1, ms) > 0) {
+	if (poll(pf, 2, ms) > 0) {
 		(void)eventfd_read(d->wake_fd, &v);
 		return true;
 	}
@@ -479,12 +494,13 @@ static void vu_sock_timeouts(int fd)
 static int vu_get_conn(struct vu_dev *d, int *backoff)
 {
 	if (d->server) {
-		struct pollfd pf[2] = {
+		struct pollfd pf[3] = {
 			{ .fd = d->listen_fd, .events = POLLIN },
 			{ .fd = d->wake_fd, .events = POLLIN },
+			{ .fd = d->hold_fd, .events = POLLIN },
 		};
 
-		if (poll(pf, 2, -1) <= 0 || (pf[1].revents & POLLIN)) {
+		if (poll(pf, 3, -1) <= 0 || pf[1].revents || pf[2].revents) {
 			uint64_t v;
 
 			(void)eventfd_read(d->wake_fd, &v);
@@ -514,13 +530,42 @@ static int vu_get_conn(struct vu_dev *d, int *backoff)
 	return 0;
 }
 
+static void vu_dev_unlink(struct vu_dev *d);
+
+/* The vif dropped its hold (sn_port_hold).  true when that was the last
+ * reference: the control thread then frees the device on its way out. */
+static bool vu_hold_gone(struct vu_dev *d)
+{
+	bool last;
+
+	pthread_mutex_lock(&vu_devs_lock);
+	close(d->hold_fd);
+	d->hold_fd = -1;
+	last = --d->refs == 0;
+	if (last) {
+		vu_dev_unlink(d);
+		d->self_free = true;
+	}
+	pthread_mutex_unlock(&vu_devs_lock);
+	return last;
+}
+
+static void vu_dev_free(struct vu_dev *d);
+
 static void *vu_thread(void *arg)
 {
 	struct vu_dev *d = arg;
 	int backoff = VU_RETRY_MIN_MS;
 
 	while (!atomic_load(&d->stop)) {
-		struct pollfd pf[2];
+		struct pollfd pf[3];
+
+		if (d->hold_fd >= 0) {
+			struct pollfd h = { .fd = d->hold_fd, .events = POLLIN };
+
+			if (poll(&h, 1, 0) > 0 && vu_hold_gone(d))
+				break;
+		}
 		char junk[256];
 		int rc;
 
@@ -541,8 +586,11 @@ static void *vu_thread(void *arg)
 		}
 		pf[0] = (struct pollfd){ .fd = d->conn_fd, .events = POLLIN };
 		pf[1] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
-		if (poll(pf, 2, -1) < 0)
+		pf[2] = (struct pollfd){ .fd = d->hold_fd, .events = POLLIN };
+		if (poll(pf, 3, -1) < 0)
 			continue;
+		if (pf[2].revents && vu_hold_gone(d))
+			break;
 		if (pf[0].revents) {
 			/* The back-end sends nothing unasked on this channel:
 			 * EOF is the peer gone, anything else is ignored. */
@@ -565,7 +613,9 @@ static void *vu_thread(void *arg)
 				vu_conn_close(d);
 				continue;
 			}
-			if (atomic_load(&d->want) != d->negotiated_want &&
+			if ((vu_guest_features(atomic_load(&d->want)) !=
+			     vu_guest_features(d->negotiated_want) ||
+			     atomic_load(&d->want_pairs) != d->negotiated_pairs) &&
 			    atomic_load(&d->nlive)) {
 				rc = vu_session_stop(d);
 				if (!rc)
@@ -578,6 +628,11 @@ static void *vu_thread(void *arg)
 		}
 	}
 	vu_conn_close(d);
+	if (d->self_free) {
+		pthread_detach(pthread_self());
+		d->thread_started = false;
+		vu_dev_free(d);
+	}
 	return NULL;
 }
 
@@ -1004,7 +1059,19 @@ static void vu_dev_free(struct vu_dev *d)
 	free(d->pairs);
 	if (d->wake_fd >= 0)
 		close(d->wake_fd);
+	if (d->hold_fd >= 0)
+		close(d->hold_fd);
 	free(d);
+}
+
+/* Under vu_devs_lock. */
+static void vu_dev_unlink(struct vu_dev *d)
+{
+	for (struct vu_dev **pp = &vu_devs; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
 }
 
 static int vu_listen(struct vu_dev *d)
@@ -1030,13 +1097,23 @@ static int vu_listen(struct vu_dev *d)
 	return 0;
 }
 
-static int vu_dev_new(const char *path, bool server, unsigned int npairs, struct vu_dev **out)
+static int vu_dev_new(const char *path, bool server, unsigned int npairs, int hold_fd,
+		      struct vu_dev **out)
 {
 	struct vu_dev *d = calloc(1, sizeof(*d));
 	int rc;
 
-	if (!d)
+	if (!d) {
+		if (hold_fd >= 0)
+			close(hold_fd);
 		return -ENOMEM;
+	}
+	d->hold_fd = hold_fd;
+	d->want_pairs = hold_fd >= 0 ? 1 : npairs;
+	/* Until a frontend says otherwise, take every offload (the netif
+	 * side segments what its peer lacks), so a connect with a full-
+	 * featured frontend needs no renegotiation. */
+	d->want = SN_OFFLOAD_ALL;
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	d->server = server;
 	d->npairs = npairs;
@@ -1082,17 +1159,13 @@ err:
 static void vu_port_close(struct sn_port *port)
 {
 	struct vu_port *vp = (struct vu_port *)port;
-	struct vu_dev *d = vp->dev, **pp;
+	struct vu_dev *d = vp->dev;
 	bool last;
 
 	pthread_mutex_lock(&vu_devs_lock);
 	last = --d->refs == 0;
 	if (last)
-		for (pp = &vu_devs; *pp; pp = &(*pp)->next)
-			if (*pp == d) {
-				*pp = d->next;
-				break;
-			}
+		vu_dev_unlink(d);
 	pthread_mutex_unlock(&vu_devs_lock);
 	if (last)
 		vu_dev_free(d);
@@ -1144,16 +1217,19 @@ static int vu_resolve(const char *spec, const struct sn_port_ctx *ctx, char *out
 	return 0;
 }
 
-int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out)
+struct vu_spec {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool server;
+	unsigned int queues; /* 0: as many as the netif queues */
+};
+
+static int vu_parse(const char *args, const struct sn_port_ctx *ctx, struct vu_spec *sp)
 {
-	char *copy = NULL, *cur, *key, *val, path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *copy, *cur, *key, *val;
 	uint64_t queues = 0;
-	bool server = false;
-	struct vu_port *vp = NULL;
-	struct vu_dev *d;
-	unsigned int np;
 	int rc;
 
+	memset(sp, 0, sizeof(*sp));
 	if (!args || !*args || *args == ',') {
 		fprintf(stderr, "stagenet: vhost-user: needs a socket path (vhost-user:PATH)\n");
 		return -EINVAL;
@@ -1164,14 +1240,14 @@ int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx, str
 	cur = strchr(copy, ',');
 	if (cur)
 		*cur++ = '\0';
-	rc = vu_resolve(copy, ctx, path, sizeof(path));
+	rc = vu_resolve(copy, ctx, sp->path, sizeof(sp->path));
 	if (rc) {
 		fprintf(stderr, "stagenet: vhost-user: socket path too long: %s\n", copy);
 		goto out;
 	}
 	while (cur && sn_port_kv_next(&cur, &key, &val)) {
 		if (!strcmp(key, "server") && !*val) {
-			server = true;
+			sp->server = true;
 		} else if (!strcmp(key, "queues")) {
 			rc = sn_port_parse_u64(val, 1, 256, &queues);
 			if (rc) {
@@ -1185,24 +1261,73 @@ int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx, str
 			goto out;
 		}
 	}
-	np = ctx->nqueues;
-	if (queues && queues < np)
-		np = (unsigned int)queues;
-	vp = calloc(1, sizeof(*vp));
-	if (!vp) {
-		rc = -ENOMEM;
-		goto out;
+	sp->queues = (unsigned int)queues;
+out:
+	free(copy);
+	return rc;
+}
+
+int sn_port_vhost_user_hold(const char *args, const struct sn_port_ctx *ctx)
+{
+	struct vu_spec sp;
+	struct vu_dev *d;
+	int sv[2], rc;
+
+	rc = vu_parse(args, ctx, &sp);
+	if (rc)
+		return rc;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pthread_mutex_lock(&vu_devs_lock);
+	for (d = vu_devs; d; d = d->next)
+		if (!strcmp(d->path, sp.path))
+			break;
+	if (d) {
+		rc = -EBUSY;
+		close(sv[1]);
+	} else {
+		rc = vu_dev_new(sp.path, sp.server, sp.queues ? sp.queues : VU_HOLD_PAIRS, sv[1], &d);
+		if (!rc) {
+			d->refs++;
+			d->next = vu_devs;
+			vu_devs = d;
+		}
 	}
+	pthread_mutex_unlock(&vu_devs_lock);
+	if (rc) {
+		close(sv[0]);
+		return rc;
+	}
+	return sv[0];
+}
+
+int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out)
+{
+	struct vu_port *vp;
+	struct vu_spec sp;
+	struct vu_dev *d;
+	unsigned int np;
+	int rc;
+
+	rc = vu_parse(args, ctx, &sp);
+	if (rc)
+		return rc;
+	np = ctx->nqueues;
+	if (sp.queues && sp.queues < np)
+		np = sp.queues;
+	vp = calloc(1, sizeof(*vp));
+	if (!vp)
+		return -ENOMEM;
 	vp->port.ops = &vu_ops;
 	vp->queue = ctx->queue;
 	pthread_mutex_lock(&vu_devs_lock);
 	for (d = vu_devs; d; d = d->next)
-		if (!strcmp(d->path, path))
+		if (!strcmp(d->path, sp.path))
 			break;
-	if (d && d->server != server) {
+	if (d && d->server != sp.server) {
 		rc = -EBUSY;
 	} else if (!d) {
-		rc = vu_dev_new(path, server, np, &d);
+		rc = vu_dev_new(sp.path, sp.server, np, -1, &d);
 		if (!rc) {
 			d->next = vu_devs;
 			vu_devs = d;
@@ -1211,14 +1336,18 @@ int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx, str
 	if (!rc) {
 		d->refs++;
 		vp->dev = d;
+		/* A held device grows to the queues this connect brought
+		 * (the control thread renegotiates). */
+		if (np > d->npairs)
+			np = d->npairs;
+		if (atomic_exchange(&d->want_pairs, np) != np)
+			vu_wake(d);
 	}
 	pthread_mutex_unlock(&vu_devs_lock);
-	if (rc)
-		goto out;
+	if (rc) {
+		free(vp);
+		return rc;
+	}
 	*out = &vp->port;
-	vp = NULL;
-out:
-	free(vp);
-	free(copy);
-	return rc;
+	return 0;
 }
