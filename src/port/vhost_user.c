@@ -65,6 +65,10 @@ struct vu_pair {
 	/* Reported once per session per kind, as drops of the queue that
 	 * saw them. */
 	uint64_t seen_jump, seen_id, seen_len;
+	/* Frames a session took with it when it ended (TX posted and never
+	 * used, RX taken but not yet a whole frame), counted as drops by the
+	 * queue's next burst. */
+	_Atomic uint64_t lost;
 	/* Stable for the device's life, so a queue's poll fd never changes
 	 * across sessions. */
 	int call_fd, kick_rx, kick_tx;
@@ -244,6 +248,9 @@ static void vu_session_down(struct vu_dev *d)
 		struct vu_pair *p = &d->pairs[i];
 
 		pthread_mutex_lock(&p->lock);
+		if (p->live || p->tx.inflight)
+			atomic_fetch_add(&p->lost, p->tx.inflight);
+		p->tx.inflight = 0;
 		p->live = false;
 		p->n_hold = 0;
 		pthread_mutex_unlock(&p->lock);
@@ -648,8 +655,15 @@ static struct vu_pair *vu_pair_get(struct vu_port *vp)
 {
 	struct vu_dev *d = vp->dev;
 	unsigned int np = atomic_load_explicit(&d->nlive, memory_order_acquire);
-	struct vu_pair *p;
+	struct vu_pair *p = &d->pairs[vp->queue % d->npairs];
 
+	if (atomic_load_explicit(&p->lost, memory_order_relaxed)) {
+		uint64_t n = atomic_exchange(&p->lost, 0);
+
+		vp->port.stats.drops += n;
+		if (vp->port.qs)
+			sn_qstat_add(vp->port.qs, SN_QS_port_drop_send, n);
+	}
 	if (!np)
 		return NULL;
 	p = &d->pairs[vp->queue % np];
@@ -1097,8 +1111,8 @@ static int vu_listen(struct vu_dev *d)
 	return 0;
 }
 
-static int vu_dev_new(const char *path, bool server, unsigned int npairs, int hold_fd,
-		      struct vu_dev **out)
+static int vu_dev_new(const char *path, bool server, unsigned int npairs,
+		      unsigned int want_pairs, int hold_fd, struct vu_dev **out)
 {
 	struct vu_dev *d = calloc(1, sizeof(*d));
 	int rc;
@@ -1109,7 +1123,7 @@ static int vu_dev_new(const char *path, bool server, unsigned int npairs, int ho
 		return -ENOMEM;
 	}
 	d->hold_fd = hold_fd;
-	d->want_pairs = hold_fd >= 0 ? 1 : npairs;
+	d->want_pairs = want_pairs;
 	/* Until a frontend says otherwise, take every offload (the netif
 	 * side segments what its peer lacks), so a connect with a full-
 	 * featured frontend needs no renegotiation. */
@@ -1286,7 +1300,10 @@ int sn_port_vhost_user_hold(const char *args, const struct sn_port_ctx *ctx)
 		rc = -EBUSY;
 		close(sv[1]);
 	} else {
-		rc = vu_dev_new(sp.path, sp.server, sp.queues ? sp.queues : VU_HOLD_PAIRS, sv[1], &d);
+		/* Without queues= a held device starts with one pair and
+		 * grows to what the frontend connects with. */
+		rc = vu_dev_new(sp.path, sp.server, sp.queues ? sp.queues : VU_HOLD_PAIRS,
+				sp.queues ? sp.queues : 1, sv[1], &d);
 		if (!rc) {
 			d->refs++;
 			d->next = vu_devs;
@@ -1327,7 +1344,7 @@ int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx, str
 	if (d && d->server != sp.server) {
 		rc = -EBUSY;
 	} else if (!d) {
-		rc = vu_dev_new(sp.path, sp.server, np, -1, &d);
+		rc = vu_dev_new(sp.path, sp.server, np, np, -1, &d);
 		if (!rc) {
 			d->next = vu_devs;
 			vu_devs = d;

@@ -172,13 +172,28 @@ static int count_str(const char *text, const char *needle)
 /* Until the backend's log shows n vhost-user sessions set up. */
 static void wait_sessions(int n)
 {
-	for (int i = 0; i < WAIT_MS / 50; i++) {
-		char *o = sn_test_slurp("back.out");
-		int c = count_str(o, "sock: connected");
+	char path[512];
 
-		free(o);
-		if (c >= n)
+	snprintf(path, sizeof(path), "%s/back.out", sn_test_group_host.dir);
+	for (int i = 0; i < WAIT_MS / 50; i++) {
+		char *o;
+		int c;
+
+		/* The child may not have created its output file yet. */
+		if (access(path, R_OK)) {
+			poll(NULL, 0, 50);
+			continue;
+		}
+		o = sn_test_slurp("back.out");
+		c = count_str(o, "sock: connected");
+
+		if (c >= n) {
+			free(o);
 			return;
+		}
+		if (i == WAIT_MS / 50 - 1)
+			print_message("%s", o);
+		free(o);
 		poll(NULL, 0, 50);
 	}
 	fail_msg("fewer than %d vhost-user sessions came up", n);
@@ -208,7 +223,10 @@ static void world_start(struct world *w, unsigned int nq, bool server, bool stag
 	/* testpmd's server sockets exist before we connect; as client it
 	 * retries until ours exist.  Either way no ordering is needed. */
 	tp_start(w);
-	snprintf(spec, sizeof(spec), "vhost-user:%s%s", w->dir, server ? ",server" : "");
+	/* queues=: the pairs the held device negotiates before the
+	 * frontend connects, so its connect needs no renegotiation. */
+	snprintf(spec, sizeof(spec), "vhost-user:%s%s,queues=%u", w->dir, server ? ",server" : "",
+		 nq);
 	snprintf(qs, sizeof(qs), "%u", nq);
 	w->back = sn_test_spawn("back.out", "back", "--port", spec, "--max-queues", qs,
 				"--staging-max", staging ? "1024" : "0", (char *)NULL);
