@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +83,10 @@ static void tp_start(struct world *w)
 	if (w->tp == 0) {
 		char path[512];
 		int fd;
+
+		/* A failed assertion leaves the test without its cleanup:
+		 * testpmd (busy-polling a core) must not outlive us. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 		snprintf(path, sizeof(path), "%s/%s", sn_test_group_host.dir, w->tp_out);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
