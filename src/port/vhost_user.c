@@ -630,6 +630,8 @@ static void *vu_thread(void *arg)
 				if (rc) {
 					vu_log(d, "renegotiation failed: %s", strerror(-rc));
 					vu_conn_close(d);
+				} else {
+					vu_log(d, "%s", "features or queues renegotiated");
 				}
 			}
 		}
@@ -782,6 +784,9 @@ static int vu_tx_one(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk)
 		sn_port_drop(&vp->port, SN_QS_port_drop_offload);
 		return 1;
 	}
+	/* A driver must not send DATA_VALID (virtio 1.1, 5.1.6.2.1): a
+	 * device may refuse the frame for it. */
+	h.hdr.flags &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
 	h.num_buffers = 0;
 	vu_tx_chain(p, &h, pk->data, pk->len);
 	vp->port.stats.sent_pkts++;
@@ -813,6 +818,7 @@ static bool vu_tx_segment(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *
 			sn_port_drop(&vp->port, SN_QS_port_drop_offload);
 			continue;
 		}
+		h.hdr.flags &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
 		h.num_buffers = 0;
 		vu_tx_chain(p, &h, seg.data, seg.len);
 	}
