@@ -236,7 +236,7 @@ static pid_t gen_start(struct world *w, const char *gen, bool staging)
 static void run_exact(unsigned int nq, bool server, bool staging, unsigned int size,
 		      unsigned int count, unsigned int rate, bool exact)
 {
-	struct world w;
+	static struct world w; /* outlives the case for world_teardown */
 	char gen[128], *o1, *o2;
 	long long made, drops, got, tpd;
 	uint64_t last = UINT64_MAX, now;
@@ -343,7 +343,7 @@ static void io_9000_2q_client_nostaging(void **s)
  * counts what it could not deliver, and carries traffic again. */
 static void testpmd_killed_and_restarted(void **s)
 {
-	struct world w;
+	static struct world w; /* outlives the case for world_teardown */
 	uint64_t before, drops0, drops1;
 	char *bo, *o2;
 	pid_t f1;
