@@ -300,6 +300,14 @@ static void run_exact(unsigned int nq, bool server, bool staging, unsigned int s
 	/* How much arrives depends on the load (a full ring drops, counted);
 	 * that some does is the point here, rates are the benchmark's. */
 	assert_true(got > 0);
+	{
+		char *bo = sn_test_slurp(w.back_out);
+
+		for (char *l = strtok(bo, "\n"); l; l = strtok(NULL, "\n"))
+			if (strstr(l, "vhost-user"))
+				print_message("  %s\n", strrchr(l, '/') ? strrchr(l, '/') + 1 : l);
+		free(bo);
+	}
 	if (exact)
 		assert_int_equal(got + drops, made);
 	else
