@@ -81,6 +81,10 @@ struct sn_port_ctx {
  *   gen[:size=N,count=N,rate=PPS,flows=N]   generator (sequence + payload pattern)
  *   sink                  counts, checks sequence numbers and payloads
  *   xdp:IF[,queue=N][,mode=native|generic][,zerocopy|copy]   AF_XDP on a NIC
+ *   vhost-user:PATH[,server][,queues=N]  vhost-user front-end (README
+ *                         "vhost-user port"); every queue of a vif shares
+ *                         one socket and session; sn_port_hold keeps it
+ *                         for the vif's life
  * Returns 0 or -errno (with a message on stderr for a bad spec).
  *
  * Details (src/port/):
@@ -116,15 +120,21 @@ struct sn_port_ctx {
  *     UMEM frame are dropped as port_drop_giant; received frames carry no
  *     offload flags, so no set_offloads.  fd() is the AF_XDP socket.
  *     Needs root (CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF) and bpffs at
- *     /sys/fs/bpf; without libxdp in the build it refuses with a message. */
+ *     /sys/fs/bpf; without libxdp in the build it refuses with a message.
+ *   vhost-user: fd() is the queue pair's call eventfd (stable across
+ *     sessions); send returns 0 while no session runs; set_offloads
+ *     narrows the GUEST_* features (a renegotiation). */
 int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port **out);
 
 /* Create, before any queue opens, the object a port kind keeps for the life
  * of a vif, so the toolstack's hotplug script finds it at InitWait the way
  * it finds Linux netback's vif<domid>.<devid> (created at probe, before
- * InitWait, not at connect).  Only tap has one: the netdev, created with
+ * InitWait, not at connect).  tap: the netdev, created with
  * the flags the queues use and then held by an fd whose queue is detached
  * (it carries no traffic, it only keeps the device across connections).
+ * vhost-user: the socket and its session, so the peer is connected before
+ * the frontend is; the fd is one end of a socketpair whose hangup releases
+ * it (sn_port_held_name fails on it: the spec is used as given).
  * Returns that fd, to close when the vif goes away; -EOPNOTSUPP for kinds
  * with nothing to hold; other -errno with a message on stderr. */
 int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx);

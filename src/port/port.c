@@ -57,6 +57,7 @@ static const struct {
 	{ "gen", sn_port_gen_open },
 	{ "sink", sn_port_sink_open },
 	{ "xdp", sn_port_xdp_open },
+	{ "vhost-user", sn_port_vhost_user_open },
 };
 
 int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port **out)
@@ -76,7 +77,7 @@ int sn_port_open(const char *spec, const struct sn_port_ctx *ctx, struct sn_port
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strlen(kinds[i].kind) == klen && !strncmp(spec, kinds[i].kind, klen))
 			return kinds[i].open(args, ctx, out);
-	fprintf(stderr, "stagenet: unknown port kind in '%s' (tap, pcap, gen, sink, xdp)\n", spec);
+	fprintf(stderr, "stagenet: unknown port kind in '%s' (tap, pcap, gen, sink, xdp, vhost-user)\n", spec);
 	return -EINVAL;
 }
 
@@ -94,5 +95,7 @@ int sn_port_hold(const char *spec, const struct sn_port_ctx *ctx)
 		return -EINVAL;
 	if (!strcmp(spec, "tap") || !strncmp(spec, "tap:", 4))
 		return sn_port_tap_hold(spec[3] ? spec + 4 : NULL, ctx);
+	if (!strncmp(spec, "vhost-user:", 11))
+		return sn_port_vhost_user_hold(spec + 11, ctx);
 	return -EOPNOTSUPP;
 }

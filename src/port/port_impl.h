@@ -16,8 +16,13 @@ int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_
 int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
 /* AF_XDP (xdp.c), or xdp_none.c's clear error in a build without libxdp. */
 int sn_port_xdp_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out);
+int sn_port_vhost_user_open(const char *args, const struct sn_port_ctx *ctx,
+			    struct sn_port **out);
 /* sn_port_hold for a tap: the fd, or -errno. */
 int sn_port_tap_hold(const char *args, const struct sn_port_ctx *ctx);
+/* sn_port_hold for vhost-user: the device (socket, session, reconnects)
+ * lives until the returned fd is closed; -errno. */
+int sn_port_vhost_user_hold(const char *args, const struct sn_port_ctx *ctx);
 
 /* A frame refused inside the port, counted in the port's verdict and, by
  * reason, in the queue's published counters. */
