@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 MESON_TEST_ARGS ?= --print-errorlogs
 DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        xenstore-utils libpcap-dev tcpdump iperf3 iproute2 iputils-ping \
-       clang libclang-rt-14-dev gnuplot-nox procps
+       clang libclang-rt-14-dev gnuplot-nox procps libbpf-dev
 
 .PHONY: all deps demo check check-asan check-tsan clean fuzz fuzz-merge check-xen
 
