@@ -42,10 +42,11 @@ reattach() { # round
 	DEVID=$(xenstore-list /local/domain/0/backend/vif/$DOMID 2>/dev/null | head -1)
 	check reattach$1-attach "xl network-attach rc=$rc, devid ${DEVID:-none}" test $rc = 0 -a -n "$DEVID"
 	[ $rc = 0 ] && [ -n "$DEVID" ] || return 1
-	backend_connected $DOMID $DEVID
+	backend_connected $DOMID $DEVID reattach$1-connected
 	domu_result domu reattach$1-ping 150
 	domu_result domu reattach$1-tcp-dom0-to-domU 120
 	domu_wait domu "DOMU-D-REATTACHED-$1" 30
+	check reattach$1-ping-dom0-to-domU "ping 10.0.0.2" ping -c 2 -W 2 10.0.0.2
 	n=$(fetch_up 1)
 	check reattach$1-tcp-domU-to-dom0 "$n of 1 fetch of u.bin identical" test "$n" = 1
 }

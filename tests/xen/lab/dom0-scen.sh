@@ -73,7 +73,7 @@ xl_create() { # name scen cfg-extra...
 	DOMID=$(xl domid "$name" 2>/dev/null)
 	return $rc
 }
-backend_connected() { # domid [devid]: backend state 4 and hotplug-status connected
+backend_connected() { # domid [devid [check-name]]: backend state 4 and hotplug-status connected
 	local be=/local/domain/0/backend/vif/$1/${2:-0} i=0
 	until [ "$(xenstore-read $be/state 2>/dev/null)" = 4 ] &&
 	      [ "$(xenstore-read $be/hotplug-status 2>/dev/null)" = connected ]; do
@@ -81,7 +81,7 @@ backend_connected() { # domid [devid]: backend state 4 and hotplug-status connec
 	done
 	xenstore-ls -f $be | grep -E '/(state|hotplug-status|feature-ctrl-ring|request-rx-copy|ctrl-ring-ref)? ='
 	xenstore-ls -f /local/domain/$1/device/vif/${2:-0} | grep -E '/(state|ctrl-ring-ref|request-rx-copy|multi-queue-num-queues) ='
-	check backend-connected "backend state 4, hotplug-status connected" \
+	check "${3:-backend-connected}" "backend state 4, hotplug-status connected" \
 		test "$(xenstore-read $be/state 2>/dev/null)" = 4 -a \
 		  "$(xenstore-read $be/hotplug-status 2>/dev/null)" = connected
 }

@@ -26,6 +26,8 @@ wait_ping() { # tries
 	until ping -c 1 -W 1 10.0.0.1 >/dev/null 2>&1; do
 		i=$((i + 1)); [ $i -gt $1 ] && return 1
 	done
+	# (until's own status is its body's last one: a ping that failed once)
+	return 0
 }
 # dom0 touches a flag file on its httpd when the next step may begin
 wait_go() { # name secs
@@ -78,8 +80,17 @@ reattach() { # round
 	done
 	echo "DOMU[$(up)] new device $IF ($(ls -d /sys/class/net/$IF/queues/tx-* | wc -l) tx queues)"
 	setup_if
+	# the device exists from the probe on; its carrier comes with the
+	# connect
+	i=0
+	until [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" = 1 ]; do
+		i=$((i + 1)); [ $i -gt 600 ] && break; sleep 0.1
+	done
+	echo "DOMU[$(up)] $IF carrier $(cat /sys/class/net/$IF/carrier 2>/dev/null)"
+	ping -c 1 -W 2 10.0.0.1
 	if wait_ping 90; then r reattach$1-ping PASS "ping 10.0.0.1 over the re-attached $IF"
-	else r reattach$1-ping FAIL "no ping reply over the re-attached $IF"; fi
+	else r reattach$1-ping FAIL "no ping reply over the re-attached $IF: $(ping -c 1 -W 2 10.0.0.1 2>&1 | tr '\n' ' ') $(ip neigh | tr '\n' ' ') $(grep Icmp: /proc/net/snmp | tail -1)"; fi
+	ip -s link show dev $IF; ip addr show dev $IF; ip route
 	n=$(fetch $W/d.bin 1)
 	if [ "$n" = 1 ]; then r reattach$1-tcp-dom0-to-domU PASS "fetch identical"
 	else r reattach$1-tcp-dom0-to-domU FAIL "fetch failed or differs"; fi
