@@ -460,9 +460,9 @@ static void vif_closed(struct sn_back *b, struct sn_back_vif *v)
  * follow it (Closed once it closed, InitWait once it announced itself
  * again with Initialising).  Closing stays until the frontend answers: a
  * frontend reads the state when its watch fires, not the value that fired
- * it, so Closing, Closed and InitWait written at once reach a Linux
- * netfront as InitWait alone, which it ignores while Connected (seen on
- * real Xen, README "Running on real Xen"). */
+ * it, so Closing, Closed and InitWait written at once can reach a Linux
+ * netfront as InitWait alone, which it ignores while Connected: it would
+ * stay Connected to a backend waiting for Initialising. */
 static void vif_adopt_connected(struct sn_back *b, struct sn_back_vif *v)
 {
 	blog(b, "vif%u.%u: frontend connected to an earlier backend, "
