@@ -75,6 +75,11 @@ if xl_create domu D vcpus=2; then
 		domu_result domu xdp-load 5
 		domu_result domu xdp-drops-ping 5
 		domu_result domu xdp-tcp-dom0-to-domU 5
+		# what reached the guest while the program ran (its ping and fetch;
+		# a log line, not a check: Linux netfront drops a multi-slot frame
+		# when XDP is on, which its rx_errors count)
+		$SN stats > /tmp/stats-xdp.txt 2>&1
+		echo "back RX while XDP on: $(($(total rx_pkts /tmp/stats-xdp.txt) - $(total rx_pkts /tmp/stats-d.txt))) frames, $(($(total rx_bytes /tmp/stats-xdp.txt) - $(total rx_bytes /tmp/stats-d.txt))) bytes"
 		xenstore-ls -f /local/domain/$DOMID/device/vif/$DEVID | grep -E '/(state|xdp-headroom) ='
 		check xdp-handshake "frontend xdp-headroom $(fe xdp-headroom) state $(fe state), backend state $(be state); back log: $(grep 'RX headroom' /tmp/back.log | tail -1)" \
 			test "$(fe xdp-headroom)" -gt 0 -a "$(fe state)" = 4 -a "$(be state)" = 4 -a -n "$(grep "RX headroom $(fe xdp-headroom)" /tmp/back.log)"
