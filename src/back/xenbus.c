@@ -467,17 +467,19 @@ static void vif_closed(struct sn_back *b, struct sn_back_vif *v)
 /* We are a new backend instance and the frontend is Connected to rings a
  * previous one mapped: re-attaching them silently would leave the control
  * ring, hash configuration and staging tables of that instance unknown
- * here.  Walk the frontend through a reconnect instead: Closing, Closed,
- * InitWait, and no connect until it announced itself again
- * (Initialising). */
+ * here.  Walk the frontend through a reconnect instead: Closing, and then
+ * follow it (Closed once it closed, InitWait once it announced itself
+ * again with Initialising).  Closing stays until the frontend answers: a
+ * frontend reads the state when its watch fires, not the value that fired
+ * it, so Closing, Closed and InitWait written at once can reach a Linux
+ * netfront as InitWait alone, which it ignores while Connected: it would
+ * stay Connected to a backend waiting for Initialising. */
 static void vif_adopt_connected(struct sn_back *b, struct sn_back_vif *v)
 {
 	blog(b, "vif%u.%u: frontend connected to an earlier backend, "
 	     "asking it to reconnect", v->domid, v->devid);
 	set_state(v, XenbusStateClosing);
-	set_state(v, XenbusStateClosed);
 	v->awaiting_init = true;
-	set_state(v, XenbusStateInitWait);
 }
 
 static void vif_sync(struct sn_back *b, struct sn_back_vif *v)

@@ -4,7 +4,9 @@
 # scenario scripts) and the dom0 initramfs = cached base cpio + an overlay with
 # /init, the scenario scripts, stagenet and the domU files.
 # With PLATTEST (tests/xen/test_xen_platform) both images also carry that
-# test, which the lab runs in dom0 and in a domU (scenario B).
+# test, which the lab runs in dom0 and in a domU (scenario B).  The domU also
+# gets this host's iproute2 `ip` (busybox ip cannot load XDP) and scenario D's
+# XDP program, compiled here with clang against the libbpf headers.
 #   build-run.sh BASE STAGENET OUT [PLATTEST]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +15,8 @@ rm -rf "$OUT/domu-root" "$OUT/dom0-overlay"
 mkdir -p "$OUT"
 
 # the binary's shared-library closure, from this (Debian 12) host
-libs() { ldd "$SNBIN" ${PLATBIN:+"$PLATBIN"} | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}'; }
+IPBIN=$(command -v ip)
+libs() { ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}'; }
 
 # ---- domU ----
 U=$OUT/domu-root
@@ -22,8 +25,13 @@ cp "$BASE/busybox" "$U/bin/busybox"
 cp "$BASE"/domu-modules/*.ko "$U/lib/modules/"
 cp "$SNBIN" "$U/opt/sn/stagenet"
 [ -z "$PLATBIN" ] || cp "$PLATBIN" "$U/opt/sn/test_xen_platform"
+cp "$IPBIN" "$U/opt/sn/ip"
+# asm/types.h lives in the multiarch include directory, which -target bpf
+# does not search
+clang -target bpf -O2 -g -I"/usr/include/$(gcc -print-multiarch)" \
+	-c "$HERE/xdp_drop_icmp.c" -o "$U/lab/xdp_drop_icmp.o"
 # glibc dlopen()s libgcc_s for thread exit/cancellation; ldd does not list it
-for l in $(libs | sort -u) $(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ {print $NF; exit}'); do
+for l in $(libs "$SNBIN" ${PLATBIN:+"$PLATBIN"} "$IPBIN" | sort -u) $(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ {print $NF; exit}'); do
 	case $l in
 	*ld-linux*) cp -L "$l" "$U/lib64/$(basename "$l")" ;;
 	*) cp -L "$l" "$U/lib/x86_64-linux-gnu/" ;;
@@ -46,7 +54,7 @@ cp "$SNBIN" "$O/opt/sn/stagenet"
 [ -z "$PLATBIN" ] || cp "$PLATBIN" "$O/opt/sn/test_xen_platform"
 # glibc stays the dom0's own (never mix a loader and a libc); the rest (libxen*,
 # libpcap and what it pulls in) is what the binary was linked against.
-for l in $(libs | sort -u); do
+for l in $(libs "$SNBIN" ${PLATBIN:+"$PLATBIN"} | sort -u); do
 	case $(basename "$l") in
 	ld-linux*|libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*) ;;
 	*) cp -L "$l" "$O/opt/sn/lib/" ;;

@@ -6,6 +6,8 @@
 #   A  stagenet back (dom0, tap on xenbr0 through vif-bridge) <-> Linux netfront
 #   B  Linux netback (dom0) <-> stagenet front (domU, tap)
 #   C  stagenet back <-> stagenet front, gen -> sink both ways, staging if built in
+#   D  stagenet back <-> Linux netfront with 2 queues: TCP over both, XDP in
+#      the domU, xl network-detach/attach, stagenet back restarted
 S=$1
 SN=/opt/sn/sn
 CONS=/var/log/xen/console
@@ -71,15 +73,15 @@ xl_create() { # name scen cfg-extra...
 	DOMID=$(xl domid "$name" 2>/dev/null)
 	return $rc
 }
-backend_connected() { # domid: backend state 4 and hotplug-status connected
-	local be=/local/domain/0/backend/vif/$1/0 i=0
+backend_connected() { # domid [devid [check-name]]: backend state 4 and hotplug-status connected
+	local be=/local/domain/0/backend/vif/$1/${2:-0} i=0
 	until [ "$(xenstore-read $be/state 2>/dev/null)" = 4 ] &&
 	      [ "$(xenstore-read $be/hotplug-status 2>/dev/null)" = connected ]; do
 		i=$((i + 1)); [ $i -gt 900 ] && break; sleep 0.2
 	done
 	xenstore-ls -f $be | grep -E '/(state|hotplug-status|feature-ctrl-ring|request-rx-copy|ctrl-ring-ref)? ='
-	xenstore-ls -f /local/domain/$1/device/vif/0 | grep -E '/(state|ctrl-ring-ref|request-rx-copy|multi-queue-num-queues) ='
-	check backend-connected "backend state 4, hotplug-status connected" \
+	xenstore-ls -f /local/domain/$1/device/vif/${2:-0} | grep -E '/(state|ctrl-ring-ref|request-rx-copy|multi-queue-num-queues) ='
+	check "${3:-backend-connected}" "backend state 4, hotplug-status connected" \
 		test "$(xenstore-read $be/state 2>/dev/null)" = 4 -a \
 		  "$(xenstore-read $be/hotplug-status 2>/dev/null)" = connected
 }
@@ -164,6 +166,9 @@ B)
 	;;
 C)
 	. /etc/lab/dom0-scen-c.sh
+	;;
+D)
+	. /etc/lab/dom0-scen-d.sh
 	;;
 *)
 	res scenario FAIL "unknown scenario '$S'"

@@ -116,6 +116,9 @@ B)
 C1|C2|C3)
 	. /lab/domu-scen-c.sh
 	;;
+D)
+	. /lab/domu-scen-d.sh
+	;;
 *)
 	r scenario FAIL "unknown scenario '$S'"
 	;;
