@@ -92,8 +92,8 @@ fuzz-merge: $(FUZZ_BUILD)/build.ninja
 
 # Real Xen (tests/xen/run, README "Running on real Xen"): boots Xen 4.17 with
 # a Debian dom0 and PV domUs under QEMU TCG and runs stagenet against Linux
-# xen-netfront, Linux xen-netback and itself.  Root; about 5-8 min with the
-# image cached in /var/tmp/stagenet-xenlab, +2-3 min to build it (Debian
+# xen-netfront, Linux xen-netback and itself (scenarios A-D).  Root; about
+# 10 min with the image cached in /var/tmp/stagenet-xenlab, +2-3 min to build it (Debian
 # archive needed once; without it the stage skips, loudly).
 check-xen: all
 	tests/xen/run $(BUILD)/src/cli/stagenet
