@@ -18,6 +18,8 @@
 #include "common/host_fixture.h"
 #include "common/inproc.h"
 #include "common/peer_back.h"
+#include "front/nic.h"
+#include "front/staging.h"
 
 #define NPKTS 300u
 
@@ -178,6 +180,18 @@ static struct ops ops_now(struct sn_test_world *t, uint16_t nq)
 			     bsum(t, nq, SN_QS_grant_unmaps), bsum(t, nq, SN_QS_staged_slots) };
 }
 
+/* Pool pages of the first nq queues: the most first-sight maps a persist
+ * backend may ever do for this frontend, however much traffic it sees. */
+static uint64_t pool_pages(struct sn_test_world *t, uint16_t nq)
+{
+	uint64_t n = 0;
+
+	for (uint16_t q = 0; q < nq; q++)
+		if (t->nic->q[q].staging)
+			n += t->nic->q[q].staging->npages;
+	return n;
+}
+
 /* After warm-up (every pool page seen once), 64-byte traffic both ways
  * costs the backend no grant operation at all. */
 static void persist_64_steady_state_no_grant_ops(void **state)
@@ -208,13 +222,21 @@ static void persist_64_steady_state_no_grant_ops(void **state)
 	 * count what arrived staged here. */
 	assert_int_equal(fsum(t, 2, SN_QS_staged_slots) - fstaged, 2400 - got);
 
+	/* TX takes its slots from a stack (the last freed first), so how
+	 * many distinct pages a run touches depends on how many requests are
+	 * in flight, which the scheduler decides: a later run may still see
+	 * a page for the first time.  What must hold is that no page is ever
+	 * mapped twice and nothing is copied or unmapped: maps stay within
+	 * the pool however many packets pass (the per-packet path would map
+	 * 1200 times here). */
 	run(t, 2, false, 600);
 	a = ops_now(t, 2);
 	assert_int_equal(a.copies, 0);
 	run(t, 2, false, 600);
 	b = ops_now(t, 2);
 	assert_int_equal(b.copies - a.copies, 0);
-	assert_int_equal(b.maps - a.maps, 0);
+	assert_true(b.maps <= pool_pages(t, 2));
+	assert_int_equal(b.maps, bsum(t, 2, SN_QS_persist_maps));
 	assert_int_equal(b.unmaps - a.unmaps, 0);
 	assert_int_equal(b.staged - a.staged, 600);
 	/* No control ring was involved at all. */
