@@ -136,11 +136,11 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 
 		fputs("  {\"mode\": ", f);
 		sn_json_string(f, c->mode);
-		fputs(", \"port\": ", f);
-		sn_json_string(f, c->port);
 		fputs(", \"dir\": ", f);
 		sn_json_string(f, c->dir);
-		fprintf(f, ", \"frame\": %u, \"queues\": %u, \"status\": ", c->frame, c->queues);
+		fprintf(f, ", \"frame\": %u, \"queues\": %u, \"port\": ", c->frame, c->queues);
+		sn_json_string(f, c->port);
+		fputs(", \"status\": ", f);
 		sn_json_string(f, status_name(c->status));
 		json_num(f, "mpps", c->mpps, ok);
 		json_num(f, "mpps_min", c->mpps_min, ok);
