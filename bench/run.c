@@ -383,7 +383,10 @@ int sn_bench_run(const struct sn_bench_opts *o)
 	/* The port cells after gen's, so each kind of cell stays contiguous
 	 * for its table. */
 	ngen = r->ncells;
-	if (!o->event && !bench_stop)
+	if (o->event && sn_bench_port_cells_count(o))
+		fprintf(stderr, "stagenet bench: --event: the tap/vhost-user/xdp port cells are "
+				"not run (busy-polling cells only)\n");
+	else if (!bench_stop)
 		port_rc = sn_bench_port_cells_run(&r->env, r->cells, r->cap, &r->ncells);
 	if (port_rc)
 		fprintf(stderr, "stagenet bench: no port cells: %s (they need root: a network "
