@@ -62,7 +62,8 @@ static bool is_staging(const struct sn_bench_cell *c)
 }
 
 /* The sending side runs the generator, the receiving side a sink. */
-static void add_port(struct sn_argv *a, const struct sn_bench_cell *c, bool sends)
+static void add_port(const struct sn_bench_env *e, struct sn_argv *a,
+		     const struct sn_bench_cell *c, bool sends, bool front)
 {
 	/* Ping-pong: the frontend keeps one frame in flight, the backend
 	 * sends each back. */
@@ -75,6 +76,8 @@ static void add_port(struct sn_argv *a, const struct sn_bench_cell *c, bool send
 			    (unsigned long long)c->offered_pps, c->light ? ",light" : "");
 	else if (sends)
 		sn_argv_opt(a, "--port", "gen:size=%u%s", c->frame, c->light ? ",light" : "");
+	else if (e->front_port && front)
+		sn_argv_opt(a, "--port", "%s", e->front_port);
 	else
 		sn_argv_opt(a, "--port", "%s", c->light ? "sink:light" : "sink");
 }
@@ -105,7 +108,7 @@ static void describe_back(const struct sn_bench_env *e, const struct sn_bench_ce
 	if (e->back_port)
 		sn_argv_opt(a, "--port", "%s", e->back_port);
 	else
-		add_port(a, c, p->recv != SN_SIDE_BACK);
+		add_port(e, a, c, p->recv != SN_SIDE_BACK, false);
 	sn_argv_opt(a, "--tx-path", "%s", !strcmp(c->mode, "copy") ? "copy" : "linux");
 	sn_argv_opt(a, "--max-queues", "%u", c->queues);
 	sn_argv_opt(a, "--rx-queue-bytes", "%u", BACK_RX_QUEUE_BYTES);
@@ -127,7 +130,7 @@ static void describe_front(const struct sn_bench_env *e, const struct sn_bench_c
 	sn_argv_opt(a, "--queues", "%u", c->queues);
 	if (!c->event)
 		sn_argv_add(a, "--busy-poll");
-	add_port(a, c, p->recv != SN_SIDE_FRONT);
+	add_port(e, a, c, p->recv != SN_SIDE_FRONT, true);
 	sn_argv_opt(a, "--connect-timeout", "%u", FRONT_CONNECT_MS);
 	sn_argv_opt(a, "--linger-ms", "%u", FRONT_LINGER_MS);
 	if (sn_bench_persist_churn(c->mode) >= 0)

@@ -25,6 +25,8 @@ void sn_bench_cell_init(struct sn_bench_cell *c, const char *mode, const char *d
 	c->frame = frame;
 	c->queues = queues;
 	c->limit_fraction = -1.0;
+	c->port_mpps = -1.0;
+	snprintf(c->port, sizeof(c->port), "gen");
 	c->cpu_pct[0] = c->cpu_pct[1] = -1.0;
 	c->first_staged_s = -1.0;
 }
@@ -136,7 +138,9 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		sn_json_string(f, c->mode);
 		fputs(", \"dir\": ", f);
 		sn_json_string(f, c->dir);
-		fprintf(f, ", \"frame\": %u, \"queues\": %u, \"status\": ", c->frame, c->queues);
+		fprintf(f, ", \"frame\": %u, \"queues\": %u, \"port\": ", c->frame, c->queues);
+		sn_json_string(f, c->port);
+		fputs(", \"status\": ", f);
 		sn_json_string(f, status_name(c->status));
 		json_num(f, "mpps", c->mpps, ok);
 		json_num(f, "mpps_min", c->mpps_min, ok);
@@ -181,6 +185,8 @@ int sn_bench_write_json(FILE *f, const struct sn_bench_cell *cells, size_t n)
 		fputc(']', f);
 		json_num(f, "seconds", c->secs, true);
 		json_num(f, "limit_fraction", c->limit_fraction, c->limit_fraction >= 0 && ok);
+		if (c->port_mpps >= 0)
+			json_num(f, "port_mpps", c->port_mpps, ok);
 		fputs(", \"policy\": ", f);
 		sn_json_string(f, c->policy);
 		fputs(", \"reason\": ", f);

@@ -34,6 +34,7 @@ struct sn_bench_counters {
 
 struct sn_bench_cell {
 	char mode[16];   /* copy | linux | staging | limit | peer */
+	char port[12];   /* the backend's port: gen (gen/sink) | tap | vhost-user | xdp */
 	char dir[8];     /* tx | rx (guest's view) | "-" for limit */
 	char policy[8];  /* staging policy, "" otherwise */
 	uint32_t frame;  /* bytes without CRC; 65535 = 64 KiB GSO */
@@ -65,6 +66,9 @@ struct sn_bench_cell {
 	bool payload_checked; /* the sink's own verdict was read (else counts only) */
 	uint64_t unconfirmed; /* guest TX without that verdict: sent, not seen (<= a burst) */
 	double limit_fraction; /* staging cells: mpps / limit mpps; < 0 = n/a */
+	/* Port cells, guest TX: what the backend's port took (mpps is what the
+	 * far end counted); < 0 = n/a. */
+	double port_mpps;
 	/* Daemons started to the backend's first staged slot, seconds; < 0 =
 	 * not seen (bench/persist.c's table). */
 	double first_staged_s;

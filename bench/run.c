@@ -12,7 +12,7 @@
 #include "bench/host.h"
 #include "bench/limit.h"
 #include "bench/peer_row.h"
-#include "bench/port_xdp.h"
+#include "bench/port_cells.h"
 #include "bench/primitives.h"
 #include "bench/proc.h"
 #include "bench/report.h"
@@ -91,7 +91,8 @@ static int run_begin(struct run *r, const struct sn_bench_opts *o)
 	 * staging cells and the peer rows. */
 	r->cap = (size_t)o->nframes * (2 + (size_t)o->nmodes * o->ndirs * o->nqueues +
 				       (size_t)o->ndirs * o->nqueues + o->ndirs +
-				       EVENT_CELLS_PER_DIR * o->ndirs + 2);
+				       EVENT_CELLS_PER_DIR * o->ndirs + 2) +
+		 sn_bench_port_cells_count(o);
 	r->cells = calloc(r->cap, sizeof(*r->cells));
 	if (!r->cells)
 		return -ENOMEM;
@@ -303,6 +304,14 @@ static void run_frame(struct run *r, unsigned int f)
 		run_light(r, f);
 }
 
+static bool runs_gen(const struct sn_bench_opts *o)
+{
+	for (unsigned int p = 0; p < o->nports; p++)
+		if (!strcmp(o->ports[p], "gen"))
+			return true;
+	return false;
+}
+
 static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -317,7 +326,7 @@ static void fill_limit_fractions(struct sn_bench_cell *cells, size_t n)
 }
 
 /* Tables on stdout, --json, --plot; returns the exit code. */
-static int report(const struct run *r)
+static int report(const struct run *r, size_t ngen)
 {
 	const struct sn_bench_opts *o = r->env.o;
 	int ret = bench_stop ? 1 : 0, rc;
@@ -326,9 +335,11 @@ static int report(const struct run *r)
 		if (r->cells[i].status == SN_CELL_FAILED)
 			ret = 1;
 	if (o->event)
-		sn_bench_print_event(stdout, r->cells, r->ncells);
-	else
-		sn_bench_print_tables(stdout, r->cells, r->ncells);
+		sn_bench_print_event(stdout, r->cells, ngen);
+	else if (ngen)
+		sn_bench_print_tables(stdout, r->cells, ngen);
+	if (ngen < r->ncells)
+		sn_bench_print_ports(stdout, r->cells, r->ncells);
 	fflush(stdout);
 	if (o->json) {
 		FILE *f = fopen(o->json, "w");
@@ -352,27 +363,37 @@ static int report(const struct run *r)
 int sn_bench_run(const struct sn_bench_opts *o)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	int ret = 1;
+	size_t ngen;
+	int ret = 1, port_rc = 0;
 
 	if (!r)
 		return 1;
 	if (run_begin(r, o))
 		goto out;
 	print_header(r);
-	if (o->port) {
-		ret = sn_bench_xdp_run(&r->env);
-		goto out;
-	}
 	if (o->event) {
 		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
 			run_event(r, f);
-	} else {
+	} else if (runs_gen(o)) {
 		r->ncells = o->nframes;
 		for (unsigned int f = 0; f < o->nframes && !bench_stop; f++)
 			run_frame(r, f);
 	}
 	fill_limit_fractions(r->cells, r->ncells);
-	ret = report(r);
+	/* The port cells after gen's, so each kind of cell stays contiguous
+	 * for its table. */
+	ngen = r->ncells;
+	if (o->event && sn_bench_port_cells_count(o))
+		fprintf(stderr, "stagenet bench: --event: the tap/vhost-user/xdp port cells are "
+				"not run (busy-polling cells only)\n");
+	else if (!bench_stop)
+		port_rc = sn_bench_port_cells_run(&r->env, r->cells, r->cap, &r->ncells);
+	if (port_rc)
+		fprintf(stderr, "stagenet bench: no port cells: %s (they need root: a network "
+				"namespace)\n", strerror(-port_rc));
+	ret = report(r, ngen);
+	if (port_rc)
+		ret = 1;
 out:
 	run_end(r);
 	free(r);

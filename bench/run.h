@@ -24,7 +24,10 @@ struct sn_bench_opts {
 	double duration, warmup;
 	unsigned int reps;
 	const char *json, *plot;
-	const char *port; /* "xdp": the wire cells of bench/port_xdp.h; NULL: gen/sink */
+	/* --port: "gen" (the generator/sink cells), "tap", "vhost-user", "xdp"
+	 * (the far-end cells of bench/port_cells.h); none given: gen. */
+	const char *ports[4];
+	unsigned int nports;
 	bool primitives, quick, keep, verbose;
 	bool no_light, no_peer; /* skip the light cells / the testpmd peer row */
 	bool event; /* the event-mode cells and the latency cells instead */
@@ -40,6 +43,7 @@ struct sn_bench_env {
 	int back_cpus, front_cpus; /* counts; back uses cpus[0..], front the rest */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM */
 	const char *back_port; /* the backend's port spec instead of gen/sink, or NULL */
+	const char *front_port; /* the frontend's receiving port instead of sink, or NULL */
 };
 
 /* The whole benchmark; returns the exit code (0: every cell ran and none

@@ -1,9 +1,13 @@
 /* dpdk-testpmd as a peer process (bench/testpmd.h). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bench/proc.h"
@@ -150,4 +154,141 @@ int sn_testpmd_stop(pid_t pid, const char *out, uint64_t *dropped)
 		*dropped += strtoull(k + 9, NULL, 10);
 	free(text);
 	return 0;
+}
+
+#define TELEMETRY_MAX 16384 /* DPDK's max_output_len */
+
+void sn_testpmd_tel_init(struct sn_testpmd_tel *t, const char *prefix)
+{
+	/* Where EAL puts a file prefix's runtime directory: root's in
+	 * /var/run, everyone else's in $XDG_RUNTIME_DIR or /tmp. */
+	const char *base = "/var/run";
+
+	if (getuid() != 0) {
+		base = getenv("XDG_RUNTIME_DIR");
+		if (!base)
+			base = "/tmp";
+	}
+	t->fd = -1;
+	t->version[0] = '\0';
+	snprintf(t->rundir, sizeof(t->rundir), "%s/dpdk/%s", base, prefix);
+}
+
+static int tel_connect(struct sn_testpmd_tel *t)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char hello[512];
+	const char *v, *e;
+	ssize_t got;
+	int fd;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dpdk_telemetry.v2",
+			     t->rundir) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto again;
+	/* The first message names the version: {"version":"DPDK 22.11.1",...}. */
+	got = recv(fd, hello, sizeof(hello) - 1, 0);
+	if (got <= 0)
+		goto again;
+	hello[got] = '\0';
+	v = strstr(hello, "\"version\":\"");
+	if (v) {
+		v += strlen("\"version\":\"");
+		e = strchr(v, '"');
+		if (e && (size_t)(e - v) < sizeof(t->version)) {
+			memcpy(t->version, v, (size_t)(e - v));
+			t->version[e - v] = '\0';
+		}
+	}
+	t->fd = fd;
+	return 0;
+again:
+	close(fd);
+	return -EAGAIN;
+}
+
+/* A non-negative integer member of the reply; the reply is another
+ * program's output, so a missing or malformed one is an error, never a
+ * guess. */
+static int json_u64(const char *doc, const char *key, uint64_t *out)
+{
+	char pat[48];
+	const char *p;
+	char *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(doc, pat);
+	if (!p)
+		return -EPROTO;
+	p += strlen(pat);
+	if (*p < '0' || *p > '9')
+		return -EPROTO;
+	errno = 0;
+	*out = strtoull(p, &end, 10);
+	return errno || end == p ? -EPROTO : 0;
+}
+
+int sn_testpmd_tel_stats(struct sn_testpmd_tel *t, unsigned int port,
+			 struct sn_testpmd_port_stats *st)
+{
+	char req[48], *buf;
+	ssize_t got;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (t->fd < 0) {
+		rc = tel_connect(t);
+		if (rc)
+			return rc;
+	}
+	buf = malloc(TELEMETRY_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	snprintf(req, sizeof(req), "/ethdev/stats,%u", port);
+	rc = -EPROTO;
+	if (send(t->fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+		goto out;
+	got = recv(t->fd, buf, TELEMETRY_MAX, 0);
+	if (got <= 0)
+		goto out;
+	buf[got] = '\0';
+	if (json_u64(buf, "ipackets", &st->rx_pkts) || json_u64(buf, "opackets", &st->tx_pkts) ||
+	    json_u64(buf, "ibytes", &st->rx_bytes) || json_u64(buf, "obytes", &st->tx_bytes))
+		goto out;
+	rc = 0;
+out:
+	if (rc) {
+		/* The port is not probed yet, or testpmd went away: reconnect
+		 * next time. */
+		close(t->fd);
+		t->fd = -1;
+		rc = -EAGAIN;
+	}
+	free(buf);
+	return rc;
+}
+
+void sn_testpmd_tel_close(struct sn_testpmd_tel *t)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (!t->rundir[0])
+		return;
+	d = opendir(t->rundir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	rmdir(t->rundir);
 }

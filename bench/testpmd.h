@@ -1,7 +1,8 @@
 /* dpdk-testpmd as a peer process, for the benchmark and the tests: start it
  * with vdevs and a forwarding mode (pinned like the other processes), read
- * the per-port counters it prints every --stats-period, stop it and take
- * its final drop counts.  Every wait is bounded (bench/proc.h).
+ * the per-port counters it prints every --stats-period or, at any instant,
+ * through DPDK's telemetry socket, stop it and take its final drop counts.
+ * Every wait is bounded (bench/proc.h).
  *
  *   struct sn_testpmd_cfg c = { .prefix = "bench0", .vdevs = v, .nvdevs = 1,
  *                               .fwd = "rxonly", .out = "/tmp/x/tp.out" };
@@ -16,6 +17,7 @@
 #ifndef STAGENET_BENCH_TESTPMD_H
 #define STAGENET_BENCH_TESTPMD_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,5 +54,22 @@ int sn_testpmd_stop(pid_t pid, const char *out, uint64_t *dropped);
 
 /* Whether exe (NULL: dpdk-testpmd) is an executable on PATH. */
 bool sn_testpmd_available(const char *exe);
+
+/* Port counters through the telemetry socket of the instance started with
+ * prefix: exact at the moment of the call (the bench's windows), where the
+ * periodic print is a second old.  fd starts at -1; close with
+ * sn_testpmd_tel_close. */
+struct sn_testpmd_tel {
+	int fd;
+	char rundir[PATH_MAX - 64];
+	char version[48]; /* "DPDK 22.11.1", filled by the first success */
+};
+void sn_testpmd_tel_init(struct sn_testpmd_tel *t, const char *prefix);
+/* 0, -EAGAIN while the telemetry or the port is not up yet (retry). */
+int sn_testpmd_tel_stats(struct sn_testpmd_tel *t, unsigned int port,
+			 struct sn_testpmd_port_stats *st);
+/* Closes the connection and removes the instance's runtime directory
+ * (call after sn_testpmd_stop). */
+void sn_testpmd_tel_close(struct sn_testpmd_tel *t);
 
 #endif

@@ -14,12 +14,11 @@ _Static_assert(SN_OPT_LIST_MAX <= SN_BENCH_MAX_LIST, "a parsed list must fit the
 /* The command line as the table stores it; parse_opts turns it into
  * struct bench_opts. */
 struct bench_args {
-	struct sn_opt_list modes, dirs, frames, queues;
+	struct sn_opt_list modes, dirs, frames, queues, ports;
 	int policy;
 	double duration, warmup; /* < 0: not given */
 	long reps;               /* 0: not given */
 	const char *json, *plot;
-	int port;
 	bool primitives, quick, keep, verbose;
 	bool no_light, no_peer, event;
 };
@@ -28,7 +27,9 @@ static const struct sn_opt_choice bench_modes[] = {
 	{ "copy", 0 }, { "linux", 1 }, { "staging", 2 }, { "persist", 3 },
 	{ "persist-c1", 4 }, { "persist-c10", 5 }, { NULL, 0 },
 };
-static const struct sn_opt_choice bench_ports[] = { { "gen", 0 }, { "xdp", 1 }, { NULL, 0 } };
+static const struct sn_opt_choice bench_ports[] = {
+	{ "gen", 0 }, { "tap", 1 }, { "vhost-user", 2 }, { "xdp", 3 }, { NULL, 0 },
+};
 static const struct sn_opt_choice bench_dirs[] = { { "tx", 0 }, { "rx", 1 }, { NULL, 0 } };
 static const struct sn_opt_choice bench_policies[] = {
 	{ "page", 0 }, { "header", 1 }, { NULL, 0 },
@@ -71,10 +72,12 @@ static const struct sn_opt bench_opts[] = {
 		  "100 kpps (Mpps, CPU%), and ping-pong round trips, beside busy polling" },
 	{ .name = "no-peer", .kind = SN_OPT_SET, BENCH_OPT(no_peer),
 	  .help = "skip the peer row (DPDK testpmd virtio-user -> vhost-user)" },
-	{ .name = "port", .arg = "KIND", .kind = SN_OPT_CHOICE, BENCH_OPT(port),
-	  .choices = bench_ports,
-	  .help = "gen (default: generator and sink) | xdp (the backend on an AF_XDP port "
-		  "and, to compare, a TAP, on a veth in a namespace; root)" },
+	{ .name = "port", .arg = "LIST", .kind = SN_OPT_LIST, BENCH_OPT(ports),
+	  .choices = bench_ports, .max_items = 4,
+	  .help = "gen,tap,vhost-user,xdp: the backend's port, rates counted at the far end "
+		  "(default gen: generator and sink; tap: the kernel, in a namespace; vhost-user: "
+		  "dpdk-testpmd; xdp: a veth in a namespace; all but gen need root, 1 queue, "
+		  "frames up to 1514)" },
 	{ .name = "primitives", .kind = SN_OPT_SET, BENCH_OPT(primitives),
 	  .help = "also run the grant/event cost probe" },
 	{ .name = "quick", .kind = SN_OPT_SET, BENCH_OPT(quick),
@@ -113,7 +116,7 @@ static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 				  .warmup = a.warmup >= 0 ? a.warmup : a.quick ? 0.05 : 0.5,
 				  .reps = a.reps ? (unsigned int)a.reps : a.quick ? 2 : 3,
 				  .json = a.json, .plot = a.plot,
-				  .port = a.port ? bench_ports[a.port].name : NULL,
+				  .nports = a.ports.n ? a.ports.n : 1,
 				  .primitives = a.primitives,
 				  .quick = a.quick, .keep = a.keep, .verbose = a.verbose,
 				  .no_light = a.no_light, .no_peer = a.no_peer, .event = a.event };
@@ -123,6 +126,9 @@ static int parse_opts(int argc, char **argv, struct sn_bench_opts *o)
 		o->dirs[k] = bench_dirs[a.dirs.v[k]].name;
 	for (unsigned int k = 0; k < a.frames.n; k++)
 		o->frames[k] = (uint32_t)a.frames.v[k];
+	o->ports[0] = "gen";
+	for (unsigned int k = 0; k < a.ports.n; k++)
+		o->ports[k] = bench_ports[a.ports.v[k]].name;
 	for (unsigned int k = 0; k < a.queues.n; k++)
 		o->queues[k] = (uint16_t)a.queues.v[k];
 	return 0;

@@ -6,7 +6,9 @@
  * like-with-like comparison with testpmd (README "Ports").  `sink:echo`
  * checks as `sink` does and then sends every frame back (the reflector of
  * `gen:ping`), through a small FIFO and an eventfd that is readable while
- * frames wait. */
+ * frames wait.  `sink:foreign` checks gen frames as `sink` does and counts
+ * every other frame as received, not as bad: the benchmark's far-end
+ * senders (DPDK testpmd's txonly) carry no gen header or sequence. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +38,7 @@ struct sink_port {
 	struct sn_port port;
 	struct sink_stream *tab;
 	uint32_t cap, nused; /* cap is a power of two */
-	bool light, echo;
+	bool light, echo, foreign;
 	int efd;            /* echo: readable while frames wait */
 	bool efd_set;
 	uint32_t e_head, e_tail;
@@ -210,6 +212,8 @@ static int sink_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int
 		if (s->light)
 			continue;
 		rc = sink_check(s, pk->data, pk->len, &stream, &seq);
+		if (rc < 0 && s->foreign)
+			continue;
 		if (rc)
 			p->stats.bad_payload++;
 		if (rc < 0)
@@ -290,10 +294,11 @@ int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn
 {
 	struct sink_port *s;
 	bool light = args && !strcmp(args, "light"), echo = args && !strcmp(args, "echo");
+	bool foreign = args && !strcmp(args, "foreign");
 
 	(void)ctx;
-	if (args && *args && !light && !echo) {
-		fprintf(stderr, "stagenet: sink: bad option '%s' (light or echo)\n", args);
+	if (args && *args && !light && !echo && !foreign) {
+		fprintf(stderr, "stagenet: sink: bad option '%s' (light, echo or foreign)\n", args);
 		return -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -308,6 +313,7 @@ int sn_port_sink_open(const char *args, const struct sn_port_ctx *ctx, struct sn
 	s->port.ops = &sink_ops;
 	s->light = light;
 	s->echo = echo;
+	s->foreign = foreign;
 	s->efd = -1;
 	if (echo) {
 		s->e_buf = malloc((size_t)ECHO_SLOTS * ECHO_MAX_FRAME);
