@@ -65,8 +65,13 @@ static void tp_start(struct world *w)
 {
 	char v0[400], v1[400], prefix[64], out[512];
 	const char *vdevs[2] = { v0, v1 };
+	/* testpmd reads and frees whatever its RX queues hold before it
+	 * starts forwarding; as a client it is connected (and our frames
+	 * arrive) before that, so those frames would be consumed and never
+	 * forwarded nor counted as dropped. */
+	static const char *const extra[] = { "--no-flush-rx", NULL };
 	struct sn_testpmd_cfg c = { .prefix = prefix, .vdevs = vdevs, .nvdevs = 2, .fwd = "io",
-				    .queues = w->nq, .out = out };
+				    .queues = w->nq, .extra = extra, .out = out };
 
 	snprintf(prefix, sizeof(prefix), "sntest%d_%u", (int)getpid(), tp_seq);
 	snprintf(w->tp_out, sizeof(w->tp_out), "testpmd%u.out", tp_seq++);
@@ -177,6 +182,25 @@ static void wait_sessions(const struct world *w, int n)
 	fail_msg("fewer than %d vhost-user sessions came up", n);
 }
 
+/* Until testpmd has started forwarding (what arrives before then waits in
+ * the ring, which may fill: counted, but nothing to check). */
+static void wait_forwarding(const struct world *w)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", sn_test_group_host.dir, w->tp_out);
+	for (int i = 0; i < WAIT_MS / 50; i++) {
+		char *o = access(path, R_OK) ? NULL : sn_test_slurp(w->tp_out);
+		bool up = o && strstr(o, "packet forwarding - ports=");
+
+		free(o);
+		if (up)
+			return;
+		poll(NULL, 0, 50);
+	}
+	fail_msg("testpmd did not start forwarding");
+}
+
 static uint16_t vif_add(uint16_t domid, unsigned int nq)
 {
 	char cmd[512];
@@ -228,13 +252,10 @@ static pid_t gen_start(struct world *w, const char *gen, bool staging)
 			     "300", (char *)NULL);
 }
 
-/* Every frame arrives byte-exact, and, with exact, frames gen made =
- * frames the sink got + every counted drop.  With stagenet as the server
- * (testpmd a client) some frames testpmd took from the TX ring are missing
- * from its RX counters and from every drop counter (README "vhost-user
- * port", open issue), so those cases check the bytes only. */
+/* Every frame arrives byte-exact, and frames gen made = frames the sink
+ * got + every counted drop (testpmd's included). */
 static void run_exact(unsigned int nq, bool server, bool staging, unsigned int size,
-		      unsigned int count, unsigned int rate, bool exact)
+		      unsigned int count, unsigned int rate)
 {
 	static struct world w; /* outlives the case for world_teardown */
 	char gen[128], *o1, *o2;
@@ -246,6 +267,7 @@ static void run_exact(unsigned int nq, bool server, bool staging, unsigned int s
 	/* Both vifs' sessions first (the backend holds them from vif
 	 * creation), so frames have somewhere to go from the start. */
 	wait_sessions(&w, 2);
+	wait_forwarding(&w);
 	snprintf(gen, sizeof(gen), "gen:size=%u,count=%u,rate=%u", size, count, rate);
 	f1 = w.f1 = gen_start(&w, gen, staging);
 	assert_int_equal(sn_test_reap(f1, WAIT_MS), 0);
@@ -308,10 +330,7 @@ static void run_exact(unsigned int nq, bool server, bool staging, unsigned int s
 				print_message("  %s\n", strrchr(l, '/') ? strrchr(l, '/') + 1 : l);
 		free(bo);
 	}
-	if (exact)
-		assert_int_equal(got + drops, made);
-	else
-		assert_true(got + drops <= made);
+	assert_int_equal(got + drops, made);
 	free(o1);
 	free(o2);
 }
@@ -319,31 +338,37 @@ static void run_exact(unsigned int nq, bool server, bool staging, unsigned int s
 static void io_60_1q_client_staging(void **s)
 {
 	(void)s;
-	run_exact(1, false, true, 60, 5000, 50000, true);
+	run_exact(1, false, true, 60, 5000, 50000);
 }
 
 static void io_1514_2q_client_staging(void **s)
 {
 	(void)s;
-	run_exact(2, false, true, 1514, 2000, 20000, true);
+	run_exact(2, false, true, 1514, 2000, 20000);
 }
 
 static void io_1514_1q_server_staging(void **s)
 {
 	(void)s;
-	run_exact(1, true, true, 1514, 2000, 20000, false);
+	run_exact(1, true, true, 1514, 2000, 20000);
+}
+
+static void io_60_2q_server_nostaging(void **s)
+{
+	(void)s;
+	run_exact(2, true, false, 60, 3000, 30000);
 }
 
 static void io_65535_gso_1q_client_nostaging(void **s)
 {
 	(void)s;
-	run_exact(1, false, false, 65535, 300, 300, true);
+	run_exact(1, false, false, 65535, 300, 300);
 }
 
 static void io_9000_2q_client_nostaging(void **s)
 {
 	(void)s;
-	run_exact(2, false, false, 9000, 500, 5000, true);
+	run_exact(2, false, false, 9000, 500, 5000);
 }
 
 /* testpmd SIGKILLed under traffic, then started again: the backend (the
@@ -400,6 +425,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(io_60_1q_client_staging, world_teardown),
 		cmocka_unit_test_teardown(io_1514_2q_client_staging, world_teardown),
 		cmocka_unit_test_teardown(io_1514_1q_server_staging, world_teardown),
+		cmocka_unit_test_teardown(io_60_2q_server_nostaging, world_teardown),
 		cmocka_unit_test_teardown(io_65535_gso_1q_client_nostaging, world_teardown),
 		cmocka_unit_test_teardown(io_9000_2q_client_nostaging, world_teardown),
 		cmocka_unit_test_teardown(testpmd_killed_and_restarted, world_teardown),
