@@ -121,6 +121,7 @@ static const enum sn_qstat drop_stats[] = {
 	DROP(rx_drop_queue_full) DROP(rx_drop_grant) DROP(rx_drop_port) DROP(rx_drop_malformed)
 	DROP(port_drop_runt) DROP(port_drop_giant) DROP(port_drop_truncated)
 	DROP(port_drop_offload) DROP(port_drop_send) DROP(rx_drop_mcast) DROP(port_drop_peer)
+	DROP(port_drop_session)
 #undef DROP
 };
 
