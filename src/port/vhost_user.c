@@ -93,6 +93,7 @@ struct vu_dev {
 	int hold_fd;
 	_Atomic unsigned int host_caps; /* SN_OFFLOAD_* the device takes from us */
 	bool mrg;
+	bool event_idx;               /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	atomic_bool stop, broken;
 	int listen_fd, conn_fd, wake_fd;
 	int memfd;
@@ -344,6 +345,10 @@ static int vu_pair_init(struct vu_dev *d, unsigned int i)
 	if (!rc)
 		rc = sn_vq_init(&p->tx, VU_RING, d->mem + base + rb, p->tx_posted, txb,
 				VU_TXBUF, false);
+	if (!rc && d->event_idx) {
+		sn_vq_use_event_idx(&p->rx);
+		sn_vq_use_event_idx(&p->tx);
+	}
 	if (!rc) {
 		p->rx_bufs = d->mem + rxb;
 		p->tx_bufs = d->mem + txb;
@@ -412,6 +417,7 @@ static int vu_session_up(struct vu_dev *d, bool fresh)
 	want_f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
 		 (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_HOST_TSO4) |
 		 (1ull << VIRTIO_NET_F_HOST_TSO6) | (1ull << VU_F_PROTOCOL_FEATURES) |
+		 (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		 vu_guest_features(want);
 	f = dev_f & want_f;
 	/* A TSO bit without the checksum bit it depends on is not valid. */
@@ -446,6 +452,7 @@ static int vu_session_up(struct vu_dev *d, bool fresh)
 	if (rc)
 		return rc;
 	d->mrg = f & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	d->event_idx = f & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	if (f & (1ull << VIRTIO_NET_F_CSUM))
 		host |= SN_OFFLOAD_CSUM4 | SN_OFFLOAD_CSUM6;
 	if (f & (1ull << VIRTIO_NET_F_HOST_TSO4))
@@ -640,7 +647,7 @@ static void *vu_thread(void *arg)
 				continue;
 			}
 			backoff = VU_RETRY_MIN_MS;
-			vu_log(d, "%s", "connected");
+			vu_log(d, "connected%s", d->event_idx ? " (event_idx)" : "");
 		}
 		pf[0] = (struct pollfd){ .fd = d->conn_fd, .events = POLLIN };
 		pf[1] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };

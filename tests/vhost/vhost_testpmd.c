@@ -166,6 +166,18 @@ static int count_str(const char *text, const char *needle)
 	return n;
 }
 
+/* Whether the backend's sessions negotiated VIRTIO_RING_F_EVENT_IDX
+ * (DPDK's vhost library offers it): every "connected" says so. */
+static bool back_event_idx(const struct world *w)
+{
+	char *o = sn_test_slurp(w->back_out);
+	bool ok = count_str(o, "sock: connected") > 0 &&
+		  count_str(o, "sock: connected") == count_str(o, "sock: connected (event_idx)");
+
+	free(o);
+	return ok;
+}
+
 /* Until the backend's log shows n vhost-user sessions set up. */
 static void wait_sessions(const struct world *w, int n)
 {
@@ -315,6 +327,7 @@ static void run_exact(unsigned int nq, bool server, bool staging, unsigned int s
 	}
 	tpd = tp_stop_drops(&w);
 	drops += tpd;
+	assert_true(back_event_idx(&w));
 	kill(w.f2, SIGINT);
 	assert_int_equal(sn_test_reap(w.f2, WAIT_MS), 0);
 	w.f2 = 0;
