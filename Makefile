@@ -10,6 +10,9 @@ DEPS = build-essential meson ninja-build pkg-config libxen-dev libcmocka-dev \
        libxdp-dev libbpf-dev xdp-tools tcpreplay ethtool
 # Packaging (README "Install"): man pages, the Debian package and its checks.
 DEPS += help2man debhelper lintian dpkg-dev fakeroot man-db bash-completion
+# tests/vhost ovs: Open vSwitch with DPDK as a vhost-user peer (a private
+# instance; on a systemd host the package also enables openvswitch-switch).
+DEPS += openvswitch-switch-dpdk
 
 .PHONY: all deps demo check check-asan check-tsan clean fuzz fuzz-merge check-xen
 

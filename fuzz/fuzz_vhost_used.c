@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return -1;
-	num = (uint16_t)(1u << (data[0] % 9));           /* 1..256 */
+	num = (uint16_t)(1u << ((data[0] & 0x7f) % 9));  /* 1..256 */
 	nposted = (uint16_t)(data[1] % (num + 1));
 	data += 2;
 	size -= 2;
@@ -38,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ring_mem, 0, sizeof(ring_mem));
 	if (sn_vq_init(&vq, num, ring_mem, posted, 0, BUF_LEN, true))
 		abort();
+	/* The top bit: notifications through the event indices. */
+	if (data[-2] & 0x80)
+		sn_vq_use_event_idx(&vq);
 	memset(mine, 0, sizeof(mine));
 	for (uint16_t i = 0; i < nposted; i++) {
 		sn_vq_post(&vq, i, BUF_LEN);
@@ -59,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		dev_pos = (uint16_t)(dev_pos + 8);
 		vq.used->idx = idx;
+		/* avail_event, past the last used entry: any value only
+		 * decides whether the next publish asks for a kick. */
+		memcpy(&vq.used->ring[num], data + 1, 2);
 		data += 3 + 8 * 8;
 		size -= 3 + 8 * 8;
 

@@ -51,7 +51,8 @@
 	X(persist_table_full) /* flagged slot on the normal path: table full */ \
 	X(persist_refused)    /* flagged slot on the normal path: map failed, ring gref, permission */ \
 	X(persist_retired)    /* frontend: pool buffers retired and replaced (churn) */ \
-	X(port_drop_peer)     /* port: the vhost-user peer broke the ring protocol */
+	X(port_drop_peer)     /* port: the vhost-user peer broke the ring protocol */ \
+	X(port_drop_session)  /* port: in flight when a vhost-user session ended */
 
 enum sn_qstat {
 #define SN_QSTAT_ENUM(n) SN_QS_##n,

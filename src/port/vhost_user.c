@@ -47,6 +47,7 @@ _Static_assert(VU_TX_MAX_CHAIN <= 255 && VU_TX_MAX_CHAIN <= VU_RING, "tx_cnt hol
 struct vu_pair {
 	pthread_mutex_t lock;
 	bool live;           /* rings set up in the current session */
+	bool ringed;         /* rings laid out in the current mapping */
 	struct sn_virtq rx;  /* virtio-net receiveq: device -> us */
 	struct sn_virtq tx;  /* transmitq: us -> device */
 	uint8_t *rx_bufs, *tx_bufs;
@@ -65,9 +66,8 @@ struct vu_pair {
 	/* Reported once per session per kind, as drops of the queue that
 	 * saw them. */
 	uint64_t seen_jump, seen_id, seen_len;
-	/* Frames a session took with it when it ended (TX posted and never
-	 * used, RX taken but not yet a whole frame), counted as drops by the
-	 * queue's next burst. */
+	/* Frames a session took with it when it ended (vu_pair_unread),
+	 * counted as port_drop_session by the queue's next burst. */
 	_Atomic uint64_t lost;
 	/* Stable for the device's life, so a queue's poll fd never changes
 	 * across sessions. */
@@ -93,6 +93,7 @@ struct vu_dev {
 	int hold_fd;
 	_Atomic unsigned int host_caps; /* SN_OFFLOAD_* the device takes from us */
 	bool mrg;
+	bool event_idx;               /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	atomic_bool stop, broken;
 	int listen_fd, conn_fd, wake_fd;
 	int memfd;
@@ -241,6 +242,51 @@ static uint64_t vu_guest_features(unsigned int bits)
 	return f;
 }
 
+/* Frames a session takes with it, from a pair whose rings are still
+ * mapped: TX chains the device never returned (those it used were
+ * delivered, reaped or not), and RX frames it returned that we have not
+ * read.  Bounded: every entry taken lowers inflight, whatever the device
+ * still writes into its old mapping. */
+static uint64_t vu_pair_unread(struct vu_pair *p, bool mrg)
+{
+	struct sn_vq_elem e[VU_BURST];
+	unsigned int old = p->n_hold, i = 0;
+	uint64_t lost;
+	int n;
+
+	do
+		n = sn_vq_take_used(&p->tx, e, VU_BURST);
+	while (n == (int)VU_BURST);
+	lost = p->tx.inflight;
+	if (p->n_hold < VU_RING) {
+		n = sn_vq_take_used(&p->rx, p->hold + p->n_hold, VU_RING - p->n_hold);
+		if (n > 0)
+			p->n_hold += (unsigned int)n;
+	}
+	while (i < p->n_hold) {
+		unsigned int nb = 1, j;
+		bool counted = false;
+
+		if (mrg && !p->hold[i].bad_len && p->hold[i].len >= VU_HDR) {
+			struct virtio_net_hdr_mrg_rxbuf h;
+
+			memcpy(&h, p->rx_bufs + (size_t)p->hold[i].id * VU_RXBUF, VU_HDR);
+			if (h.num_buffers > 1)
+				nb = h.num_buffers;
+		}
+		if (nb > p->n_hold - i)
+			nb = p->n_hold - i;
+		/* A length past the buffer taken before now was counted as
+		 * port_drop_peer already (vu_check_peer). */
+		for (j = i; j < i + nb; j++)
+			counted |= j < old && p->hold[j].bad_len;
+		if (!counted)
+			lost++;
+		i += nb;
+	}
+	return lost;
+}
+
 static void vu_session_down(struct vu_dev *d)
 {
 	atomic_store(&d->nlive, 0);
@@ -248,8 +294,13 @@ static void vu_session_down(struct vu_dev *d)
 		struct vu_pair *p = &d->pairs[i];
 
 		pthread_mutex_lock(&p->lock);
-		if (p->live || p->tx.inflight)
-			atomic_fetch_add(&p->lost, p->tx.inflight);
+		if (p->ringed) {
+			uint64_t n = vu_pair_unread(p, d->mrg);
+
+			if (n)
+				atomic_fetch_add(&p->lost, n);
+		}
+		p->ringed = false;
 		p->tx.inflight = 0;
 		p->live = false;
 		p->n_hold = 0;
@@ -294,6 +345,10 @@ static int vu_pair_init(struct vu_dev *d, unsigned int i)
 	if (!rc)
 		rc = sn_vq_init(&p->tx, VU_RING, d->mem + base + rb, p->tx_posted, txb,
 				VU_TXBUF, false);
+	if (!rc && d->event_idx) {
+		sn_vq_use_event_idx(&p->rx);
+		sn_vq_use_event_idx(&p->tx);
+	}
 	if (!rc) {
 		p->rx_bufs = d->mem + rxb;
 		p->tx_bufs = d->mem + txb;
@@ -309,6 +364,7 @@ static int vu_pair_init(struct vu_dev *d, unsigned int i)
 		p->rx_irq = true;
 		(void)sn_vq_publish(&p->rx);
 		p->seen_jump = p->seen_id = p->seen_len = 0;
+		p->ringed = true;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
@@ -361,6 +417,7 @@ static int vu_session_up(struct vu_dev *d, bool fresh)
 	want_f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
 		 (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_HOST_TSO4) |
 		 (1ull << VIRTIO_NET_F_HOST_TSO6) | (1ull << VU_F_PROTOCOL_FEATURES) |
+		 (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		 vu_guest_features(want);
 	f = dev_f & want_f;
 	/* A TSO bit without the checksum bit it depends on is not valid. */
@@ -395,6 +452,7 @@ static int vu_session_up(struct vu_dev *d, bool fresh)
 	if (rc)
 		return rc;
 	d->mrg = f & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	d->event_idx = f & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	if (f & (1ull << VIRTIO_NET_F_CSUM))
 		host |= SN_OFFLOAD_CSUM4 | SN_OFFLOAD_CSUM6;
 	if (f & (1ull << VIRTIO_NET_F_HOST_TSO4))
@@ -589,7 +647,7 @@ static void *vu_thread(void *arg)
 				continue;
 			}
 			backoff = VU_RETRY_MIN_MS;
-			vu_log(d, "%s", "connected");
+			vu_log(d, "connected%s", d->event_idx ? " (event_idx)" : "");
 		}
 		pf[0] = (struct pollfd){ .fd = d->conn_fd, .events = POLLIN };
 		pf[1] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
@@ -664,7 +722,7 @@ static struct vu_pair *vu_pair_get(struct vu_port *vp)
 
 		vp->port.stats.drops += n;
 		if (vp->port.qs)
-			sn_qstat_add(vp->port.qs, SN_QS_port_drop_send, n);
+			sn_qstat_add(vp->port.qs, SN_QS_port_drop_session, n);
 	}
 	if (!np)
 		return NULL;

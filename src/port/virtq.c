@@ -60,17 +60,48 @@ int sn_vq_init(struct sn_virtq *vq, uint16_t num, void *mem, uint8_t *posted,
 	return 0;
 }
 
+/* The event indices sit past each ring's last entry (virtio 1.1, 2.6.7
+ * and 2.6.8): used_event in the avail ring (we write it), avail_event in
+ * the used ring (the device writes it; one untrusted 16-bit value, any of
+ * which is harmless: it only decides whether we kick). */
+static uint16_t *used_event(struct sn_virtq *vq)
+{
+	return &vq->avail->ring[vq->num];
+}
+
+static uint16_t *avail_event(struct sn_virtq *vq)
+{
+	return (uint16_t *)&vq->used->ring[vq->num];
+}
+
+void sn_vq_use_event_idx(struct sn_virtq *vq)
+{
+	vq->event_idx = true;
+	/* With event indices the driver must leave the flags at 0 and
+	 * the device must ignore them. */
+	__atomic_store_n(&vq->avail->flags, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(used_event(vq), vq->last_used, __ATOMIC_RELAXED);
+}
+
 bool sn_vq_publish(struct sn_virtq *vq)
 {
-	uint16_t flags;
+	uint16_t old = vq->published, now = vq->avail_idx, flags, ev;
 
+	vq->published = now;
 	/* Descriptors and ring entries before the index the device polls. */
-	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&vq->avail->idx, now, __ATOMIC_RELEASE);
 	/* The index store must be visible before we read the device's
-	 * NO_NOTIFY flag, or a device that just went to sleep is missed. */
+	 * NO_NOTIFY flag or avail_event, or a device that just went to sleep
+	 * is missed. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	flags = __atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED);
-	return !(flags & VRING_USED_F_NO_NOTIFY);
+	if (!vq->event_idx) {
+		flags = __atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED);
+		return !(flags & VRING_USED_F_NO_NOTIFY);
+	}
+	/* Kick when the index the device wants to hear about was crossed
+	 * by this publish (vring_need_event in linux/virtio_ring.h). */
+	ev = __atomic_load_n(avail_event(vq), __ATOMIC_RELAXED);
+	return vring_need_event(ev, now, old);
 }
 
 unsigned int sn_vq_used_pending(const struct sn_virtq *vq)
@@ -121,7 +152,11 @@ int sn_vq_take_used(struct sn_virtq *vq, struct sn_vq_elem *out, unsigned int ma
 
 bool sn_vq_irq_enable(struct sn_virtq *vq)
 {
-	__atomic_store_n(&vq->avail->flags, 0, __ATOMIC_RELAXED);
+	if (vq->event_idx)
+		/* Notify at the next used entry. */
+		__atomic_store_n(used_event(vq), vq->last_used, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&vq->avail->flags, 0, __ATOMIC_RELAXED);
 	/* Flag store before the index load: a device that adds an entry after
 	 * our load sees the flag clear and notifies. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -130,5 +165,12 @@ bool sn_vq_irq_enable(struct sn_virtq *vq)
 
 void sn_vq_irq_disable(struct sn_virtq *vq)
 {
-	__atomic_store_n(&vq->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
+	if (vq->event_idx)
+		/* Half the index space away: the device crosses it only after
+		 * 32768 more used entries, by then at most one spurious call. */
+		__atomic_store_n(used_event(vq), (uint16_t)(vq->last_used + 0x8000u),
+				 __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&vq->avail->flags, VRING_AVAIL_F_NO_INTERRUPT,
+				 __ATOMIC_RELAXED);
 }

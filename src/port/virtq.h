@@ -27,6 +27,10 @@ struct sn_virtq {
 	uint16_t avail_idx;    /* private: next avail slot (published by sn_vq_publish) */
 	uint16_t last_used;    /* private: next used slot to read */
 	uint16_t inflight;     /* posted and not yet returned */
+	uint16_t published;    /* avail index at the last sn_vq_publish */
+	/* VIRTIO_RING_F_EVENT_IDX negotiated: notifications are asked for
+	 * with the used_event/avail_event indices, never with the flags. */
+	bool event_idx;
 	uint32_t buf_len;      /* bytes of every descriptor's buffer */
 	uint8_t *posted;       /* per descriptor id: 1 while the device owns it */
 	/* Device misbehaviour seen, by kind (the owner turns them into drops
@@ -73,8 +77,13 @@ static inline void sn_vq_desc_set(struct sn_virtq *vq, uint16_t id, uint32_t len
 	vq->desc[id].next = next >= 0 ? (uint16_t)next : 0;
 }
 
+/* Notifications through the event indices (VIRTIO_RING_F_EVENT_IDX),
+ * after sn_vq_init and before the first publish. */
+void sn_vq_use_event_idx(struct sn_virtq *vq);
+
 /* Make posted entries visible; true when the device asked to be kicked
- * (VRING_USED_F_NO_NOTIFY clear). */
+ * (VRING_USED_F_NO_NOTIFY clear, or with event indices: its avail_event
+ * lies among the entries this publish added). */
 bool sn_vq_publish(struct sn_virtq *vq);
 
 /* Take up to max used entries in one pass.  Returns how many were written

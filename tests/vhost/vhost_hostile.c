@@ -215,6 +215,33 @@ static void disconnect_and_back(void **state)
 	honest_rx(r, 9);
 }
 
+/* A session ends with frames on the rings: RX frames the back-end returned
+ * that the port had not read, TX frames it never took.  Each is counted
+ * once (port_drop_session) when the session goes; TX frames it took are
+ * not. */
+static void session_end_counts_in_flight(void **state)
+{
+	struct rig *r = *state;
+	uint8_t f[60], got[200];
+	struct sn_pkt p = { .data = f, .len = sizeof(f), .cap = sizeof(f) };
+	struct sn_pkt *pv[5] = { &p, &p, &p, &p, &p };
+
+	frame(f, sizeof(f), 10);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(peer_vhost_rx_put(r->pv, f, sizeof(f), PV_HONEST), 0);
+	assert_int_equal(r->port->ops->send(r->port, pv, 5), 5);
+	assert_int_equal(peer_vhost_tx_get(r->pv, got, sizeof(got)), sizeof(f));
+	assert_int_equal(peer_vhost_tx_get(r->pv, got, sizeof(got)), sizeof(f));
+	/* No recv until the next session: it would read the frames. */
+	peer_vhost_disconnect(r->pv);
+	assert_true(peer_vhost_wait_session(r->pv, 2, WAIT_MS));
+	/* The next burst folds them into the counters. */
+	(void)r->port->ops->recv(r->port, &r->pp, 1);
+	assert_int_equal(r->qs.v[SN_QS_port_drop_session], 3 + 3);
+	assert_int_equal(r->port->stats.drops, 6);
+	honest_rx(r, 11);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +251,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(length_past_buffer, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(stops_consuming, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(disconnect_and_back, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(session_end_counts_in_flight, rig_setup, rig_teardown),
 	};
 
 	sn_test_filter(argc, argv);
