@@ -44,6 +44,13 @@ struct sn_port_ops {
 	 * asked for, or cannot be told).  Called at every connect with the
 	 * SN_OFFLOAD_* bits this peer negotiated; 0 or -errno. */
 	int (*set_offloads)(struct sn_port *p, unsigned int bits);
+	/* Optional (NULL: send never runs out of room, or drops by itself).
+	 * How many frames send can take now without dropping, after taking
+	 * back what the far side consumed; -1 when unbounded (no session).
+	 * A backend takes no more guest TX than this, so a peer that is
+	 * merely slower back-pressures the guest instead of losing frames
+	 * (README "vhost-user port"). */
+	int (*tx_room)(struct sn_port *p);
 };
 
 struct sn_port_stats {

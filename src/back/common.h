@@ -28,6 +28,9 @@
 #define SN_BACK_TX_MAX_SLOTS (1u + XEN_NETIF_NR_SLOTS_MIN)
 /* RX packets placed per grant-copy call. */
 #define SN_BACK_RX_BATCH 32u
+/* How long guest TX waits in its ring for a full port (tx_room) before
+ * the port counts as stuck and frames are dropped instead (back/tx.c). */
+#define SN_BACK_PORT_FULL_MS 20u
 /* Largest data slot count of one RX packet (64 KiB / 4 KiB, rounded up). */
 #define SN_BACK_RX_MAX_DATA_SLOTS 17u
 /* Largest RX headroom served: Linux's XEN_NETIF_MAX_XDP_HEADROOM is more

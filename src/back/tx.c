@@ -56,6 +56,9 @@ struct sn_back_txstate {
 	int16_t map_st[TX_MAX_MAPS];
 	unsigned int nmap;
 
+	/* When the port last had no room (tx_room), 0 while it has. */
+	uint64_t port_full_since_ns;
+
 	/* Rate limit ("rate" = bytes per usec window, Linux's credit). */
 	uint64_t credit_left;
 	uint64_t credit_refill_ns; /* next refill time; 0 = unlimited */
@@ -423,6 +426,34 @@ static void tx_push(struct sn_back_queue *q)
 		sn_back_notify(q, q->tx_port);
 }
 
+/* Cap the budget at what the port can take now.  A port that is full
+ * leaves guest TX in the netif ring (the frontend waits, as it would on a
+ * slow wire) for at most SN_BACK_PORT_FULL_MS; a far side that stays full
+ * longer is treated as one that stopped consuming: frames are taken and
+ * dropped, counted, so it cannot stall the vif. */
+static unsigned int tx_port_budget(struct sn_back_queue *q, unsigned int budget)
+{
+	struct sn_back_txstate *s = q->txs;
+	int room;
+
+	if (!q->port->ops->tx_room)
+		return budget;
+	room = q->port->ops->tx_room(q->port);
+	if (room < 0) {
+		s->port_full_since_ns = 0;
+		return budget;
+	}
+	if (room > 0) {
+		s->port_full_since_ns = 0;
+		return (unsigned int)room < budget ? (unsigned int)room : budget;
+	}
+	if (!s->port_full_since_ns)
+		s->port_full_since_ns = now_ns();
+	if (now_ns() - s->port_full_since_ns < SN_BACK_PORT_FULL_MS * 1000000ull)
+		return 0;
+	return budget;
+}
+
 int sn_back_tx_action(struct sn_back_queue *q, unsigned int budget)
 {
 	struct sn_back_txstate *s = q->txs;
@@ -430,6 +461,8 @@ int sn_back_tx_action(struct sn_back_queue *q, unsigned int budget)
 	RING_IDX rsp_before = q->tx.rsp_prod_pvt;
 	bool fatal = false;
 	int taken;
+
+	budget = tx_port_budget(q, budget);
 
 	while (handled < budget && !fatal) {
 		n = tx_collect(q, budget, &handled, &fatal);

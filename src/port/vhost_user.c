@@ -885,6 +885,24 @@ static bool vu_tx_segment(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *
 	return true;
 }
 
+/* Free TX descriptors once the peer's consumed ones are back: a frame up
+ * to one buffer takes one, so this is how many frames of that size send
+ * takes now.  -1 without a session (send counts those itself). */
+static int vu_tx_room(struct sn_port *port)
+{
+	struct vu_port *vp = (struct vu_port *)port;
+	struct vu_pair *p = vu_pair_get(vp);
+	int room = -1;
+
+	if (!p)
+		return -1;
+	vu_tx_reclaim(vp, p);
+	if (p->live)
+		room = (int)p->n_free;
+	pthread_mutex_unlock(&p->lock);
+	return room;
+}
+
 static int vu_send_burst(struct sn_port *port, struct sn_pkt *const *pkts, unsigned int n)
 {
 	struct vu_port *vp = (struct vu_port *)port;
@@ -1258,6 +1276,7 @@ static const struct sn_port_ops vu_ops = {
 	.fd = vu_fd,
 	.close = vu_port_close,
 	.set_offloads = vu_set_offloads,
+	.tx_room = vu_tx_room,
 };
 
 /* PATH with {domid} and {devid} replaced; a directory gets
