@@ -188,23 +188,6 @@ static int run_helper(const struct sn_bench_env *e, const struct cell_proc *pr)
 	return sn_proc_run(&s, HELPER_MS);
 }
 
-/* Sleep, cut short by SIGINT/SIGTERM; returns false if interrupted. */
-static bool nap(const struct sn_bench_env *e, double s)
-{
-	double end = sn_bench_now() + s;
-
-	while (!*e->stop) {
-		double left = end - sn_bench_now();
-
-		if (left <= 0)
-			return true;
-		if (left > 0.05)
-			left = 0.05;
-		nanosleep(&(struct timespec){ .tv_nsec = (long)(left * 1e9) }, NULL);
-	}
-	return false;
-}
-
 /* Whether a daemon has exited; if so the cell fails with its last word. */
 static bool daemon_exited(struct sn_bench_cell *c, struct cell_procs *p, const char *when)
 {
@@ -263,7 +246,7 @@ static bool measure_rep(const struct sn_bench_env *e, struct sn_bench_cell *c,
 			struct sn_bench_snap *s1)
 {
 	double dt, rep_end = sn_bench_now() + 20 * e->o->duration + 2;
-	bool ok = nap(e, e->o->duration);
+	bool ok = sn_bench_nap(e->stop, e->o->duration);
 
 	/* A window must hold some packets: on a loaded machine a
 	 * busy-polling process can lose its CPU for longer than a --quick
@@ -275,7 +258,7 @@ static bool measure_rep(const struct sn_bench_env *e, struct sn_bench_cell *c,
 		if (s1->v[p->recv][p->pkts] - prev->v[p->recv][p->pkts] >= MIN_REP_PKTS ||
 		    sn_bench_now() > rep_end)
 			break;
-		ok = nap(e, 0.01);
+		ok = sn_bench_nap(e->stop, 0.01);
 	}
 	if (!ok) {
 		sn_bench_cell_fail(c, "interrupted");
@@ -299,7 +282,7 @@ static bool measure(const struct sn_bench_env *e, struct sn_bench_cell *c,
 	struct sn_bench_snap prev;
 	double cpu0[SN_SIDE__COUNT];
 
-	if (!nap(e, e->o->warmup)) {
+	if (!sn_bench_nap(e->stop, e->o->warmup)) {
 		sn_bench_cell_fail(c, "interrupted");
 		return false;
 	}

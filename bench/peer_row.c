@@ -16,22 +16,6 @@
 
 #define PEER_READY_S 20
 
-static bool nap(const struct sn_bench_env *e, double s)
-{
-	double end = sn_bench_now() + s;
-
-	while (!*e->stop) {
-		double left = end - sn_bench_now();
-
-		if (left <= 0)
-			return true;
-		if (left > 0.05)
-			left = 0.05;
-		nanosleep(&(struct timespec){ .tv_nsec = (long)(left * 1e9) }, NULL);
-	}
-	return false;
-}
-
 /* One testpmd of the pair: its pid, its telemetry. */
 struct peer {
 	pid_t pid;
@@ -49,7 +33,7 @@ static int sample(const struct sn_bench_env *e, struct peer *p, struct sn_testpm
 	       sn_bench_now() < deadline) {
 		if (sn_proc_exited(&p->pid, &ws))
 			return -ECHILD;
-		nap(e, 0.02);
+		sn_bench_nap(e->stop, 0.02);
 	}
 	*t = sn_bench_now();
 	return *e->stop ? -EINTR : rc;
@@ -63,7 +47,7 @@ static bool wait_socket(const struct sn_bench_env *e, const char *path)
 	while (stat(path, &sb)) {
 		if (*e->stop || sn_bench_now() > deadline)
 			return false;
-		nap(e, 0.02);
+		sn_bench_nap(e->stop, 0.02);
 	}
 	return true;
 }
@@ -78,19 +62,19 @@ static void measure(const struct sn_bench_env *e, struct sn_bench_cell *c, struc
 		rc = sample(e, rx, &s0, &t0);
 		if (!rc && s0.rx_pkts)
 			break;
-		nap(e, 0.02);
+		sn_bench_nap(e->stop, 0.02);
 	} while (!rc && sn_bench_now() < deadline);
 	if (rc || !s0.rx_pkts) {
 		sn_bench_cell_fail(c, "no packets within %d s (%s)", PEER_READY_S,
 				   rc ? strerror(-rc) : "connected?");
 		return;
 	}
-	if (!nap(e, e->o->warmup))
+	if (!sn_bench_nap(e->stop, e->o->warmup))
 		goto intr;
 	if ((rc = sample(e, rx, &s0, &t0)))
 		goto fail;
 	for (unsigned int r = 0; r < e->o->reps; r++) {
-		if (!nap(e, e->o->duration))
+		if (!sn_bench_nap(e->stop, e->o->duration))
 			goto intr;
 		if ((rc = sample(e, rx, &s1, &t1)))
 			goto fail;

@@ -15,6 +15,22 @@ double sn_bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+bool sn_bench_nap(const volatile sig_atomic_t *stop, double s)
+{
+	double end = sn_bench_now() + s;
+
+	while (!*stop) {
+		double left = end - sn_bench_now();
+
+		if (left <= 0)
+			return true;
+		if (left > 0.05)
+			left = 0.05;
+		nanosleep(&(struct timespec){ .tv_nsec = (long)(left * 1e9) }, NULL);
+	}
+	return false;
+}
+
 void sn_bench_snap_take(struct sn_stats_block *const blk[SN_SIDE__COUNT],
 			struct sn_bench_snap *s)
 {

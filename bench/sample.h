@@ -5,6 +5,7 @@
 #define STAGENET_BENCH_SAMPLE_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,6 +25,9 @@ struct sn_bench_snap {
 };
 
 double sn_bench_now(void);
+/* Sleep s seconds in slices of 50 ms, cut short when *stop is set
+ * (SIGINT/SIGTERM); false if it was. */
+bool sn_bench_nap(const volatile sig_atomic_t *stop, double s);
 /* A side whose block is NULL reads as zeros. */
 void sn_bench_snap_take(struct sn_stats_block *const blk[SN_SIDE__COUNT],
 			struct sn_bench_snap *s);

@@ -18,36 +18,7 @@
 
 #include <cmocka.h>
 
-static bool json_str(const char *obj, const char *key, char *out, size_t len)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-	p = strstr(obj, pat);
-	if (!p)
-		return false;
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (!e || (size_t)(e - p) >= len)
-		return false;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-	return true;
-}
-
-/* -1 when absent or null. */
-static double json_num(const char *obj, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(obj, pat);
-	if (!p || !strncmp(p + strlen(pat), "null", 4))
-		return -1;
-	return strtod(p + strlen(pat), NULL);
-}
+#include "json_get.h"
 
 static void test_bench_quick(void **state)
 {
