@@ -434,6 +434,7 @@ static void tx_push(struct sn_back_queue *q)
 static unsigned int tx_port_budget(struct sn_back_queue *q, unsigned int budget)
 {
 	struct sn_back_txstate *s = q->txs;
+	uint64_t now;
 	int room;
 
 	if (!q->port->ops->tx_room)
@@ -447,9 +448,10 @@ static unsigned int tx_port_budget(struct sn_back_queue *q, unsigned int budget)
 		s->port_full_since_ns = 0;
 		return (unsigned int)room < budget ? (unsigned int)room : budget;
 	}
+	now = now_ns();
 	if (!s->port_full_since_ns)
-		s->port_full_since_ns = now_ns();
-	if (now_ns() - s->port_full_since_ns < SN_BACK_PORT_FULL_MS * 1000000ull)
+		s->port_full_since_ns = now;
+	if (now - s->port_full_since_ns < SN_BACK_PORT_FULL_MS * 1000000ull)
 		return 0;
 	return budget;
 }
