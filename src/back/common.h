@@ -16,6 +16,7 @@
 #include "back/ring_grefs.h"
 #include "back/staging.h"
 #include "plat/late_eoi.h"
+#include "proto/prefetch.h"
 #include "proto/ring.h"
 #include "stagenet/back.h"
 
@@ -102,6 +103,7 @@ struct sn_back_queue {
 	 * ring and staging is on; NULL otherwise.  Unmapped after the queue
 	 * thread stopped. */
 	struct sn_back_gref_table *grefs;
+	bool prefetchw; /* sn_cpu_has_prefetchw(), asked once (proto/prefetch.h) */
 };
 
 struct sn_back_vif {

@@ -229,6 +229,9 @@ static void plan_fetch(struct sn_back_queue *q, unsigned int p)
 						      sl->flags & SN_NETTXF_persist,
 						      false);
 		if (staged) {
+			/* Read in tx_staged_flush after the whole batch is
+			 * planned: the frontend's core wrote it last. */
+			sn_prefetch_r_range((const uint8_t *)staged->addr + sl->offset, len);
 			s->stg[s->nstg++] = (struct tx_staged){
 				.ent = staged, .dst = dst + off,
 				.off = sl->offset, .len = (uint16_t)len,

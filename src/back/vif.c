@@ -349,6 +349,7 @@ static int queue_setup(struct sn_back_vif *v, struct sn_back_queue *q,
 
 	q->vif = v;
 	q->plat = v->back->plat;
+	q->prefetchw = sn_cpu_has_prefetchw();
 	q->id = (uint16_t)i;
 	q->fe_domid = v->domid;
 	q->st = &v->stats[i];

@@ -190,6 +190,7 @@ int sn_front_open(struct sn_plat *p, const struct sn_front_cfg *cfg,
 		struct sn_front_queue *q = &nic->q[i];
 
 		q->nic = nic;
+		q->prefetchw = sn_cpu_has_prefetchw();
 		q->id = i;
 		q->port_tx = q->port_rx = -1;
 		q->st = cfg->stats[i] ? cfg->stats[i] : &q->own_st;

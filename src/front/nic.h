@@ -10,6 +10,7 @@
 
 #include "front/staging.h"
 #include "plat/late_eoi.h"
+#include "proto/prefetch.h"
 #include "proto/ring.h"
 #include "proto/rxrsp.h"
 #include "proto/slots.h"
@@ -40,6 +41,7 @@ struct sn_front_queue {
 	atomic_bool broken;  /* backend misbehaved: stop using the rings */
 	struct sn_qstats *st;
 	struct sn_qstats own_st;
+	bool prefetchw; /* sn_cpu_has_prefetchw(), asked once (proto/prefetch.h) */
 
 	struct netif_tx_front_ring tx;
 	struct netif_rx_front_ring rx;

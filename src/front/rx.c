@@ -192,6 +192,15 @@ int sn_front_rx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *p
 		rc = -EIO;
 		goto out;
 	}
+	/* The backend's core just wrote these buffers: ask for all of the
+	 * burst's first lines before copying any (id i is slot i). */
+	if (q->staging)
+		for (RING_IDX i = q->rx.rsp_cons; i != prod && i - q->rx.rsp_cons < n; i++) {
+			int si = q->rx_stage[i & (SN_RX_RING_SIZE - 1)];
+
+			if (si >= 0)
+				__builtin_prefetch(sn_front_staging_slot(q->staging, si)->ptr, 0, 3);
+		}
 	while (got < n && q->rx.rsp_cons != prod) {
 		struct sn_rxpkt rp;
 		int r;

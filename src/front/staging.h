@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "front/ctrl.h"
+#include "proto/prefetch.h"
 #include "stagenet/front.h"
 #include "stagenet/stats.h"
 
@@ -168,6 +169,15 @@ static inline int sn_front_staging_rx_take(struct sn_front_staging *s)
 	i = s->rx_free[--s->rx_nfree];
 	s->slots[i].busy = true;
 	return (int)i;
+}
+
+/* Ask for the lines the next n TX takes will write (LIFO: the top of the
+ * free stack), exclusive: the backend's core read them last. */
+static inline void sn_front_staging_tx_prefetch(const struct sn_front_staging *s,
+						unsigned int n, bool have_prefetchw)
+{
+	for (unsigned int i = 0; i < n && i < s->tx_nfree; i++)
+		sn_prefetch_w(have_prefetchw, s->slots[s->tx_free[s->tx_nfree - 1 - i]].ptr);
 }
 
 /* Give a slot back once the backend is done with it (TX response, RX

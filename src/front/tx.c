@@ -438,8 +438,10 @@ int sn_front_tx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *p
 		rc = -EIO;
 		goto out;
 	}
-	if (q->staging)
+	if (q->staging) {
 		sn_front_staging_churn(q->staging);
+		sn_front_staging_tx_prefetch(q->staging, n, q->prefetchw);
+	}
 	while (done < n) {
 		int r = tx_one(q, pkts[done]);
 
