@@ -74,11 +74,27 @@ static int capture_send(struct sn_test_port *sh, struct sn_pkt *const *pkts, uns
 	return (int)i;
 }
 
+/* bounded: take no more than the room left, and use it up. */
+static unsigned int room_take(struct sn_test_port *sh, unsigned int n)
+{
+	int room = atomic_load(&sh->room);
+	unsigned int k;
+
+	do {
+		if (room <= 0)
+			return 0;
+		k = (unsigned int)room < n ? (unsigned int)room : n;
+	} while (!atomic_compare_exchange_weak(&sh->room, &room, room - (int)k));
+	return k;
+}
+
 static int tport_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
 {
 	struct tport *t = (struct tport *)p;
 	unsigned int i;
 
+	if (t->sh->bounded)
+		n = room_take(t->sh, n);
 	if (t->sh->capture)
 		return capture_send(t->sh, pkts, n);
 	for (i = 0; i < n; i++) {
@@ -145,6 +161,15 @@ static void tport_close(struct sn_port *p)
 	free(t);
 }
 
+static int tport_tx_room(struct sn_port *p)
+{
+	struct sn_test_port *sh = ((struct tport *)p)->sh;
+	int room = atomic_load(&sh->room);
+
+	sh->tx_room_calls++;
+	return room > 0 ? room : 0;
+}
+
 static const struct sn_port_ops tport_ops = {
 	.kind = "test",
 	.send = tport_send,
@@ -153,14 +178,23 @@ static const struct sn_port_ops tport_ops = {
 	.close = tport_close,
 };
 
+static const struct sn_port_ops tport_bounded_ops = {
+	.kind = "test",
+	.send = tport_send,
+	.recv = tport_recv,
+	.fd = tport_fd,
+	.close = tport_close,
+	.tx_room = tport_tx_room,
+};
+
 int sn_test_port_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port **out)
 {
 	struct tport *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
-	t->base.ops = &tport_ops;
 	t->sh = arg;
+	t->base.ops = t->sh->bounded ? &tport_bounded_ops : &tport_ops;
 	t->queue = ctx->queue;
 	t->fd = -1;
 	if (t->sh->flood) {
