@@ -47,6 +47,7 @@ bool sn_test_pattern_ok(const uint8_t *d, uint32_t len)
 
 struct tport {
 	struct sn_port base;
+	struct sn_port_ops ops; /* tport_ops and the optional ops sh asks for */
 	struct sn_test_port *sh;
 	uint16_t queue;
 	unsigned int made;
@@ -106,13 +107,16 @@ static int tport_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned in
 	return (int)n;
 }
 
-static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, unsigned int n)
+static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, unsigned int n,
+			 uint64_t max_bytes)
 {
 	unsigned int i = 0;
 
 	pthread_mutex_lock(&sh->lock);
-	while (i < n && sh->inj_pos < sh->ninj) {
+	while (i < n && sh->inj_pos < sh->ninj && sh->inj[sh->inj_pos].len <= max_bytes) {
 		struct sn_test_pkt *c = &sh->inj[sh->inj_pos++];
+
+		max_bytes -= c->len;
 
 		memcpy(pkts[i]->data, c->data, c->len);
 		pkts[i]->len = c->len;
@@ -125,17 +129,21 @@ static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, un
 	return (int)i;
 }
 
-static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
+static int tport_recv_budget(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n,
+			     uint64_t max_bytes)
 {
 	struct tport *t = (struct tport *)p;
 	unsigned int i;
 
 	if (t->sh->capture)
-		return injected_recv(t->sh, pkts, n);
+		return injected_recv(t->sh, pkts, n, max_bytes);
 	for (i = 0; i < n && (t->sh->flood ? !atomic_load(&t->sh->stop) :
 					    t->made < t->sh->to_make); i++, t->made++) {
 		uint32_t len = t->sh->len(t->made);
 
+		if (len > max_bytes)
+			break;
+		max_bytes -= len;
 		sn_test_pattern(pkts[i]->data, len, t->made * 16u + t->queue);
 		pkts[i]->len = len;
 		pkts[i]->flags = 0;
@@ -145,6 +153,11 @@ static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned in
 	if (!i && !t->sh->flood && t->made >= t->sh->to_make)
 		return -ENODATA;
 	return (int)i;
+}
+
+static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
+{
+	return tport_recv_budget(p, pkts, n, UINT64_MAX);
 }
 
 static int tport_fd(struct sn_port *p)
@@ -178,15 +191,6 @@ static const struct sn_port_ops tport_ops = {
 	.close = tport_close,
 };
 
-static const struct sn_port_ops tport_bounded_ops = {
-	.kind = "test",
-	.send = tport_send,
-	.recv = tport_recv,
-	.fd = tport_fd,
-	.close = tport_close,
-	.tx_room = tport_tx_room,
-};
-
 int sn_test_port_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port **out)
 {
 	struct tport *t = calloc(1, sizeof(*t));
@@ -194,7 +198,12 @@ int sn_test_port_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port *
 	if (!t)
 		return -ENOMEM;
 	t->sh = arg;
-	t->base.ops = t->sh->bounded ? &tport_bounded_ops : &tport_ops;
+	t->ops = tport_ops;
+	if (t->sh->bounded)
+		t->ops.tx_room = tport_tx_room;
+	if (t->sh->holds)
+		t->ops.recv_budget = tport_recv_budget;
+	t->base.ops = &t->ops;
 	t->queue = ctx->queue;
 	t->fd = -1;
 	if (t->sh->flood) {

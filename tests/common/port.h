@@ -43,6 +43,11 @@ struct sn_test_port {
 	bool bounded;
 	_Atomic int room;
 	_Atomic unsigned int tx_room_calls;
+	/* holds: the port has the recv_budget op: a frame that does not fit
+	 *   the backend's byte budget waits for a later call (a port that
+	 *   can be back-pressured); without it the backend drops what it
+	 *   cannot queue. */
+	bool holds;
 	unsigned int to_make;
 	uint32_t (*len)(unsigned int i);
 	_Atomic bool stop;
