@@ -98,6 +98,9 @@ struct sn_back_rxstate {
 	uint32_t seg_head, seg_n;
 
 	bool port_eof;
+	/* The port's next frame did not fit the last recv_budget: polling
+	 * its fd would only wake us for it again. */
+	bool port_held;
 	/* The vif's xdp_headroom, read once per pass: what one pass places
 	 * must agree with the slot count it checked. */
 	uint16_t headroom;
@@ -359,6 +362,7 @@ static int rx_fill(struct sn_back_queue *q)
 			max_bytes = SN_PKT_MAX_LEN;
 		}
 		r = q->port->ops->recv_budget(q->port, s->recvv, n, max_bytes);
+		s->port_held = r == -ENOBUFS;
 	} else {
 		r = q->port->ops->recv(q->port, s->recvv, n);
 	}
@@ -826,9 +830,13 @@ bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd)
 		bool full = s->tail - s->head >= s->cap_pkts ||
 			    s->bytes >= s->cap_bytes;
 
-		/* A full backlog does not poll a port whose input waits
-		 * (recv_budget): we would not read it, and its fd stays
-		 * readable; the frontend's buffers wake us instead. */
+		/* A port whose input waits (recv_budget) is not polled
+		 * while its next frame does not fit: we would not read it, so
+		 * its fd would stay readable (a spin).  The backlog's
+		 * progress wakes us instead (the frontend's buffers, the
+		 * drain time), and the pass after it asks the port again. */
+		if (s->port_held && s->tail != s->head)
+			full = true;
 		if (fd >= 0 && !(full && q->port->ops->recv_budget)) {
 			*port_fd = fd;
 		} else if (!full) {

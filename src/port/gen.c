@@ -203,7 +203,7 @@ static int gen_recv_budget(struct sn_port *p, struct sn_pkt *const *pkts, unsign
 	/* Nothing fits: still take the rate timer's ticks, or a queue that
 	 * polls its fd would spin on it. */
 	(void)gen_budget(g, 0);
-	return 0;
+	return -ENOBUFS;
 }
 
 /* A generator has nothing to deliver to; it takes and discards what it is

@@ -111,13 +111,13 @@ static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, un
 			 uint64_t max_bytes)
 {
 	unsigned int i = 0;
+	int rc;
 
 	pthread_mutex_lock(&sh->lock);
 	while (i < n && sh->inj_pos < sh->ninj && sh->inj[sh->inj_pos].len <= max_bytes) {
 		struct sn_test_pkt *c = &sh->inj[sh->inj_pos++];
 
 		max_bytes -= c->len;
-
 		memcpy(pkts[i]->data, c->data, c->len);
 		pkts[i]->len = c->len;
 		pkts[i]->flags = c->flags;
@@ -125,8 +125,10 @@ static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, un
 		pkts[i]->gso_type = c->gso_type;
 		i++;
 	}
+	/* -ENOBUFS: the next one is there but does not fit (recv_budget). */
+	rc = !i && n && sh->inj_pos < sh->ninj ? -ENOBUFS : (int)i;
 	pthread_mutex_unlock(&sh->lock);
-	return (int)i;
+	return rc;
 }
 
 static int tport_recv_budget(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n,
@@ -141,8 +143,11 @@ static int tport_recv_budget(struct sn_port *p, struct sn_pkt *const *pkts, unsi
 					    t->made < t->sh->to_make); i++, t->made++) {
 		uint32_t len = t->sh->len(t->made);
 
-		if (len > max_bytes)
+		if (len > max_bytes) {
+			if (!i)
+				return -ENOBUFS;
 			break;
+		}
 		max_bytes -= len;
 		sn_test_pattern(pkts[i]->data, len, t->made * 16u + t->queue);
 		pkts[i]->len = len;

@@ -151,19 +151,24 @@ static void expect_rx(struct h_fe *fe, const uint8_t *want, uint32_t len)
 	free(got);
 }
 
-/* back_rx's rx_backlog_bounded_in_bytes with a port that holds its input:
- * the third 30000-byte frame does not fit the 65536-byte cap next to the
+/* back_rx's rx_backlog_bounded_in_bytes with a port that holds its input
+ * and has an always-readable fd (as vhost-user's call fd can be): the
+ * third 30000-byte frame does not fit the 65536-byte cap next to the
  * first two, so it is left in the port, not taken and dropped, and
- * follows once the first two are delivered. */
+ * follows once the first two are delivered.  Meanwhile the queue does not
+ * poll that fd (it would wake at once, again and again, for a frame it
+ * cannot take): it sleeps until the frontend posts buffers. */
 static void rx_port_that_holds_loses_nothing_to_byte_cap(void **state)
 {
 	struct h_ctx *t = *state;
 	struct sn_back_cfg cfg = { .rx_queue_bytes = 65536, .rx_drain_ms = 10000 };
 	static uint8_t pkt[3][30000];
 	unsigned int pos = 0;
+	uint64_t sleeps0;
 	struct h_fe fe;
 
 	t->b.sh.holds = true;
+	t->b.sh.flood = true;
 	h_back_start(t, &cfg);
 	h_fe_connect(t, &fe, 62);
 	for (unsigned int i = 0; i < 3; i++) {
@@ -176,8 +181,11 @@ static void rx_port_that_holds_loses_nothing_to_byte_cap(void **state)
 		pos = t->b.sh.inj_pos;
 		pthread_mutex_unlock(&t->b.sh.lock);
 	}
-	/* A few more passes of the backend: still only the two that fit. */
+	/* A while later: still only the two that fit, and the queue asleep
+	 * (a queue polling the fd wakes thousands of times meanwhile). */
+	sleeps0 = h_stat(t, 62, SN_QS_sleeps);
 	h_sleep_ms(20);
+	assert_true(h_stat(t, 62, SN_QS_sleeps) < sleeps0 + 10);
 	pthread_mutex_lock(&t->b.sh.lock);
 	pos = t->b.sh.inj_pos;
 	pthread_mutex_unlock(&t->b.sh.lock);
@@ -193,6 +201,7 @@ static void rx_port_that_holds_loses_nothing_to_byte_cap(void **state)
 	h_fe_close(&fe);
 	h_back_stop(t);
 	t->b.sh.holds = false;
+	t->b.sh.flood = false;
 }
 
 /* The generator hands out bursts as large as asked (here up to 32 frames
