@@ -426,11 +426,6 @@ static void tx_push(struct sn_back_queue *q)
 		sn_back_notify(q, q->tx_port);
 }
 
-/* Cap the budget at what the port can take now.  A port that is full
- * leaves guest TX in the netif ring (the frontend waits, as it would on a
- * slow wire) for at most SN_BACK_PORT_FULL_MS; a far side that stays full
- * longer is treated as one that stopped consuming: frames are taken and
- * dropped, counted, so it cannot stall the vif. */
 static uint64_t port_full_ns(const struct sn_back_queue *q)
 {
 	uint32_t ms = q->vif->back->cfg.port_full_ms;
@@ -438,6 +433,11 @@ static uint64_t port_full_ns(const struct sn_back_queue *q)
 	return (uint64_t)(ms ? ms : SN_BACK_PORT_FULL_MS) * 1000000u;
 }
 
+/* Cap the budget at what the port can take now.  A port that is full
+ * leaves guest TX in the netif ring (the frontend waits, as it would on a
+ * slow wire) for at most SN_BACK_PORT_FULL_MS; a far side that stays full
+ * longer is treated as one that stopped consuming: frames are taken and
+ * dropped, counted, so it cannot stall the vif. */
 static unsigned int tx_port_budget(struct sn_back_queue *q, unsigned int budget)
 {
 	struct sn_back_txstate *s = q->txs;
