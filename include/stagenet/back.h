@@ -42,6 +42,7 @@ struct sn_back_cfg {
 	uint32_t rx_queue_pkts;        /* RX backlog cap in packets; 0 = 64 */
 	uint32_t rx_queue_bytes;       /* RX backlog cap in bytes; 0 = 1 MiB */
 	uint32_t rx_drain_ms;          /* head packet waits this long for slots; 0 = 500 */
+	uint32_t port_full_ms;         /* guest TX waits this long for a full port; 0 = 20 */
 	bool publish_stats;            /* sn_stats_publish per vif */
 	/* Staging grants: entries per queue in the gref mapping table
 	 * (0 = SN_BACK_STAGING_DEFAULT, 1024); staging_off is `--staging-max

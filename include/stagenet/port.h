@@ -51,6 +51,17 @@ struct sn_port_ops {
 	 * merely slower back-pressures the guest instead of losing frames
 	 * (README "vhost-user port"). */
 	int (*tx_room)(struct sn_port *p);
+	/* Optional (NULL: the port's input cannot be held back, like a
+	 * NIC's: what the caller has no room for is taken and dropped).
+	 * recv that also stops before the frames' total length would pass
+	 * max_bytes; a frame that does not fit stays in the port for a later
+	 * call.  -ENOBUFS when the first ready frame does not fit (nothing
+	 * filled; 0 still means none is ready).  A port whose input waits
+	 * without loss (a generator, a peer that keeps its frames in its
+	 * ring) has it, so a backend that asks only for what its backlog can
+	 * hold never drops its frames. */
+	int (*recv_budget)(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n,
+			   uint64_t max_bytes);
 };
 
 struct sn_port_stats {

@@ -32,6 +32,8 @@
 /* How long guest TX waits in its ring for a full port (tx_room) before
  * the port counts as stuck and frames are dropped instead (back/tx.c). */
 #define SN_BACK_PORT_FULL_MS 20u
+/* While it waits, the queue looks at tx_room again this often (ms). */
+#define SN_BACK_PORT_FULL_POLL_MS 1
 /* Largest data slot count of one RX packet (64 KiB / 4 KiB, rounded up). */
 #define SN_BACK_RX_MAX_DATA_SLOTS 17u
 /* Largest RX headroom served: Linux's XEN_NETIF_MAX_XDP_HEADROOM is more
@@ -270,7 +272,8 @@ int sn_back_tx_init(struct sn_back_queue *q);
 void sn_back_tx_fini(struct sn_back_queue *q);
 int sn_back_tx_action(struct sn_back_queue *q, unsigned int budget);
 /* Before sleeping: re-arm TX request events; true if requests arrived
- * meanwhile.  *timeout_ms shortened while waiting for rate credit. */
+ * meanwhile.  *timeout_ms shortened while waiting for rate credit or for
+ * room in a full port (requests pending then are not "work now"). */
 bool sn_back_tx_rearm(struct sn_back_queue *q, int *timeout_ms);
 
 /* rx.c */

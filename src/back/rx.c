@@ -98,6 +98,9 @@ struct sn_back_rxstate {
 	uint32_t seg_head, seg_n;
 
 	bool port_eof;
+	/* The port's next frame did not fit the last recv_budget: polling
+	 * its fd would only wake us for it again. */
+	bool port_held;
 	/* The vif's xdp_headroom, read once per pass: what one pass places
 	 * must agree with the slot count it checked. */
 	uint16_t headroom;
@@ -321,9 +324,10 @@ static int rx_fill(struct sn_back_queue *q)
 	if (!room || s->bytes >= s->cap_bytes) {
 		/* Full.  A port with an fd (tap, pcap) is the network side
 		 * that cannot be back-pressured: take and drop, counted, as
-		 * Linux netback's start_xmit does.  A generator simply waits. */
+		 * Linux netback's start_xmit does.  A generator, or a port
+		 * whose input can wait (recv_budget), simply waits. */
 		fd = q->port->ops->fd(q->port);
-		if (fd < 0)
+		if (fd < 0 || q->port->ops->recv_budget)
 			return 0;
 		r = q->port->ops->recv(q->port, s->scratchv, RX_SCRATCH);
 		if (r > 0)
@@ -347,7 +351,21 @@ static int rx_fill(struct sn_back_queue *q)
 		p->csum_start = p->csum_offset = 0;
 		s->recvv[i] = p;
 	}
-	r = q->port->ops->recv(q->port, s->recvv, n);
+	if (q->port->ops->recv_budget) {
+		/* A port whose input can wait is asked for no more than the
+		 * byte cap accepts below (any one frame into an empty
+		 * backlog), so none of its burst is dropped. */
+		uint64_t max_bytes = s->cap_bytes - s->bytes;
+
+		if (s->tail == s->head && max_bytes < SN_PKT_MAX_LEN) {
+			n = 1;
+			max_bytes = SN_PKT_MAX_LEN;
+		}
+		r = q->port->ops->recv_budget(q->port, s->recvv, n, max_bytes);
+		s->port_held = r == -ENOBUFS;
+	} else {
+		r = q->port->ops->recv(q->port, s->recvv, n);
+	}
 	if (r == -ENODATA) {
 		s->port_eof = true;
 		return 0;
@@ -828,7 +846,14 @@ bool sn_back_rx_rearm(struct sn_back_queue *q, int *timeout_ms, int *port_fd)
 		bool full = s->tail - s->head >= s->cap_pkts ||
 			    s->bytes >= s->cap_bytes;
 
-		if (fd >= 0) {
+		/* A port whose input waits (recv_budget) is not polled
+		 * while its next frame does not fit: we would not read it, so
+		 * its fd would stay readable (a spin).  The backlog's
+		 * progress wakes us instead (the frontend's buffers, the
+		 * drain time), and the pass after it asks the port again. */
+		if (s->port_held && s->tail != s->head)
+			full = true;
+		if (fd >= 0 && !(full && q->port->ops->recv_budget)) {
 			*port_fd = fd;
 		} else if (!full) {
 			/* No fd: retry on a timer, backing off while the port

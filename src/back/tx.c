@@ -429,6 +429,13 @@ static void tx_push(struct sn_back_queue *q)
 		sn_back_notify(q, q->tx_port);
 }
 
+static uint64_t port_full_ns(const struct sn_back_queue *q)
+{
+	uint32_t ms = q->vif->back->cfg.port_full_ms;
+
+	return (uint64_t)(ms ? ms : SN_BACK_PORT_FULL_MS) * 1000000u;
+}
+
 /* Cap the budget at what the port can take now.  A port that is full
  * leaves guest TX in the netif ring (the frontend waits, as it would on a
  * slow wire) for at most SN_BACK_PORT_FULL_MS; a far side that stays full
@@ -454,7 +461,7 @@ static unsigned int tx_port_budget(struct sn_back_queue *q, unsigned int budget)
 	now = now_ns();
 	if (!s->port_full_since_ns)
 		s->port_full_since_ns = now;
-	if (now - s->port_full_since_ns < SN_BACK_PORT_FULL_MS * 1000000ull)
+	if (now - s->port_full_since_ns < port_full_ns(q))
 		return 0;
 	return budget;
 }
@@ -530,5 +537,24 @@ bool sn_back_tx_rearm(struct sn_back_queue *q, int *timeout_ms)
 			*timeout_ms = ms;
 		return false;
 	}
-	return sn_tx_back_final_check(&q->tx, NULL) > 0;
+	if (sn_tx_back_final_check(&q->tx, NULL) <= 0)
+		return false;
+	if (s->port_full_since_ns) {
+		/* Requests wait only for room in the port, which has no
+		 * event for "room again": sleep briefly and ask tx_room
+		 * again, rather than spin, until room returns or the window
+		 * closes (then the next pass drops, so: work now). */
+		uint64_t now = now_ns(), end = s->port_full_since_ns + port_full_ns(q);
+		int ms;
+
+		if (now >= end)
+			return true;
+		ms = (int)((end - now) / 1000000u) + 1;
+		if (ms > SN_BACK_PORT_FULL_POLL_MS)
+			ms = SN_BACK_PORT_FULL_POLL_MS;
+		if (*timeout_ms < 0 || ms < *timeout_ms)
+			*timeout_ms = ms;
+		return false;
+	}
+	return true;
 }

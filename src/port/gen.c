@@ -188,6 +188,24 @@ meta:
 	return (int)i;
 }
 
+/* recv within a byte budget: a generator's next frames simply wait. */
+static int gen_recv_budget(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n,
+			   uint64_t max_bytes)
+{
+	struct gen_port *g = (struct gen_port *)p;
+
+	if (max_bytes / g->size < n)
+		n = (unsigned int)(max_bytes / g->size);
+	if (n)
+		return gen_recv(p, pkts, n);
+	if (g->count && g->emitted >= g->count)
+		return -ENODATA;
+	/* Nothing fits: still take the rate timer's ticks, or a queue that
+	 * polls its fd would spin on it. */
+	(void)gen_budget(g, 0);
+	return -ENOBUFS;
+}
+
 /* A generator has nothing to deliver to; it takes and discards what it is
  * given so the reverse direction does not count as port drops. */
 static int gen_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
@@ -282,6 +300,7 @@ static const struct sn_port_ops gen_ops = {
 	.recv = gen_recv,
 	.fd = gen_fd,
 	.close = gen_close,
+	.recv_budget = gen_recv_budget,
 };
 
 int sn_port_gen_open(const char *args, const struct sn_port_ctx *ctx, struct sn_port **out)

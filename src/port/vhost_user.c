@@ -967,8 +967,10 @@ static void vu_rx_repost(struct vu_pair *p, unsigned int k)
 
 /* Assemble one frame from the head of the hold.  1 frame, 0 dropped
  * (counted, buffers given back), -EAGAIN when its buffers are not all
- * used yet. */
-static int vu_rx_one(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk, bool mrg)
+ * used yet, -ENOSPC when it is longer than *budget (it stays in the hold,
+ * its buffers not given back: the device is back-pressured). */
+static int vu_rx_one(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk, bool mrg,
+		     uint64_t *budget)
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
 	const struct sn_vq_elem *e0 = &p->hold[0];
@@ -1018,6 +1020,9 @@ static int vu_rx_one(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk, b
 		vu_rx_repost(p, nb);
 		return 0;
 	}
+	if (total > *budget)
+		return -ENOSPC;
+	*budget -= total;
 	{
 		uint32_t off = 0;
 
@@ -1047,13 +1052,14 @@ static int vu_rx_one(struct vu_port *vp, struct vu_pair *p, struct sn_pkt *pk, b
 	return 1;
 }
 
-static int vu_recv_burst(struct sn_port *port, struct sn_pkt *const *pkts, unsigned int n)
+static int vu_recv_budget(struct sn_port *port, struct sn_pkt *const *pkts, unsigned int n,
+			  uint64_t max_bytes)
 {
 	struct vu_port *vp = (struct vu_port *)port;
 	struct vu_pair *p = vu_pair_get(vp);
 	unsigned int got = 0;
 	uint16_t before;
-	bool retried = false;
+	bool retried = false, held = false;
 
 	if (!p)
 		return 0;
@@ -1073,12 +1079,14 @@ again:
 		}
 		if (!p->n_hold)
 			break;
-		r = vu_rx_one(vp, p, pkts[got], vp->dev->mrg);
-		if (r == -EAGAIN)
+		r = vu_rx_one(vp, p, pkts[got], vp->dev->mrg, &max_bytes);
+		if (r == -ENOSPC)
+			held = true;
+		if (r < 0)
 			break;
 		got += (unsigned int)r;
 	}
-	if (got) {
+	if (got || held) {
 		p->empty_streak = 0;
 		if (p->rx_irq) {
 			sn_vq_irq_disable(&p->rx);
@@ -1108,7 +1116,12 @@ out:
 	if (p->live && p->rx.avail_idx != before && sn_vq_publish(&p->rx))
 		vu_kick(p->kick_rx);
 	pthread_mutex_unlock(&p->lock);
-	return (int)got;
+	return !got && held ? -ENOBUFS : (int)got;
+}
+
+static int vu_recv_burst(struct sn_port *port, struct sn_pkt *const *pkts, unsigned int n)
+{
+	return vu_recv_budget(port, pkts, n, UINT64_MAX);
 }
 
 static int vu_fd(struct sn_port *port)
@@ -1277,6 +1290,7 @@ static const struct sn_port_ops vu_ops = {
 	.close = vu_port_close,
 	.set_offloads = vu_set_offloads,
 	.tx_room = vu_tx_room,
+	.recv_budget = vu_recv_budget,
 };
 
 /* PATH with {domid} and {devid} replaced; a directory gets

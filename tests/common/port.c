@@ -47,6 +47,7 @@ bool sn_test_pattern_ok(const uint8_t *d, uint32_t len)
 
 struct tport {
 	struct sn_port base;
+	struct sn_port_ops ops; /* tport_ops and the optional ops sh asks for */
 	struct sn_test_port *sh;
 	uint16_t queue;
 	unsigned int made;
@@ -74,11 +75,27 @@ static int capture_send(struct sn_test_port *sh, struct sn_pkt *const *pkts, uns
 	return (int)i;
 }
 
+/* bounded: take no more than the room left, and use it up. */
+static unsigned int room_take(struct sn_test_port *sh, unsigned int n)
+{
+	int room = atomic_load(&sh->room);
+	unsigned int k;
+
+	do {
+		if (room <= 0)
+			return 0;
+		k = (unsigned int)room < n ? (unsigned int)room : n;
+	} while (!atomic_compare_exchange_weak(&sh->room, &room, room - (int)k));
+	return k;
+}
+
 static int tport_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
 {
 	struct tport *t = (struct tport *)p;
 	unsigned int i;
 
+	if (t->sh->bounded)
+		n = room_take(t->sh, n);
 	if (t->sh->capture)
 		return capture_send(t->sh, pkts, n);
 	for (i = 0; i < n; i++) {
@@ -90,14 +107,17 @@ static int tport_send(struct sn_port *p, struct sn_pkt *const *pkts, unsigned in
 	return (int)n;
 }
 
-static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, unsigned int n)
+static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, unsigned int n,
+			 uint64_t max_bytes)
 {
 	unsigned int i = 0;
+	int rc;
 
 	pthread_mutex_lock(&sh->lock);
-	while (i < n && sh->inj_pos < sh->ninj) {
+	while (i < n && sh->inj_pos < sh->ninj && sh->inj[sh->inj_pos].len <= max_bytes) {
 		struct sn_test_pkt *c = &sh->inj[sh->inj_pos++];
 
+		max_bytes -= c->len;
 		memcpy(pkts[i]->data, c->data, c->len);
 		pkts[i]->len = c->len;
 		pkts[i]->flags = c->flags;
@@ -105,21 +125,30 @@ static int injected_recv(struct sn_test_port *sh, struct sn_pkt *const *pkts, un
 		pkts[i]->gso_type = c->gso_type;
 		i++;
 	}
+	/* -ENOBUFS: the next one is there but does not fit (recv_budget). */
+	rc = !i && n && sh->inj_pos < sh->ninj ? -ENOBUFS : (int)i;
 	pthread_mutex_unlock(&sh->lock);
-	return (int)i;
+	return rc;
 }
 
-static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
+static int tport_recv_budget(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n,
+			     uint64_t max_bytes)
 {
 	struct tport *t = (struct tport *)p;
 	unsigned int i;
 
 	if (t->sh->capture)
-		return injected_recv(t->sh, pkts, n);
+		return injected_recv(t->sh, pkts, n, max_bytes);
 	for (i = 0; i < n && (t->sh->flood ? !atomic_load(&t->sh->stop) :
 					    t->made < t->sh->to_make); i++, t->made++) {
 		uint32_t len = t->sh->len(t->made);
 
+		if (len > max_bytes) {
+			if (!i)
+				return -ENOBUFS;
+			break;
+		}
+		max_bytes -= len;
 		sn_test_pattern(pkts[i]->data, len, t->made * 16u + t->queue);
 		pkts[i]->len = len;
 		pkts[i]->flags = 0;
@@ -129,6 +158,11 @@ static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned in
 	if (!i && !t->sh->flood && t->made >= t->sh->to_make)
 		return -ENODATA;
 	return (int)i;
+}
+
+static int tport_recv(struct sn_port *p, struct sn_pkt *const *pkts, unsigned int n)
+{
+	return tport_recv_budget(p, pkts, n, UINT64_MAX);
 }
 
 static int tport_fd(struct sn_port *p)
@@ -145,6 +179,15 @@ static void tport_close(struct sn_port *p)
 	free(t);
 }
 
+static int tport_tx_room(struct sn_port *p)
+{
+	struct sn_test_port *sh = ((struct tport *)p)->sh;
+	int room = atomic_load(&sh->room);
+
+	sh->tx_room_calls++;
+	return room > 0 ? room : 0;
+}
+
 static const struct sn_port_ops tport_ops = {
 	.kind = "test",
 	.send = tport_send,
@@ -159,8 +202,13 @@ int sn_test_port_open(void *arg, const struct sn_port_ctx *ctx, struct sn_port *
 
 	if (!t)
 		return -ENOMEM;
-	t->base.ops = &tport_ops;
 	t->sh = arg;
+	t->ops = tport_ops;
+	if (t->sh->bounded)
+		t->ops.tx_room = tport_tx_room;
+	if (t->sh->holds)
+		t->ops.recv_budget = tport_recv_budget;
+	t->base.ops = &t->ops;
 	t->queue = ctx->queue;
 	t->fd = -1;
 	if (t->sh->flood) {

@@ -36,6 +36,18 @@ struct sn_test_port {
 	 *   frames endlessly (to_make unused) until stop. */
 	bool capture;
 	bool flood;
+	/* bounded: the port has the tx_room op and reports `room`; send
+	 *   takes at most that many frames and uses that room up (the rest
+	 *   are refused, as a full vhost-user ring refuses them).  The test
+	 *   sets room at any time; tx_room_calls counts the op's calls. */
+	bool bounded;
+	_Atomic int room;
+	_Atomic unsigned int tx_room_calls;
+	/* holds: the port has the recv_budget op: a frame that does not fit
+	 *   the backend's byte budget waits for a later call (a port that
+	 *   can be back-pressured); without it the backend drops what it
+	 *   cannot queue. */
+	bool holds;
 	unsigned int to_make;
 	uint32_t (*len)(unsigned int i);
 	_Atomic bool stop;

@@ -3,7 +3,8 @@
  * frames both ways byte-exact; a used index that jumps, an id never
  * posted, a length past the buffer, a back-end that stops consuming, one
  * that disconnects.  Each is a counted drop (port_drop_peer) or a reset
- * of the session, never a crash or a hang, and traffic flows again. */
+ * of the session, never a crash or a hang, and traffic flows again.  A
+ * frame past recv_budget's bytes waits on the ring, not dropped. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -200,6 +201,37 @@ static void stops_consuming(void **state)
 	assert_int_equal(r->port->ops->send(r->port, pv, 64), 64);
 }
 
+/* recv_budget (what netback uses, back/rx.c): a frame past the byte
+ * budget stays on the ring, its buffers not given back, and comes intact
+ * with the next call that has room for it; nothing is dropped. */
+static void recv_budget_holds_what_does_not_fit(void **state)
+{
+	struct rig *r = *state;
+	static const uint32_t len[3] = { 200, 300, 400 };
+	uint8_t f[3][400], buf[3][2048];
+	struct sn_pkt pk[3], *pv[3];
+
+	assert_non_null(r->port->ops->recv_budget);
+	for (int i = 0; i < 3; i++) {
+		frame(f[i], len[i], (uint8_t)(20 + i));
+		assert_int_equal(peer_vhost_rx_put(r->pv, f[i], len[i], PV_HONEST), 0);
+		pk[i] = (struct sn_pkt){ .data = buf[i], .cap = sizeof(buf[i]) };
+		pv[i] = &pk[i];
+	}
+	assert_int_equal(r->port->ops->recv_budget(r->port, pv, 3, 550), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pk[i].len, len[i]);
+		assert_memory_equal(pk[i].data, f[i], len[i]);
+	}
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(r->port->ops->recv_budget(r->port, pv, 3, 399), -ENOBUFS);
+	assert_int_equal(r->port->ops->recv_budget(r->port, pv, 3, 400), 1);
+	assert_int_equal(pk[0].len, len[2]);
+	assert_memory_equal(pk[0].data, f[2], len[2]);
+	assert_int_equal(r->port->stats.drops, 0);
+	honest_rx(r, 23);
+}
+
 /* The back-end goes away mid-traffic: nothing is taken or produced while
  * it is gone (no crash, no hang), and the port reconnects by itself. */
 static void disconnect_and_back(void **state)
@@ -254,6 +286,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(id_never_posted, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(length_past_buffer, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(stops_consuming, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(recv_budget_holds_what_does_not_fit, rig_setup,
+						rig_teardown),
 		cmocka_unit_test_setup_teardown(disconnect_and_back, rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(session_end_counts_in_flight, rig_setup, rig_teardown),
 	};
