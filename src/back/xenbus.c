@@ -93,8 +93,8 @@ static int vif_write(struct sn_back_vif *v, const char *key, const char *val)
 	int rc = sn_xs_txn(v->back->plat, vif_write_body, &w);
 
 	if (rc == -ESTALE) {
-		/* Set it up anew on the next step (our writes queue no
-		 * watch event of their own when refused). */
+		/* Set it up anew on the next step: the toolstack's watch
+		 * events may all have been taken by the step that led here. */
 		v->back->rescan = true;
 		blog(v->back, "vif%u.%u: directory created again by the toolstack, "
 		     "%s not written there", v->domid, v->devid, key);
