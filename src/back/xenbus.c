@@ -46,6 +46,62 @@ static int read_ulong(struct sn_back *b, const char *dir, const char *key,
 	return sn_xs_read_ulong(b->plat, XBT_NULL, dir, key, 0, max, out);
 }
 
+/* The key that tells a vif directory we set up from one the toolstack made
+ * anew at the same path: vif_add writes it before any state, no toolstack
+ * writes it (libxl writes no feature key), and a frontend cannot connect
+ * without it. */
+#define OURS_KEY "feature-rx-copy"
+
+struct vif_write {
+	const struct sn_back_vif *v;
+	const char *key, *val;
+};
+
+static int vif_write_body(struct sn_plat *p, xs_transaction_t t, void *arg)
+{
+	const struct vif_write *w = arg;
+	char *cur = NULL;
+	int rc;
+
+	rc = sn_xs_read_str(p, t, w->v->be_path, "state", &cur);
+	free(cur);
+	cur = NULL;
+	if (rc)
+		return rc == -EACCES ? -ENOENT : rc;
+	rc = sn_xs_read_str(p, t, w->v->be_path, OURS_KEY, &cur);
+	free(cur);
+	if (rc == -ENOENT || rc == -EACCES)
+		return -ESTALE;
+	if (rc)
+		return rc;
+	return sn_xs_printf(p, t, w->v->be_path, w->key, "%s", w->val);
+}
+
+/* Write one of our keys into the vif's directory, in one transaction with
+ * the checks that it is still the directory vif_add set up: -ENOENT once
+ * the toolstack removed it (a plain write would re-create it, a ghost vif,
+ * as Linux's xenbus_switch_state avoids); -ESTALE when the toolstack
+ * removed it and created it again (vif-del then vif-add) while we were
+ * still acting on what the old one's frontend wrote.  Written there, our
+ * state would be the new vif's and hide that its feature keys were never
+ * written (vif_recreated looks for the toolstack's Initialising): its
+ * frontend would find InitWait without feature-rx-copy for as long as we
+ * run. */
+static int vif_write(struct sn_back_vif *v, const char *key, const char *val)
+{
+	struct vif_write w = { .v = v, .key = key, .val = val };
+	int rc = sn_xs_txn(v->back->plat, vif_write_body, &w);
+
+	if (rc == -ESTALE) {
+		/* Set it up anew on the next step: the toolstack's watch
+		 * events may all have been taken by the step that led here. */
+		v->back->rescan = true;
+		blog(v->back, "vif%u.%u: directory created again by the toolstack, "
+		     "%s not written there", v->domid, v->devid, key);
+	}
+	return rc;
+}
+
 static void set_state(struct sn_back_vif *v, int state)
 {
 	char s[8];
@@ -58,11 +114,11 @@ static void set_state(struct sn_back_vif *v, int state)
 	snprintf(s, sizeof(s), "%d", state);
 	/* Not while the toolstack removed the directory (vif-del) as we were
 	 * still reacting to the Closing it wrote just before: a ghost vif. */
-	rc = sn_xs_write_if_present(v->back->plat, v->be_path, "state", s);
+	rc = vif_write(v, "state", s);
 	if (rc == -ENOENT)
 		blog(v->back, "vif%u.%u: device removed, state %d not written",
 		     v->domid, v->devid, state);
-	else if (rc)
+	else if (rc && rc != -ESTALE)
 		blog(v->back, "vif%u.%u: writing state %d: %s", v->domid,
 		     v->devid, state, strerror(-rc));
 	blog(v->back, "vif%u.%u: state %d -> %d", v->domid, v->devid,
@@ -73,7 +129,7 @@ static void set_state(struct sn_back_vif *v, int state)
 /* Linux's xenbus_dev_fatal: say why in xenstore, go to Closing. */
 static void vif_error(struct sn_back_vif *v, const char *msg)
 {
-	sn_xs_write_if_present(v->back->plat, v->be_path, "error", msg);
+	vif_write(v, "error", msg);
 	blog(v->back, "vif%u.%u: %s", v->domid, v->devid, msg);
 	set_state(v, XenbusStateClosing);
 }
@@ -98,8 +154,18 @@ static int write_features_body(struct sn_plat *p, xs_transaction_t t, void *arg)
 	struct sn_back_vif *v = arg;
 	const struct sn_back_cfg *cfg = &v->back->cfg;
 	const char *dir = v->be_path;
-	int rc = 0;
+	char *fe = NULL;
+	int rc;
 
+	/* Into the toolstack's directory only, the one vif_add read: removed
+	 * since, our keys would make a directory of their own that nobody
+	 * removes. */
+	rc = sn_xs_read_str(p, t, dir, "frontend", &fe);
+	if (!rc && strcmp(fe, v->fe_path))
+		rc = -ESTALE;
+	free(fe);
+	if (rc)
+		return rc == -EACCES ? -ENOENT : rc;
 	for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]) && !rc; i++)
 		rc = sn_xs_printf(p, t, dir, ones[i].key, "%d",
 				  !(cfg->features_off & ones[i].off));
@@ -635,7 +701,12 @@ static void vif_add(struct sn_back *b, uint16_t domid, uint16_t devid)
 	if (!rc)
 		rc = b->plat->ops->xs_watch(b->plat, v->fe_path, TOKEN_FE);
 	if (rc) {
-		blog(b, "vif%u.%u: setup: %s", domid, devid, strerror(-rc));
+		/* Removed (or made anew) since we listed it: its watch event
+		 * is queued, and the next rescan sees what is there now. */
+		if (rc == -ENOENT || rc == -ESTALE)
+			b->rescan = true;
+		blog(b, "vif%u.%u: setup: %s", domid, devid,
+		     rc == -ESTALE ? "directory changed under us" : strerror(-rc));
 		sn_back_vif_free(v);
 		return;
 	}
@@ -660,15 +731,25 @@ static int parse_id(const char *s, uint16_t max, uint16_t *out)
 	return 0;
 }
 
-/* The toolstack writes state 1 only when it creates the directory; seeing
- * it after we moved on means the vif was deleted and created again. */
+/* The vif was deleted and created again between two looks, so the
+ * directory holds the toolstack's keys and none of ours: the state 1 the
+ * toolstack writes only when it creates the directory, after we moved on;
+ * or no OURS_KEY, which vif_add wrote before anything else (whatever took
+ * it, the frontend cannot connect without it: setting the vif up again
+ * writes it back, as a new vif). */
 static bool vif_recreated(struct sn_back *b, struct sn_back_vif *v)
 {
 	unsigned long st;
+	char *mark = NULL;
+	int rc;
 
-	return v->state > XenbusStateInitialising &&
-	       !read_ulong(b, v->be_path, "state", 0xFFFF, &st) &&
-	       st == XenbusStateInitialising;
+	if (v->state > XenbusStateInitialising &&
+	    !read_ulong(b, v->be_path, "state", 0xFFFF, &st) &&
+	    st == XenbusStateInitialising)
+		return true;
+	rc = sn_xs_read_str(b->plat, XBT_NULL, v->be_path, OURS_KEY, &mark);
+	free(mark);
+	return rc == -ENOENT;
 }
 
 /* Bring our vif list in line with xenstore: one pass, however many watch

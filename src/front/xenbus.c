@@ -95,6 +95,47 @@ int sn_front_xb_wait_be(struct sn_front *nic, const int *states, int nstates,
 	}
 }
 
+/* A backend feature flag: absent or not 0/1 reads as off; a read that
+ * fails otherwise (permissions, the daemon) fails the connect, naming the
+ * key. */
+static int read_be_flag(struct sn_front *nic, const char *key, bool *out)
+{
+	int rc = sn_xs_read_bool(nic->plat, XBT_NULL, nic->be_path, key, out);
+
+	if (rc)
+		sn_front_logf(&nic->cfg.log, "cannot read %s/%s: %s", nic->be_path, key,
+			      strerror(-rc));
+	return rc;
+}
+
+/* feature-rx-copy is required: RX by copy is all we do (page flipping is
+ * long gone; Linux netfront refuses such a backend too).  Why it is not
+ * there is said, as each points elsewhere: missing (a backend that never
+ * wrote it, or a directory the toolstack made anew without telling it),
+ * not 1 (a backend without copy), unreadable (the directory's
+ * permissions). */
+static int read_rx_copy(struct sn_front *nic)
+{
+	const char *be = nic->be_path;
+	unsigned long v = 0;
+	int rc = sn_xs_read_ulong(nic->plat, XBT_NULL, be, "feature-rx-copy", 0, ULONG_MAX, &v);
+
+	nic->be_rx_copy = !rc && v == 1;
+	if (nic->be_rx_copy)
+		return 0;
+	if (rc == -ENOENT) {
+		sn_front_logf(&nic->cfg.log, "backend %s lacks feature-rx-copy: key missing", be);
+	} else if (!rc || rc == -EINVAL) {
+		sn_front_logf(&nic->cfg.log,
+			      "backend %s lacks feature-rx-copy: not 1 (no copying RX path)", be);
+	} else {
+		sn_front_logf(&nic->cfg.log, "backend %s lacks feature-rx-copy: cannot read it: %s",
+			      be, strerror(-rc));
+		return rc;
+	}
+	return -EPROTONOSUPPORT;
+}
+
 int sn_front_xb_read_features(struct sn_front *nic)
 {
 	struct sn_plat *p = nic->plat;
@@ -102,25 +143,26 @@ int sn_front_xb_read_features(struct sn_front *nic)
 	unsigned long mq;
 	int rc;
 
-	if ((rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-sg", &nic->be_sg)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-gso-tcpv4", &nic->be_gso4)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-gso-tcpv6", &nic->be_gso6)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ipv6-csum-offload",
-				  &nic->be_ipv6_csum)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-split-event-channels",
-				  &nic->be_split)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-rx-copy", &nic->be_rx_copy)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-ctrl-ring", &nic->be_ctrl_ring)) ||
-	    (rc = sn_xs_read_bool(p, XBT_NULL, be, "feature-persistent-grefs", &nic->be_persist)))
+	if ((rc = read_rx_copy(nic)) ||
+	    (rc = read_be_flag(nic, "feature-sg", &nic->be_sg)) ||
+	    (rc = read_be_flag(nic, "feature-gso-tcpv4", &nic->be_gso4)) ||
+	    (rc = read_be_flag(nic, "feature-gso-tcpv6", &nic->be_gso6)) ||
+	    (rc = read_be_flag(nic, "feature-ipv6-csum-offload", &nic->be_ipv6_csum)) ||
+	    (rc = read_be_flag(nic, "feature-split-event-channels", &nic->be_split)) ||
+	    (rc = read_be_flag(nic, "feature-ctrl-ring", &nic->be_ctrl_ring)) ||
+	    (rc = read_be_flag(nic, "feature-persistent-grefs", &nic->be_persist)))
 		return rc;
 	atomic_store(&nic->tx_caps, sn_front_tx_caps(nic));
 	/* Absent or unparsable: no multi-queue.  An offer above what we
 	 * support is capped, not refused. */
 	rc = sn_xs_read_ulong(p, XBT_NULL, be, "multi-queue-max-queues", 0, LONG_MAX, &mq);
-	if (rc == -ENOENT || rc == -EINVAL)
+	if (rc == -ENOENT || rc == -EINVAL) {
 		mq = 0;
-	else if (rc)
+	} else if (rc) {
+		sn_front_logf(&nic->cfg.log, "cannot read %s/multi-queue-max-queues: %s", be,
+			      strerror(-rc));
 		return rc;
+	}
 	nic->be_max_queues = mq > SN_FRONT_MAX_QUEUES ? SN_FRONT_MAX_QUEUES : (uint16_t)mq;
 	return 0;
 }
@@ -310,11 +352,6 @@ static int do_connect(struct sn_front *nic)
 	rc = sn_front_xb_read_features(nic);
 	if (rc)
 		return rc;
-	if (!nic->be_rx_copy) {
-		/* Page flipping is long gone; RX by copy is all we do. */
-		sn_front_logf(&nic->cfg.log, "backend %s lacks feature-rx-copy", nic->be_path);
-		return -EPROTONOSUPPORT;
-	}
 	if (want > (nic->be_max_queues ? nic->be_max_queues : 1))
 		want = nic->be_max_queues ? nic->be_max_queues : 1;
 	nic->nq = want;
