@@ -4,14 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "back/staging.h"
 #include "proto/ring.h"
 
-#define ENT_LIVE 0x80000000u
-#define ENT_REFS 0x7fffffffu
 
 static uint32_t random_odd(const void *salt)
 {
@@ -54,6 +55,8 @@ int sn_gref_table_create(struct sn_plat *plat, uint16_t fe_domid, uint32_t max,
 	t->mask = (1u << bits) - 1;
 	t->shift = 32 - bits;
 	t->mult = random_odd(t);
+	/* Idempotent per process; refused by kernels before 4.14. */
+	t->asym = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	rc = pthread_mutex_init(&t->lock, NULL);
 	if (rc) {
 		free(t);
@@ -274,7 +277,7 @@ int sn_gref_table_add(struct sn_back_gref_table *t, uint32_t n,
 				      memory_order_relaxed);
 		/* Publishes addr/readonly/gref to a lookup that acquires
 		 * state. */
-		atomic_store_explicit(&ent->state, ENT_LIVE, memory_order_release);
+		atomic_store_explicit(&ent->state, SN_GREF_LIVE, memory_order_release);
 		index_insert(t, ents[i].gref, e);
 	}
 	atomic_fetch_add_explicit(&t->count, n, memory_order_relaxed);
@@ -295,33 +298,71 @@ out:
 /* Remove each gref that is present, not in flight and (persist_only) a
  * persist entry; unmap the removed ones in one gnt_unmap call.  status may
  * be NULL.  Lock held. */
+/* The writer's half of the Dekker pairing with sn_gref_table_get: after
+ * it, every datapath thread either sees the states stored before it or
+ * has its in-flight counts visible to the loads after it.  False: no
+ * such guarantee could be had (the caller keeps every entry). */
+static bool writer_barrier(const struct sn_back_gref_table *t)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!t->asym)
+		return true; /* the datapath fences itself */
+	return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
 static uint32_t del_locked(struct sn_back_gref_table *t, uint32_t n,
 			   const uint32_t *grefs, uint16_t *status,
 			   bool persist_only, void **addrs, int16_t *st)
 {
-	uint32_t removed = 0;
+	uint32_t removed = 0, killed = 0;
+	bool safe;
 
+	if (!addrs || !st) {
+		for (uint32_t i = 0; status && i < n; i++)
+			status[i] = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
+		return 0;
+	}
+	/* First every candidate dies (no lookup can return it from now on),
+	 * then one barrier for the whole list, then the ones a datapath
+	 * still holds come back to life: in flight, they stay. */
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t p = find_pos(t, grefs[i]);
 		struct sn_gref_ent *ent;
-		uint32_t e, live = ENT_LIVE;
+		uint32_t live = SN_GREF_LIVE;
 
+		addrs[i] = NULL;
 		if (status)
 			status[i] = XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
-		if (p < 0 || !addrs || !st)
+		if (p < 0)
 			continue;
-		e = atomic_load_explicit(&t->idx[p], memory_order_relaxed) - 1;
-		ent = &t->ent[e];
+		ent = &t->ent[atomic_load_explicit(&t->idx[p], memory_order_relaxed) - 1];
 		if (persist_only && !ent->persist)
 			continue;
-		/* Only a live entry with no datapath reference may die; once
-		 * dead, no lookup can take a new reference (they CAS on a
-		 * live state), so unmapping below is safe. */
-		if (!atomic_compare_exchange_strong_explicit(
-			    &ent->state, &live, 0, memory_order_acquire,
-			    memory_order_relaxed))
+		/* A duplicate in the list finds it dead already. */
+		if (!atomic_compare_exchange_strong_explicit(&ent->state, &live, 0,
+							     memory_order_seq_cst,
+							     memory_order_relaxed))
 			continue;
-		index_remove(t, (uint32_t)p);
+		addrs[i] = ent;
+		killed++;
+	}
+	safe = killed && writer_barrier(t);
+	for (uint32_t i = 0; killed && i < n; i++) {
+		struct sn_gref_ent *ent = addrs[i];
+		uint32_t e;
+
+		if (!ent)
+			continue;
+		/* Acquire: the datapath's page accesses before its put are
+		 * done before we unmap. */
+		if (!safe || atomic_load_explicit(&ent->refs, memory_order_acquire)) {
+			atomic_store_explicit(&ent->state, SN_GREF_LIVE, memory_order_release);
+			continue;
+		}
+		e = (uint32_t)(ent - t->ent);
+		index_remove(t, (uint32_t)find_pos(t, atomic_load_explicit(&ent->gref,
+									    memory_order_relaxed)));
+		/* removed <= i: this overwrites only slots already read. */
 		addrs[removed++] = ent->addr;
 		ent->addr = NULL;
 		ent->persist = false;
@@ -386,9 +427,11 @@ int sn_gref_table_persist(struct sn_back_gref_table *t, uint32_t gref,
 	ent->readonly = !writable;
 	ent->persist = true;
 	atomic_store_explicit(&ent->gref, gref, memory_order_relaxed);
-	/* Live with our one in-flight reference: no DEL can unmap it under
-	 * the slot that is about to use it. */
-	atomic_store_explicit(&ent->state, ENT_LIVE | 1u, memory_order_release);
+	/* Live with our one in-flight reference (we are the datapath, the
+	 * count's only writer, and the entry was free, so no lookup holds
+	 * it): no DEL can unmap it under the slot that is about to use it. */
+	atomic_store_explicit(&ent->refs, 1u, memory_order_relaxed);
+	atomic_store_explicit(&ent->state, SN_GREF_LIVE, memory_order_release);
 	index_insert(t, gref, e);
 	atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
 	*out = ent;
@@ -463,7 +506,7 @@ struct sn_gref_ent *sn_gref_table_get(struct sn_back_gref_table *t,
 	for (uint32_t probes = 0; probes <= t->mask; probes++) {
 		uint32_t v = atomic_load_explicit(&t->idx[i], memory_order_acquire);
 		struct sn_gref_ent *e;
-		uint32_t s;
+		uint32_t r;
 
 		if (!v)
 			return NULL;
@@ -472,17 +515,24 @@ struct sn_gref_ent *sn_gref_table_get(struct sn_back_gref_table *t,
 			i = (i + 1) & t->mask;
 			continue;
 		}
-		s = atomic_load_explicit(&e->state, memory_order_relaxed);
-		do {
-			if (!(s & ENT_LIVE) || (s & ENT_REFS) == ENT_REFS)
-				return NULL;
-		} while (!atomic_compare_exchange_weak_explicit(
-				 &e->state, &s, s + 1, memory_order_acquire,
-				 memory_order_relaxed));
-		/* The entry may have been deleted and reused for another
-		 * gref between our gref check and the CAS; the acquire above
-		 * makes the current gref visible. */
-		if (atomic_load_explicit(&e->gref, memory_order_relaxed) != gref ||
+		r = atomic_load_explicit(&e->refs, memory_order_relaxed);
+		if (r == UINT32_MAX)
+			return NULL;
+		/* Announce, then look (Dekker, against del_locked's kill then
+		 * barrier then count): either DEL sees this count, or we see
+		 * its kill.  The CPU may still order our load before our
+		 * store; DEL's membarrier closes that, so only the compiler
+		 * needs holding here. */
+		atomic_store_explicit(&e->refs, r + 1, memory_order_relaxed);
+		if (t->asym)
+			atomic_signal_fence(memory_order_seq_cst);
+		else
+			atomic_thread_fence(memory_order_seq_cst);
+		/* The entry may have died, or been deleted and reused for
+		 * another gref since our gref check; the acquire makes the
+		 * current gref, addr and permission visible. */
+		if (atomic_load_explicit(&e->state, memory_order_acquire) != SN_GREF_LIVE ||
+		    atomic_load_explicit(&e->gref, memory_order_relaxed) != gref ||
 		    (writable && e->readonly)) {
 			sn_gref_table_put(e);
 			return NULL;
@@ -506,10 +556,12 @@ uint32_t sn_gref_table_unmap_all(struct sn_back_gref_table *t)
 		uint32_t s = atomic_exchange_explicit(&ent->state, 0,
 						      memory_order_acquire);
 
-		if (!(s & ENT_LIVE))
+		if (s != SN_GREF_LIVE)
 			continue;
-		if (s & ENT_REFS)
+		/* The datapath has stopped (the caller joined it). */
+		if (atomic_load_explicit(&ent->refs, memory_order_acquire))
 			busy++;
+		atomic_store_explicit(&ent->refs, 0, memory_order_relaxed);
 		if (addrs && st) {
 			addrs[k++] = ent->addr;
 		} else {

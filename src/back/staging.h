@@ -21,13 +21,20 @@
  * mmap on the emulated host, a maptrack entry on Xen). */
 #define SN_BACK_STAGING_LIMIT 65536u
 
-/* One staged gref.  `state` is the only field a datapath thread touches
- * before it owns a reference: bit 31 = live, low bits = in-flight count.
- * gref is atomic because a lookup reads it while the control path may
- * reuse the entry; addr and readonly are published by the release store of
- * `state` and read only after a successful acquire on it. */
+/* One staged gref.  `state` (SN_GREF_LIVE or 0) is written by the control
+ * path; `refs`, the in-flight count, only by the queue's datapath thread,
+ * with plain loads and stores: no locked instruction per slot.  The two
+ * sides order "announce, then look" against each other as Dekker's
+ * algorithm does, the datapath with a compiler barrier only and the rare
+ * writer with a process-wide barrier (membarrier) that stands in for the
+ * datapath's missing fence (sn_gref_table_get, del_locked).  gref is
+ * atomic because a lookup reads it while the control path may reuse the
+ * entry; addr and readonly are published by the release store of `state`
+ * and read only after an acquire on it. */
+#define SN_GREF_LIVE 1u
 struct sn_gref_ent {
 	_Atomic uint32_t state;
+	_Atomic uint32_t refs;
 	_Atomic uint32_t gref;
 	bool readonly;
 	/* Mapped by a persist-flagged slot (not by ADD): a slot naming it
@@ -63,6 +70,9 @@ struct sn_back_gref_table {
 	 * and turning lookups linear. */
 	uint32_t mult;
 	unsigned int shift;
+	/* membarrier(PRIVATE_EXPEDITED) is registered: the datapath may skip
+	 * its fence.  Without it (old kernel, seccomp) the datapath fences. */
+	bool asym;
 	/* Datapath only (the queue's one thread): grefs whose persist entry
 	 * a slot of the current batch named without the flag. */
 	uint32_t retire[SN_GREF_RETIRE_MAX];
@@ -112,18 +122,21 @@ int sn_gref_table_add(struct sn_back_gref_table *t, uint32_t n,
 uint32_t sn_gref_table_del(struct sn_back_gref_table *t, uint32_t n,
 			   const uint32_t *grefs, uint16_t *status);
 
-/* Datapath lookup: the entry for gref if present and its permission fits
- * (writable = we will write into it, so a read-only entry does not fit),
- * with its in-flight count raised; NULL otherwise.  O(1) expected, no
- * allocation, no lock.  Every non-NULL result needs sn_gref_table_put. */
+/* Datapath lookup, from the queue's one datapath thread only: the entry
+ * for gref if present and its permission fits (writable = we will write
+ * into it, so a read-only entry does not fit), with its in-flight count
+ * raised; NULL otherwise.  O(1) expected, no allocation, no lock, no
+ * locked instruction.  Every non-NULL result needs sn_gref_table_put. */
 struct sn_gref_ent *sn_gref_table_get(struct sn_back_gref_table *t,
 				      uint32_t gref, bool writable);
 
+/* The datapath thread, the count's only writer. */
 static inline void sn_gref_table_put(struct sn_gref_ent *e)
 {
 	/* Release: our reads/writes of the page complete before DEL may
 	 * see the count drop and unmap it. */
-	atomic_fetch_sub_explicit(&e->state, 1, memory_order_release);
+	atomic_store_explicit(&e->refs, atomic_load_explicit(&e->refs, memory_order_relaxed) - 1,
+			      memory_order_release);
 }
 
 /* Persist flag, first sight of gref (README "Persist flags"): map it
