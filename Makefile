@@ -50,11 +50,12 @@ check-asan: $(ASAN_BUILD)/build.ninja
 # model standalone fences (the ring barriers); -Wno-tsan keeps -Werror
 # usable, and a missed race there can only hide a report, not invent one.
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS = xsa155_double_fetch xsa155_back_double_fetch \
+TSAN_TESTS = xsa155_double_fetch xsa155_back_double_fetch sback_staging \
              xsa155_front_rx_response xsa155_front_tx_response \
              xsa424_drops_while_traffic_flows
 TSAN_TARGETS = src/cli/stagenet tests/hostile/test_hostile_xsa_rings \
-               tests/hostile/test_hostile_xsa_back tests/hostile/test_hostile_xsa_flow
+               tests/hostile/test_hostile_xsa_back tests/hostile/test_hostile_xsa_flow \
+               tests/netback/test_sback_staging
 
 $(TSAN_BUILD)/build.ninja:
 	meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false -Dc_args=-Wno-tsan
