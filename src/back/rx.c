@@ -773,11 +773,15 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 	 * take their lines exclusive once instead of shared, then again
 	 * (only with packets to place: an idle poll must not pull lines the
 	 * frontend is writing). */
-	if (s->head != s->tail)
-		sn_prefetch_w_slots(q->prefetchw, sn_rx_slot(q->rx.sring, q->rx.nr_ents, 0),
-				    sizeof(union netif_rx_sring_entry), q->rx.nr_ents, q->rx.req_cons,
-				    sn_rx_back_unconsumed(&q->rx, prod) < budget ?
-					    sn_rx_back_unconsumed(&q->rx, prod) : budget);
+	if (s->head != s->tail) {
+		const RING_IDX per = SN_CACHE_LINE / sizeof(union netif_rx_sring_entry);
+		RING_IDX l0 = q->rx.req_cons & ~(per - 1);
+		RING_IDX span = prod - l0 < budget ? prod - l0 : budget;
+
+		for (RING_IDX i = 0; i < span; i += per)
+			sn_prefetch_w(q->prefetchw,
+				      sn_rx_slot(q->rx.sring, q->rx.nr_ents, l0 + i));
+	}
 	while (done < budget) {
 		struct sn_pkt *pkt = rx_head(q);
 

@@ -267,12 +267,7 @@ static unsigned int tx_collect(struct sn_back_queue *q, unsigned int budget,
 {
 	struct sn_back_txstate *s = q->txs;
 	RING_IDX prod = sn_tx_back_req_prod(&q->tx);
-	unsigned int n = 0, ahead = sn_tx_back_unconsumed(&q->tx, prod);
-
-	/* Answered in the same slots (proto/prefetch.h). */
-	sn_prefetch_w_slots(q->prefetchw, sn_tx_slot(q->tx.sring, q->tx.nr_ents, 0),
-			    sizeof(union netif_tx_sring_entry), q->tx.nr_ents, q->tx.req_cons,
-			    ahead < budget ? ahead : budget);
+	unsigned int n = 0;
 
 	while (n < SN_BACK_TX_BATCH && *handled < budget) {
 		struct sn_txpkt *d = &s->desc[n];

@@ -192,10 +192,6 @@ int sn_front_rx_burst(struct sn_front *nic, uint16_t qi, struct sn_pkt *const *p
 		rc = -EIO;
 		goto out;
 	}
-	/* Refilled in place (proto/prefetch.h). */
-	sn_prefetch_w_slots(q->prefetchw, sn_rx_slot(q->rx.sring, q->rx.nr_ents, 0),
-			    sizeof(union netif_rx_sring_entry), q->rx.nr_ents, q->rx.rsp_cons,
-			    prod - q->rx.rsp_cons < n ? prod - q->rx.rsp_cons : n);
 	/* The backend's core just wrote these buffers: ask for all of the
 	 * burst's first lines before copying any (id i is slot i). */
 	if (q->staging)

@@ -55,10 +55,6 @@ int sn_front_tx_gc(struct sn_front_queue *q)
 		sn_front_queue_fail(q, "tx rsp_prod beyond requests");
 		return -EIO;
 	}
-	/* Reused for our next requests (proto/prefetch.h). */
-	sn_prefetch_w_slots(q->prefetchw, sn_tx_slot(q->tx.sring, q->tx.nr_ents, 0),
-			    sizeof(union netif_tx_sring_entry), q->tx.nr_ents, q->tx.rsp_cons,
-			    prod - q->tx.rsp_cons < 64 ? prod - q->tx.rsp_cons : 64);
 	for (cons = q->tx.rsp_cons; cons != prod; cons++) {
 		struct netif_tx_response rsp;
 		enum sn_txrsp_result r;

@@ -61,25 +61,6 @@ static inline void sn_prefetch_w_range(bool have_prefetchw, const void *p, uint3
 		sn_prefetch_w(have_prefetchw, (const void *)((a | (SN_CACHE_LINE - 1)) + 1));
 }
 
-/* Ring slots [from, from + n) of a ring whose slot 0 is at ring0, each
- * line once: slots we read now and answer in place later (the other
- * side's last write left them in its cache), taken exclusive in one
- * transaction instead of shared first and upgraded at the answer. */
-static inline void sn_prefetch_w_slots(bool have_prefetchw, const void *ring0, size_t slot_size,
-				       uint32_t nr_ents, uint32_t from, uint32_t n)
-{
-	uintptr_t last = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		uintptr_t a = (uintptr_t)ring0 + (size_t)((from + i) & (nr_ents - 1)) * slot_size;
-
-		if ((a & ~(uintptr_t)(SN_CACHE_LINE - 1)) == last)
-			continue;
-		last = a & ~(uintptr_t)(SN_CACHE_LINE - 1);
-		sn_prefetch_w(have_prefetchw, (const void *)a);
-	}
-}
-
 /* The same for a read. */
 static inline void sn_prefetch_r_range(const void *p, uint32_t len)
 {
