@@ -769,19 +769,6 @@ int sn_back_rx_action(struct sn_back_queue *q, unsigned int budget)
 	if (filled > 0)
 		s->idle_retry_ms = 1;
 	prod = sn_rx_back_req_prod(&q->rx);
-	/* The requests we are about to read are answered in the same slots:
-	 * take their lines exclusive once instead of shared, then again
-	 * (only with packets to place: an idle poll must not pull lines the
-	 * frontend is writing). */
-	if (s->head != s->tail) {
-		const RING_IDX per = SN_CACHE_LINE / sizeof(union netif_rx_sring_entry);
-		RING_IDX l0 = q->rx.req_cons & ~(per - 1);
-		RING_IDX span = prod - l0 < budget ? prod - l0 : budget;
-
-		for (RING_IDX i = 0; i < span; i += per)
-			sn_prefetch_w(q->prefetchw,
-				      sn_rx_slot(q->rx.sring, q->rx.nr_ents, l0 + i));
-	}
 	while (done < budget) {
 		struct sn_pkt *pkt = rx_head(q);
 
