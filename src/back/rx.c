@@ -129,7 +129,7 @@ int sn_back_rx_init(struct sn_back_queue *q)
 	s->cap_bytes = cfg->rx_queue_bytes ? cfg->rx_queue_bytes : 1u << 20;
 	s->bl = calloc(s->cap_pkts, sizeof(*s->bl));
 	/* Lazily backed: untouched buffer pages cost nothing. */
-	s->bufs = calloc(s->cap_pkts, SN_PKT_BUF_SIZE);
+	s->bufs = calloc(s->cap_pkts, SN_BACK_PKT_STRIDE);
 	s->scratch_buf = calloc(RX_SCRATCH, SN_PKT_BUF_SIZE);
 	/* Lazily backed too: touched only when a port sends what the
 	 * frontend did not negotiate. */
@@ -143,7 +143,7 @@ int sn_back_rx_init(struct sn_back_queue *q)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < s->cap_pkts; i++) {
-		s->bl[i].data = s->bufs + (size_t)i * SN_PKT_BUF_SIZE;
+		s->bl[i].data = s->bufs + (size_t)i * SN_BACK_PKT_STRIDE;
 		s->bl[i].cap = SN_PKT_BUF_SIZE;
 	}
 	for (unsigned int i = 0; i < RX_SEG_BATCH; i++) {
