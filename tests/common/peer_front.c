@@ -17,6 +17,8 @@
 #include "common/dom.h"
 #include "common/peer_front.h"
 #include "plat/emu/emu.h"
+#include "proto/extra.h"
+#include "proto/rxrsp.h"
 
 extern char **environ;
 
@@ -456,4 +458,52 @@ bool h_wait_disabled(struct h_ctx *t, uint16_t devid)
 		h_sleep_ms(1);
 	}
 	return false;
+}
+
+/* ---- reading guest RX ------------------------------------------------ */
+
+void h_fill(uint8_t *p, uint32_t len, uint32_t seed)
+{
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = (uint8_t)((seed * 131u) ^ (i * 7u) ^ (i >> 9));
+}
+
+/* Parse the next packet off the RX ring as netfront would, check slot i
+ * carries id i, reassemble it and compare with want. */
+void h_fe_expect_rx(struct h_fe *fe, const uint8_t *want, uint32_t len,
+		      uint16_t want_flags, bool gso, uint16_t mss)
+{
+	struct sn_rxpkt pkt;
+	uint8_t *got = malloc(len ? len : 1);
+	uint32_t off = 0;
+
+	assert_non_null(got);
+	assert_int_equal(sn_rxrsp_parse_ring(&fe->rx, sn_rx_front_rsp_prod(&fe->rx), &pkt), 0);
+	assert_int_equal(pkt.verdict, SN_RXRSP_OK);
+	assert_int_equal(pkt.len, len);
+	assert_int_equal(pkt.flags & (NETRXF_csum_blank | NETRXF_data_validated), want_flags);
+	assert_int_equal(!!(pkt.extra_mask & SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_GSO)), gso);
+	if (gso) {
+		uint16_t m;
+		uint8_t type;
+
+		assert_int_equal(sn_extra_gso_decode(&pkt.extra[XEN_NETIF_EXTRA_TYPE_GSO],
+						     &m, &type), 0);
+		assert_int_equal(m, mss);
+		assert_int_equal(type, XEN_NETIF_GSO_TYPE_TCPV4);
+	}
+	for (unsigned int k = 0; k < pkt.nr_data; k++) {
+		RING_IDX idx = sn_rxpkt_slot_idx(&pkt, k);
+		uint16_t id = pkt.slot[k].id;
+
+		/* Linux netfront indexes buffers by slot: id == slot. */
+		assert_int_equal(id, idx & (SN_RX_RING_SIZE - 1));
+		memcpy(got + off, fe->rxbuf + (size_t)id * SN_PAGE_SIZE + pkt.slot[k].offset,
+		       (size_t)pkt.slot[k].status);
+		off += (uint32_t)pkt.slot[k].status;
+	}
+	assert_int_equal(off, len);
+	assert_memory_equal(got, want, len);
+	fe->rx.rsp_cons += pkt.nr_slots;
+	free(got);
 }

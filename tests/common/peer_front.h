@@ -145,4 +145,12 @@ void h_inject(struct h_ctx *t, const uint8_t *data, uint32_t len,
 
 void h_sleep_ms(unsigned int ms);
 
+/* A byte pattern from seed, for frames a test compares afterwards. */
+void h_fill(uint8_t *p, uint32_t len, uint32_t seed);
+/* Parse the next packet off fe's RX ring as netfront would, check slot i
+ * carries id i, reassemble it and compare with want; want_flags are the
+ * csum_blank/data_validated flags it must carry, gso/mss its GSO extra. */
+void h_fe_expect_rx(struct h_fe *fe, const uint8_t *want, uint32_t len,
+		    uint16_t want_flags, bool gso, uint16_t mss);
+
 #endif

@@ -120,37 +120,6 @@ static void tx_port_stuck_past_window_drops_counted(void **state)
 	stop_bounded(t);
 }
 
-static void fill(uint8_t *p, uint32_t len, uint32_t seed)
-{
-	for (uint32_t i = 0; i < len; i++)
-		p[i] = (uint8_t)((seed * 131u) ^ (i * 7u) ^ (i >> 9));
-}
-
-/* The next packet off the RX ring, as netfront reads it: want, byte
- * for byte, with no extras. */
-static void expect_rx(struct h_fe *fe, const uint8_t *want, uint32_t len)
-{
-	struct sn_rxpkt pkt;
-	uint8_t *got = malloc(len);
-	uint32_t off = 0;
-
-	assert_non_null(got);
-	assert_int_equal(sn_rxrsp_parse_ring(&fe->rx, sn_rx_front_rsp_prod(&fe->rx), &pkt), 0);
-	assert_int_equal(pkt.verdict, SN_RXRSP_OK);
-	assert_int_equal(pkt.len, len);
-	for (unsigned int k = 0; k < pkt.nr_data; k++) {
-		uint16_t id = pkt.slot[k].id;
-
-		memcpy(got + off, fe->rxbuf + (size_t)id * SN_PAGE_SIZE + pkt.slot[k].offset,
-		       (size_t)pkt.slot[k].status);
-		off += (uint32_t)pkt.slot[k].status;
-	}
-	assert_int_equal(off, len);
-	assert_memory_equal(got, want, len);
-	fe->rx.rsp_cons += pkt.nr_slots;
-	free(got);
-}
-
 /* back_rx's rx_backlog_bounded_in_bytes with a port that holds its input
  * and has an always-readable fd (as vhost-user's call fd can be): the
  * third 30000-byte frame does not fit the 65536-byte cap next to the
@@ -172,7 +141,7 @@ static void rx_port_that_holds_loses_nothing_to_byte_cap(void **state)
 	h_back_start(t, &cfg);
 	h_fe_connect(t, &fe, 62);
 	for (unsigned int i = 0; i < 3; i++) {
-		fill(pkt[i], sizeof(pkt[i]), 40 + i);
+		h_fill(pkt[i], sizeof(pkt[i]), 40 + i);
 		h_inject(t, pkt[i], sizeof(pkt[i]), 0, 0, 0);
 	}
 	for (int ms = 0; ms < 5000 && pos < 2; ms++) {
@@ -195,7 +164,7 @@ static void rx_port_that_holds_loses_nothing_to_byte_cap(void **state)
 	/* 3 x 8 slots of 30000 bytes. */
 	assert_int_equal(h_rx_wait(&fe, 24), 24);
 	for (unsigned int i = 0; i < 3; i++)
-		expect_rx(&fe, pkt[i], sizeof(pkt[i]));
+		h_fe_expect_rx(&fe, pkt[i], sizeof(pkt[i]), 0, false, 0);
 	assert_int_equal(h_stat(t, 62, SN_QS_rx_pkts), 3);
 	assert_int_equal(h_stat(t, 62, SN_QS_rx_drop_queue_full), 0);
 	h_fe_close(&fe);

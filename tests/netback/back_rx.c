@@ -18,52 +18,6 @@
 #include "common/peer_front.h"
 #include "proto/rxrsp.h"
 
-static void fill(uint8_t *p, uint32_t len, uint32_t seed)
-{
-	for (uint32_t i = 0; i < len; i++)
-		p[i] = (uint8_t)((seed * 131u) ^ (i * 7u) ^ (i >> 9));
-}
-
-/* Parse the next packet off the RX ring as netfront would, check slot i
- * carries id i, reassemble it and compare with want. */
-static void expect_rx(struct h_fe *fe, const uint8_t *want, uint32_t len,
-		      uint16_t want_flags, bool gso, uint16_t mss)
-{
-	struct sn_rxpkt pkt;
-	uint8_t *got = malloc(len ? len : 1);
-	uint32_t off = 0;
-
-	assert_non_null(got);
-	assert_int_equal(sn_rxrsp_parse_ring(&fe->rx, sn_rx_front_rsp_prod(&fe->rx), &pkt), 0);
-	assert_int_equal(pkt.verdict, SN_RXRSP_OK);
-	assert_int_equal(pkt.len, len);
-	assert_int_equal(pkt.flags & (NETRXF_csum_blank | NETRXF_data_validated), want_flags);
-	assert_int_equal(!!(pkt.extra_mask & SN_EXTRA_BIT(XEN_NETIF_EXTRA_TYPE_GSO)), gso);
-	if (gso) {
-		uint16_t m;
-		uint8_t type;
-
-		assert_int_equal(sn_extra_gso_decode(&pkt.extra[XEN_NETIF_EXTRA_TYPE_GSO],
-						     &m, &type), 0);
-		assert_int_equal(m, mss);
-		assert_int_equal(type, XEN_NETIF_GSO_TYPE_TCPV4);
-	}
-	for (unsigned int k = 0; k < pkt.nr_data; k++) {
-		RING_IDX idx = sn_rxpkt_slot_idx(&pkt, k);
-		uint16_t id = pkt.slot[k].id;
-
-		/* Linux netfront indexes buffers by slot: id == slot. */
-		assert_int_equal(id, idx & (SN_RX_RING_SIZE - 1));
-		memcpy(got + off, fe->rxbuf + (size_t)id * SN_PAGE_SIZE + pkt.slot[k].offset,
-		       (size_t)pkt.slot[k].status);
-		off += (uint32_t)pkt.slot[k].status;
-	}
-	assert_int_equal(off, len);
-	assert_memory_equal(got, want, len);
-	fe->rx.rsp_cons += pkt.nr_slots;
-	free(got);
-}
-
 static void rx_packets_land_in_posted_slots_byte_exact(void **state)
 {
 	struct h_ctx *t = *state;
@@ -76,7 +30,7 @@ static void rx_packets_land_in_posted_slots_byte_exact(void **state)
 	h_rx_post(&fe, 64);
 	for (unsigned int i = 0; i < 6; i++) {
 		buf[i] = malloc(lens[i]);
-		fill(buf[i], lens[i], i + 1);
+		h_fill(buf[i], lens[i], i + 1);
 		h_inject(t, buf[i], lens[i],
 			 i == 3 ? SN_PKT_CSUM_PARTIAL | SN_PKT_GSO :
 			 i == 1 ? SN_PKT_CSUM_VALID : 0,
@@ -84,13 +38,13 @@ static void rx_packets_land_in_posted_slots_byte_exact(void **state)
 	}
 	/* 1 + 1 + 3 + (16 + GSO extra) + 1 + 2 slots. */
 	assert_int_equal(h_rx_wait(&fe, 25), 25);
-	expect_rx(&fe, buf[0], lens[0], 0, false, 0);
-	expect_rx(&fe, buf[1], lens[1], NETRXF_data_validated, false, 0);
-	expect_rx(&fe, buf[2], lens[2], 0, false, 0);
-	expect_rx(&fe, buf[3], lens[3], NETRXF_csum_blank | NETRXF_data_validated,
+	h_fe_expect_rx(&fe, buf[0], lens[0], 0, false, 0);
+	h_fe_expect_rx(&fe, buf[1], lens[1], NETRXF_data_validated, false, 0);
+	h_fe_expect_rx(&fe, buf[2], lens[2], 0, false, 0);
+	h_fe_expect_rx(&fe, buf[3], lens[3], NETRXF_csum_blank | NETRXF_data_validated,
 		  true, 1448);
-	expect_rx(&fe, buf[4], lens[4], 0, false, 0);
-	expect_rx(&fe, buf[5], lens[5], 0, false, 0);
+	h_fe_expect_rx(&fe, buf[4], lens[4], 0, false, 0);
+	h_fe_expect_rx(&fe, buf[5], lens[5], 0, false, 0);
 	assert_int_equal(h_stat(t, 1, SN_QS_rx_pkts), 6);
 	assert_int_equal(h_stat(t, 1, SN_QS_rx_bytes), 60 + 1500 + 9000 + 65535 + 4096 + 4097);
 	assert_true(h_stat(t, 1, SN_QS_grant_copy_batches) <= h_stat(t, 1, SN_QS_grant_copies));
@@ -111,13 +65,13 @@ static void rx_head_dropped_when_frontend_posts_too_few_xsa392(void **state)
 
 	h_back_start(t, &cfg);
 	h_fe_connect(t, &fe, 2);
-	fill(big, sizeof(big), 9);
-	fill(small, sizeof(small), 10);
+	h_fill(big, sizeof(big), 9);
+	h_fill(small, sizeof(small), 10);
 	h_rx_post(&fe, 1);
 	h_inject(t, big, sizeof(big), 0, 0, 0);
 	h_inject(t, small, sizeof(small), 0, 0, 0);
 	assert_int_equal(h_rx_wait(&fe, 1), 1);
-	expect_rx(&fe, small, sizeof(small), 0, false, 0);
+	h_fe_expect_rx(&fe, small, sizeof(small), 0, false, 0);
 	assert_int_equal(h_stat(t, 2, SN_QS_rx_drop_no_slots), 1);
 	assert_int_equal(h_stat(t, 2, SN_QS_rx_pkts), 1);
 	h_fe_close(&fe);
@@ -138,7 +92,7 @@ static void rx_backlog_bounded_in_packets(void **state)
 	h_back_start(t, &cfg);
 	h_fe_connect(t, &fe, 3);
 	for (unsigned int i = 0; i < 10; i++) {
-		fill(pkt[i], 200, 20 + i);
+		h_fill(pkt[i], 200, 20 + i);
 		h_inject(t, pkt[i], 200, 0, 0, 0);
 	}
 	for (int ms = 0; ms < 5000 && h_stat(t, 3, SN_QS_rx_drop_queue_full) < 6; ms++)
@@ -147,7 +101,7 @@ static void rx_backlog_bounded_in_packets(void **state)
 	h_rx_post(&fe, 16);
 	assert_int_equal(h_rx_wait(&fe, 4), 4);
 	for (unsigned int i = 0; i < 4; i++)
-		expect_rx(&fe, pkt[i], 200, 0, false, 0);
+		h_fe_expect_rx(&fe, pkt[i], 200, 0, false, 0);
 	assert_int_equal(h_stat(t, 3, SN_QS_rx_pkts), 4);
 	h_fe_close(&fe);
 	h_back_stop(t);
@@ -164,7 +118,7 @@ static void rx_backlog_bounded_in_bytes(void **state)
 	h_back_start(t, &cfg);
 	h_fe_connect(t, &fe, 4);
 	for (unsigned int i = 0; i < 3; i++) {
-		fill(pkt[i], sizeof(pkt[i]), 40 + i);
+		h_fill(pkt[i], sizeof(pkt[i]), 40 + i);
 		h_inject(t, pkt[i], sizeof(pkt[i]), 0, 0, 0);
 	}
 	for (int ms = 0; ms < 5000 && h_stat(t, 4, SN_QS_rx_drop_queue_full) < 1; ms++)
@@ -172,8 +126,8 @@ static void rx_backlog_bounded_in_bytes(void **state)
 	assert_int_equal(h_stat(t, 4, SN_QS_rx_drop_queue_full), 1);
 	h_rx_post(&fe, 32);
 	assert_int_equal(h_rx_wait(&fe, 16), 16);
-	expect_rx(&fe, pkt[0], sizeof(pkt[0]), 0, false, 0);
-	expect_rx(&fe, pkt[1], sizeof(pkt[1]), 0, false, 0);
+	h_fe_expect_rx(&fe, pkt[0], sizeof(pkt[0]), 0, false, 0);
+	h_fe_expect_rx(&fe, pkt[1], sizeof(pkt[1]), 0, false, 0);
 	h_sleep_ms(20);
 	assert_int_equal(sn_rx_front_rsp_prod(&fe.rx), fe.rx.rsp_cons);
 	h_fe_close(&fe);
@@ -192,7 +146,7 @@ static void rx_no_notify_when_frontend_does_not_ask(void **state)
 	h_fe_connect(t, &fe, 5);
 	sn_rx_front_set_rsp_event(&fe.rx, fe.rx.rsp_cons + 1000);
 	h_rx_post(&fe, 8);
-	fill(pkt, sizeof(pkt), 3);
+	h_fill(pkt, sizeof(pkt), 3);
 	for (unsigned int i = 0; i < 3; i++)
 		h_inject(t, pkt, sizeof(pkt), 0, 0, 0);
 	assert_int_equal(h_rx_wait(&fe, 3), 3);
@@ -205,7 +159,7 @@ static void rx_no_notify_when_frontend_does_not_ask(void **state)
 	for (int ms = 0; ms < 5000 && h_stat(t, 5, SN_QS_notify_sent) < 1; ms++)
 		h_sleep_ms(1);
 	assert_int_equal(h_stat(t, 5, SN_QS_notify_sent), 1);
-	expect_rx(&fe, pkt, sizeof(pkt), 0, false, 0);
+	h_fe_expect_rx(&fe, pkt, sizeof(pkt), 0, false, 0);
 	h_fe_close(&fe);
 	h_back_stop(t);
 }
@@ -225,17 +179,17 @@ static void rx_failed_grant_fails_only_its_packet(void **state)
 	fe.rx_ref_tab[1] = 30000;
 	h_rx_post(&fe, 3);
 	for (unsigned int i = 0; i < 3; i++) {
-		fill(pkt[i], 100, 50 + i);
+		h_fill(pkt[i], 100, 50 + i);
 		h_inject(t, pkt[i], 100, 0, 0, 0);
 	}
 	assert_int_equal(h_rx_wait(&fe, 3), 3);
-	expect_rx(&fe, pkt[0], 100, 0, false, 0);
+	h_fe_expect_rx(&fe, pkt[0], 100, 0, false, 0);
 	assert_int_equal(sn_rxrsp_parse_ring(&fe.rx, sn_rx_front_rsp_prod(&fe.rx), &p), 0);
 	assert_int_equal(p.verdict, SN_RXRSP_ERROR);
 	assert_int_equal(p.nr_slots, 1);
 	assert_int_equal(p.slot[0].id, 1);
 	fe.rx.rsp_cons += 1;
-	expect_rx(&fe, pkt[2], 100, 0, false, 0);
+	h_fe_expect_rx(&fe, pkt[2], 100, 0, false, 0);
 	assert_int_equal(h_stat(t, 6, SN_QS_rx_drop_grant), 1);
 	assert_int_equal(h_stat(t, 6, SN_QS_rx_pkts), 2);
 	h_fe_close(&fe);
@@ -267,18 +221,18 @@ static void rx_unlisted_multicast_counted_by_reason(void **state)
 	h_fe_announce(t, 7, &k);
 	assert_true(h_wait_be_state(t, 7, XenbusStateConnected));
 	h_rx_post(&fe, 16);
-	fill(uni, 60, 1);
+	h_fill(uni, 60, 1);
 	uni[0] = 0x02;
-	fill(mc, 60, 2);
+	h_fill(mc, 60, 2);
 	memcpy(mc, "\x01\x00\x5e\x00\x00\x01", 6);
-	fill(bc, 60, 3);
+	h_fill(bc, 60, 3);
 	memset(bc, 0xff, 6);
 	h_inject(t, mc, 60, 0, 0, 0);
 	h_inject(t, uni, 60, 0, 0, 0);
 	h_inject(t, bc, 60, 0, 0, 0);
 	assert_int_equal(h_rx_wait(&fe, 2), 2);
-	expect_rx(&fe, uni, 60, 0, false, 0);
-	expect_rx(&fe, bc, 60, 0, false, 0);
+	h_fe_expect_rx(&fe, uni, 60, 0, false, 0);
+	h_fe_expect_rx(&fe, bc, 60, 0, false, 0);
 	assert_int_equal(h_stat(t, 7, SN_QS_rx_drop_mcast), 1);
 	assert_int_equal(h_stat(t, 7, SN_QS_rx_drop_port), 0);
 	assert_int_equal(h_stat(t, 7, SN_QS_rx_pkts), 2);
