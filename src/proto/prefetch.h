@@ -1,8 +1,8 @@
-/* Cache-line prefetch for the datapaths.  A staged buffer or a ring slot
- * moves between the two sides' cores on every packet: the writer needs the
- * line exclusive, which a plain store discovers only when it reaches the
- * head of the store buffer, one miss after another (README "What bounds
- * it here").  Asked for a batch ahead, the misses overlap. */
+/* Cache-line prefetch for the datapaths.  A staged buffer moves between
+ * the two sides' cores on every packet: the writer needs the line
+ * exclusive, which a plain store discovers only when it reaches the head
+ * of the store buffer, one miss after another (README "Performance
+ * work").  Asked for a batch ahead, the misses overlap. */
 #ifndef SN_PROTO_PREFETCH_H
 #define SN_PROTO_PREFETCH_H
 
