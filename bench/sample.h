@@ -10,13 +10,15 @@
 #include <sys/types.h>
 
 #include "bench/report.h"
+#include "proto/loop.h"
 #include "stagenet/stats.h"
 
 enum sn_bench_side { SN_SIDE_BACK, SN_SIDE_FRONT, SN_SIDE__COUNT };
 
 /* `stagenet front`'s burst: what a frozen queue may have counted but not
- * yet published. */
-#define SN_BENCH_FRONT_BURST 32
+ * yet published.  The datapath's own constant, so that a different burst
+ * cannot turn into "lost" frames here. */
+#define SN_BENCH_FRONT_BURST SN_FRONT_BURST
 
 /* Counter sums over every queue of each side's process. */
 struct sn_bench_snap {

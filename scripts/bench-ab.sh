@@ -19,9 +19,13 @@ json=$(mktemp)
 trap 'rm -f "$json"' EXIT
 for _ in $(seq 1 "$rounds"); do
 	for b in "$@"; do
-		"${nice[@]}" "$b/src/cli/stagenet" bench --modes staging --dirs "$dirs" --frames 60 \
-			--queues 1 --no-peer --reps "${REPS:-5}" --duration "${DUR:-0.4}" \
-			--json "$json" >/dev/null 2>&1
+		if ! "${nice[@]}" "$b/src/cli/stagenet" bench --modes staging --dirs "$dirs" \
+			--frames 60 --queues 1 --no-peer --reps "${REPS:-5}" --duration "${DUR:-0.4}" \
+			--json "$json" >/dev/null 2>&1; then
+			# A failed cell (lost or corrupt frames) is a result too.
+			echo "$b: stagenet bench failed; rerun it alone to see why"
+			continue
+		fi
 		python3 - "$b" "$json" <<'PY'
 import json, sys
 cells = []
