@@ -45,7 +45,8 @@ check-asan: $(ASAN_BUILD)/build.ninja
 
 # ThreadSanitizer over the race tests of the hostile-peer catalogue: XSA-155
 # (a peer thread rewrites ring slots while they are parsed) and XSA-424
-# (drops from the RX limits while traffic flows, teardown mid-flood).  Only
+# (drops from the RX limits while traffic flows, teardown mid-flood), and
+# over the staging table's datapath-against-ADD/DEL race (sback_staging).  Only
 # the binaries those tests need are built.  gcc warns that TSan does not
 # model standalone fences (the ring barriers); -Wno-tsan keeps -Werror
 # usable, and a missed race there can only hide a report, not invent one.
