@@ -163,6 +163,17 @@ char *h_xs_r(struct sn_plat *p, const char *dir, const char *key)
 	return val;
 }
 
+void h_xs_expect(struct sn_plat *p, const char *dir, const char *key, const char *want)
+{
+	char *v = h_xs_r(p, dir, key);
+
+	if (!v)
+		fail_msg("%s/%s missing", dir, key);
+	if (strcmp(v, want))
+		fail_msg("%s/%s = '%s', want '%s'", dir, key, v, want);
+	free(v);
+}
+
 int h_dom_be_state(struct sn_plat *p, uint16_t domid, uint16_t devid)
 {
 	char path[128], *val = NULL;

@@ -95,6 +95,8 @@ int h_xs_w(struct sn_plat *p, xs_transaction_t x, const char *dir,
 	   const char *key, const char *fmt, ...);
 /* Read <dir>/<key> as domain p: the value (free() it), or NULL. */
 char *h_xs_r(struct sn_plat *p, const char *dir, const char *key);
+/* Fail the test unless <dir>/<key>, read as domain p, is want. */
+void h_xs_expect(struct sn_plat *p, const char *dir, const char *key, const char *want);
 /* Close (state 6), wait for the backend, vif-del, free everything. */
 void h_fe_close(struct h_fe *fe);
 /* The second half of h_fe_close: event channel closed, rings and pages

@@ -94,17 +94,6 @@ static void settle(struct sn_back *b)
 		assert_int_equal(sn_back_poll(b, 10), 0);
 }
 
-static void expect_key(struct h_ctx *t, const char *key, const char *want)
-{
-	char *v = h_xs_r(t->bplat, BE, key);
-
-	if (!v)
-		fail_msg("%s/%s missing", BE, key);
-	if (strcmp(v, want))
-		fail_msg("%s/%s = '%s', want '%s'", BE, key, v, want);
-	free(v);
-}
-
 static struct sn_back *back_open(struct h_ctx *t)
 {
 	struct sn_back_cfg cfg = { .plat = t->bplat, .max_queues = 2 };
@@ -137,7 +126,7 @@ static void state_for_a_deleted_vif_stays_out_of_its_successor(void **state)
 	b = back_open(t);
 	assert_int_equal(h_run_cli(add), 0);
 	assert_true(poll_until(b, XenbusStateInitWait));
-	expect_key(t, "feature-rx-copy", "1");
+	h_xs_expect(t->bplat, BE, "feature-rx-copy", "1");
 
 	assert_int_equal(h_xs_w(t->fplat, XBT_NULL, FE, "state", "%d", XenbusStateClosed), 0);
 	assert_true(poll_until(b, XenbusStateClosed));
@@ -153,11 +142,11 @@ static void state_for_a_deleted_vif_stays_out_of_its_successor(void **state)
 	/* The toolstack's new directory: its keys, not the old vif's state. */
 	assert_true(poll_until(b, XenbusStateInitWait));
 	settle(b);
-	expect_key(t, "feature-rx-copy", "1");
-	expect_key(t, "feature-sg", "1");
-	expect_key(t, "multi-queue-max-queues", "2");
-	expect_key(t, "online", "1");
-	expect_key(t, "state", "2");
+	h_xs_expect(t->bplat, BE, "feature-rx-copy", "1");
+	h_xs_expect(t->bplat, BE, "feature-sg", "1");
+	h_xs_expect(t->bplat, BE, "multi-queue-max-queues", "2");
+	h_xs_expect(t->bplat, BE, "online", "1");
+	h_xs_expect(t->bplat, BE, "state", "2");
 	assert_int_equal(sn_back_vif_state(b, 7, DEVID), XenbusStateInitWait);
 	fflush(cur_log);
 	assert_non_null(strstr(cur_logbuf, "vif7.9: removed"));
@@ -201,8 +190,8 @@ static void vif_that_lost_its_feature_keys_is_set_up_again(void **state)
 	}
 	settle(b);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		expect_key(t, keys[i], "1");
-	expect_key(t, "state", "2");
+		h_xs_expect(t->bplat, BE, keys[i], "1");
+	h_xs_expect(t->bplat, BE, "state", "2");
 	assert_int_equal(sn_back_vif_state(b, 7, DEVID), XenbusStateInitWait);
 
 	assert_int_equal(h_run_cli(del), 0);

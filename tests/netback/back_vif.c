@@ -16,19 +16,8 @@
 
 #include "common/peer_front.h"
 
-/* Read as dom0 (the backend's platform here): vif 9/3 belongs to domains
- * this test's frontend (domain 7) may not read. */
-static void expect_key(struct h_ctx *t, const char *dir, const char *key,
-		       const char *want)
-{
-	char *v = h_xs_r(t->bplat, dir, key);
-
-	if (!v)
-		fail_msg("%s/%s missing", dir, key);
-	if (strcmp(v, want))
-		fail_msg("%s/%s = '%s', want '%s'", dir, key, v, want);
-	free(v);
-}
+/* Keys are read as dom0 (t->bplat, the backend's platform here): vif 9/3
+ * belongs to domains this test's frontend (domain 7) may not read. */
 
 static void expect_perms(struct h_ctx *t, const char *path, unsigned int owner,
 			 unsigned int reader)
@@ -57,22 +46,22 @@ static void vif_add_writes_libxl_keys_and_perms(void **state)
 	char path[256];
 
 	assert_int_equal(h_run_cli(add), 0);
-	expect_key(t, be, "frontend", fe);
-	expect_key(t, be, "frontend-id", "9");
-	expect_key(t, be, "online", "1");
-	expect_key(t, be, "state", "1");
-	expect_key(t, be, "mac", "00:16:3e:aa:bb:cc");
-	expect_key(t, be, "handle", "3");
-	expect_key(t, be, "type", "vif");
-	expect_key(t, be, "mtu", "9000");
-	expect_key(t, be, "rate", "125000,50000");
-	expect_key(t, be, "multi-queue-max-queues", "2");
-	expect_key(t, fe, "backend", be);
-	expect_key(t, fe, "backend-id", "4");
-	expect_key(t, fe, "state", "1");
-	expect_key(t, fe, "handle", "3");
-	expect_key(t, fe, "mac", "00:16:3e:aa:bb:cc");
-	expect_key(t, fe, "mtu", "9000");
+	h_xs_expect(t->bplat, be, "frontend", fe);
+	h_xs_expect(t->bplat, be, "frontend-id", "9");
+	h_xs_expect(t->bplat, be, "online", "1");
+	h_xs_expect(t->bplat, be, "state", "1");
+	h_xs_expect(t->bplat, be, "mac", "00:16:3e:aa:bb:cc");
+	h_xs_expect(t->bplat, be, "handle", "3");
+	h_xs_expect(t->bplat, be, "type", "vif");
+	h_xs_expect(t->bplat, be, "mtu", "9000");
+	h_xs_expect(t->bplat, be, "rate", "125000,50000");
+	h_xs_expect(t->bplat, be, "multi-queue-max-queues", "2");
+	h_xs_expect(t->bplat, fe, "backend", be);
+	h_xs_expect(t->bplat, fe, "backend-id", "4");
+	h_xs_expect(t->bplat, fe, "state", "1");
+	h_xs_expect(t->bplat, fe, "handle", "3");
+	h_xs_expect(t->bplat, fe, "mac", "00:16:3e:aa:bb:cc");
+	h_xs_expect(t->bplat, fe, "mtu", "9000");
 	/* Frontend dir owned by the guest, backend may read; and the
 	 * reverse.  Keys inherit their directory's permissions. */
 	expect_perms(t, fe, 9, 4);
@@ -126,10 +115,10 @@ static void backend_follows_vif_add_and_del(void **state)
 	assert_int_equal(h_run_cli(add), 0);
 	assert_true(h_wait_be_state(t, 5, XenbusStateInitWait));
 	for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]); i++)
-		expect_key(t, be, ones[i], "1");
-	expect_key(t, be, "feature-rx-flip", "0");
+		h_xs_expect(t->bplat, be, ones[i], "1");
+	h_xs_expect(t->bplat, be, "feature-rx-flip", "0");
 	/* The toolstack's cap (2) wins over the backend's 4. */
-	expect_key(t, be, "multi-queue-max-queues", "2");
+	h_xs_expect(t->bplat, be, "multi-queue-max-queues", "2");
 	assert_int_equal(sn_back_vif_state(t->b.back, 7, 5), XenbusStateInitWait);
 
 	assert_int_equal(h_run_cli(del), 0);
